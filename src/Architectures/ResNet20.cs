@@ -1,0 +1,104 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace MuDSC.Architectures;
+
+/// <summary>
+/// The CIFAR-style ResNet20 (3 stages of 3 basic blocks, widths 16w/32w/64w) ending in a linear
+/// map to the embedding. State-dict keys equal the PyTorch reference's: conv1, bn1,
+/// layer{1,2,3}.N.{conv1,bn1,conv2,bn2,shortcut.0,shortcut.1}, linear.
+/// </summary>
+public sealed class ResNet20 : nn.Module<Tensor, Tensor>
+{
+    private const int BlocksPerStage = 3;
+
+    private readonly Conv2d conv1;
+    private readonly nn.Module<Tensor, Tensor> bn1;
+    private readonly ModuleList<BasicBlock> layer1;
+    private readonly ModuleList<BasicBlock> layer2;
+    private readonly ModuleList<BasicBlock> layer3;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private readonly Linear linear;
+
+    public ResNet20(int width = 1, int inChannels = 1, int embedDim = 64, NormKind norm = NormKind.BatchNorm)
+        : base(nameof(ResNet20))
+    {
+        if (width <= 0) throw new ArgumentOutOfRangeException(nameof(width), "width must be positive");
+        int c1 = 16 * width, c2 = 32 * width, c3 = 64 * width;
+        conv1 = nn.Conv2d(inChannels, c1, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        bn1 = Norms.Create(norm, c1);
+        layer1 = Stage(c1, c1, stride: 1, norm);
+        layer2 = Stage(c1, c2, stride: 2, norm);
+        layer3 = Stage(c2, c3, stride: 2, norm);
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        linear = nn.Linear(c3, embedDim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        foreach (var stage in new[] { layer1, layer2, layer3 })
+        {
+            foreach (var block in stage) x = block.forward(x);
+        }
+        x = avgpool.forward(x).flatten(1);
+        return linear.forward(x).MoveToOuterDisposeScope();
+    }
+
+    private static ModuleList<BasicBlock> Stage(int inPlanes, int planes, int stride, NormKind norm)
+    {
+        var blocks = new BasicBlock[BlocksPerStage];
+        for (int i = 0; i < BlocksPerStage; i++)
+            blocks[i] = new BasicBlock(i == 0 ? inPlanes : planes, planes, i == 0 ? stride : 1, norm);
+        return nn.ModuleList(blocks);
+    }
+}
+
+/// <summary>Two 3x3 convolutions with a residual connection; a projecting shortcut when the shape changes.</summary>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1;
+    private readonly nn.Module<Tensor, Tensor> bn1;
+    private readonly Conv2d conv2;
+    private readonly nn.Module<Tensor, Tensor> bn2;
+    private readonly ProjectionShortcut? shortcut;
+
+    public BasicBlock(int inPlanes, int planes, int stride, NormKind norm) : base(nameof(BasicBlock))
+    {
+        conv1 = nn.Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
+        bn1 = Norms.Create(norm, planes);
+        conv2 = nn.Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        bn2 = Norms.Create(norm, planes);
+        if (stride != 1 || inPlanes != planes) shortcut = new ProjectionShortcut(inPlanes, planes, stride, norm);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        x = bn2.forward(conv2.forward(x));
+        x = x.add_(shortcut is null ? input : shortcut.forward(input));
+        return nn.functional.relu(x).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The shortcut's 3x3 strided convolution and norm, keyed "0" and "1" like a PyTorch Sequential.</summary>
+public sealed class ProjectionShortcut : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "0")] private readonly Conv2d conv;
+    [ComponentName(Name = "1")] private readonly nn.Module<Tensor, Tensor> norm;
+
+    public ProjectionShortcut(int inPlanes, int planes, int stride, NormKind normKind) : base(nameof(ProjectionShortcut))
+    {
+        conv = nn.Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
+        norm = Norms.Create(normKind, planes);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => norm.forward(conv.forward(input));
+}

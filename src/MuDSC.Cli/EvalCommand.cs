@@ -1,0 +1,57 @@
+using System.CommandLine;
+using MuDSC.Architectures;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Evaluation;
+using MuDSC.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>`mudsc eval`: the protocol's table for one or more checkpoints.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("checkpoints") { Description = "safetensors checkpoints to evaluate.", Arity = ArgumentArity.OneOrMore };
+        var taskA = CommonOptions.Classes("Task A's classes.", "0,2,4,6,8");
+        var taskB = new Option<string>("--classes-b") { Description = "Task B's classes.", DefaultValueFactory = _ => "1,3,5,7,9" };
+        var resetBn = new Option<bool>("--reset-bn") { Description = "Recompute BatchNorm statistics on the merge set first (as merge tables do)." };
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+
+        var command = new Command("eval", "Evaluate checkpoints on the Fashion-MNIST test set: Joint, Avg, TaskA, TaskB.")
+        {
+            files, taskA, taskB, resetBn, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            var a = CommonOptions.ParseClasses(parse.GetValue(taskA)!, "--classes");
+            var b = CommonOptions.ParseClasses(parse.GetValue(taskB)!, "--classes-b");
+            var table = Evaluate(parse.GetValue(files)!, a, b, parse.GetValue(resetBn), dev, parse.GetValue(data));
+            table.Write();
+            return 0;
+        }));
+        return command;
+    }
+
+    public static ResultsTable Evaluate(IEnumerable<string> paths, ClassSet taskA, ClassSet taskB, bool resetBn,
+        Device device, string? dataDirectory, string title = "Fashion-MNIST test set (%)")
+    {
+        using var test = FashionMnist.LoadTest(dataDirectory);
+        using var train = resetBn ? FashionMnist.LoadTrain(dataDirectory) : null;
+        using var mergeSet = train is null ? null : FashionMnist.MergeSet(train, [taskA, taskB]);
+        var evaluator = new Evaluator(test, taskA, taskB, device);
+        var table = new ResultsTable(title);
+        foreach (var path in paths)
+        {
+            using var checkpoint = Checkpoint.Load(path, device);
+            using var model = checkpoint.CreateModel(ModelCatalog.Instance, device);
+            if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet, device);
+            table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
+        }
+        return table;
+    }
+}

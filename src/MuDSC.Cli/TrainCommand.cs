@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Globalization;
+using MuDSC.Architectures;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Heads;
+using MuDSC.Models;
+using MuDSC.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>`mudsc train`: the protocol's training recipe on one class set.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch")
+        {
+            Description = "Architecture: " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
+            DefaultValueFactory = _ => "resnet20",
+        };
+        arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
+        var width = new Option<int>("--width") { Description = "Width multiplier.", DefaultValueFactory = _ => 1 };
+        var embedDim = new Option<int>("--embed-dim") { Description = "Embedding size D of the fixed class head.", DefaultValueFactory = _ => 64 };
+        var classes = CommonOptions.Classes("Classes to train on: e.g. 0,2,4,6,8, or all (the pre-trained regime).", "0,2,4,6,8");
+        var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
+        var embeddingSeed = new Option<int>("--embedding-seed")
+        {
+            Description = "Seed of the fixed class embeddings; models to be merged must share it (ignored with --init, which brings its own).",
+            DefaultValueFactory = _ => 0,
+        };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 5 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine decay to 0).", DefaultValueFactory = _ => 0.05 };
+        var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width and embeddings come from it." };
+        var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
+        var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors, written atomically).", Required = true };
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+
+        var command = new Command("train", "Train a model on one task with the protocol's recipe and write a safetensors checkpoint.")
+        {
+            arch, width, embedDim, classes, seed, embeddingSeed, epochs, lr, init, regime, output, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            var classSet = CommonOptions.ParseClasses(parse.GetValue(classes)!, "--classes");
+            int seedValue = parse.GetValue(seed);
+            string? initPath = parse.GetValue(init);
+
+            torch.manual_seed(seedValue);
+            ModelSpec spec;
+            nn.Module<Tensor, Tensor> model;
+            Tensor embeddings;
+            if (initPath is not null)
+            {
+                using var start = Checkpoint.Load(initPath, dev);
+                spec = start.Spec;
+                model = start.CreateModel(ModelCatalog.Instance, dev);
+                embeddings = start.ClassEmbeddings.clone();
+            }
+            else
+            {
+                spec = new ModelSpec(parse.GetValue(arch)!, parse.GetValue(width), InChannels: 1, parse.GetValue(embedDim));
+                model = ModelCatalog.Instance.Create(spec, dev);
+                embeddings = ClassEmbeddings.Create(parse.GetValue(embeddingSeed), spec.EmbedDim, dev);
+            }
+
+            using var train = FashionMnist.LoadTrain(parse.GetValue(data));
+            var options = new TrainingOptions(classSet, parse.GetValue(epochs), seedValue, LearningRate: parse.GetValue(lr));
+            AnsiConsole.MarkupLineInterpolated($"training [bold]{spec.Arch}[/] width {spec.Width} on classes {classSet} for {options.Epochs} epochs, seed {seedValue}, on {dev}");
+            var result = TrainingProgressBar.Run($"{spec.Arch} [{classSet}]",
+                progress => Trainer.Train(model, embeddings, train, options, dev, progress));
+
+            string regimeValue = parse.GetValue(regime) ?? (initPath is null ? "scratch" : "pretrained");
+            var extra = new Dictionary<string, string>
+            {
+                ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
+                ["regime"] = regimeValue,
+                ["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture),
+                ["lr"] = options.LearningRate.ToString(CultureInfo.InvariantCulture),
+                ["init"] = initPath is null ? "" : Path.GetFileName(initPath),
+                ["train_loss"] = result.Loss.ToString("F4", CultureInfo.InvariantCulture),
+                ["train_accuracy"] = result.Accuracy.ToString("F4", CultureInfo.InvariantCulture),
+            };
+            string outPath = parse.GetValue(output)!;
+            Checkpoint.Save(outPath, model, spec, classSet, embeddings, extra);
+            AnsiConsole.MarkupLineInterpolated(
+                $"wrote [bold]{outPath}[/]: last-epoch loss {result.Loss:F4}, accuracy {result.Accuracy * 100:F2}%, {result.ImagesPerSecond:F0} images/s");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using MuDSC.Data;
+using MuDSC.IO;
+using MuDSC.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Checkpoints;
+
+/// <summary>
+/// A model checkpoint: the PyTorch-named state dict, the fixed class embeddings (tensor
+/// <c>class_embeddings</c>) and string metadata (arch, width, in_channels, embed_dim, classes, seed, regime, ...).
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    public const string ClassEmbeddingsKey = "class_embeddings";
+
+    private static readonly string[] RequiredMetadata = ["arch", "width", "in_channels", "embed_dim", "classes"];
+
+    public Checkpoint(string source, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
+        IReadOnlyDictionary<string, Tensor> stateDict, IReadOnlyDictionary<string, string> metadata)
+    {
+        Source = source;
+        Spec = spec;
+        Classes = classes;
+        ClassEmbeddings = classEmbeddings;
+        StateDict = stateDict;
+        Metadata = metadata;
+    }
+
+    /// <summary>The file this came from (for messages).</summary>
+    public string Source { get; }
+
+    public ModelSpec Spec { get; }
+
+    /// <summary>The classes the model was trained on.</summary>
+    public ClassSet Classes { get; }
+
+    public Tensor ClassEmbeddings { get; }
+
+    public IReadOnlyDictionary<string, Tensor> StateDict { get; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    public static Checkpoint Load(string path, Device? device = null)
+    {
+        var content = SafeTensorsFile.Read(path, device);
+        try
+        {
+            var missing = RequiredMetadata.Where(k => !content.Metadata.ContainsKey(k)).ToList();
+            if (missing.Count > 0)
+                throw new CheckpointException($"{path}: metadata lacks {string.Join(", ", missing)}; write checkpoints with `mudsc train` or add these __metadata__ keys.");
+            if (!content.Tensors.TryGetValue(ClassEmbeddingsKey, out var embeddings))
+                throw new CheckpointException($"{path}: no '{ClassEmbeddingsKey}' tensor; every checkpoint stores the fixed class embeddings it was trained with.");
+
+            var spec = new ModelSpec(
+                content.Metadata["arch"],
+                ParseInt(path, content.Metadata, "width"),
+                ParseInt(path, content.Metadata, "in_channels"),
+                ParseInt(path, content.Metadata, "embed_dim"));
+            if (embeddings.dim() != 2 || embeddings.shape[0] != ClassSet.ClassCount || embeddings.shape[1] != spec.EmbedDim)
+                throw new CheckpointException($"{path}: '{ClassEmbeddingsKey}' is [{string.Join(", ", embeddings.shape)}], expected [{ClassSet.ClassCount}, {spec.EmbedDim}].");
+
+            ClassSet classes;
+            try
+            {
+                classes = ClassSet.Parse(content.Metadata["classes"]);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new CheckpointException($"{path}: metadata 'classes' is invalid: {e.Message}");
+            }
+
+            var stateDict = content.Tensors.Where(kv => kv.Key != ClassEmbeddingsKey)
+                .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            return new Checkpoint(path, spec, classes, embeddings, stateDict, content.Metadata);
+        }
+        catch
+        {
+            content.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes a model's state dict, the class embeddings and metadata atomically.</summary>
+    public static void Save(string path, nn.Module model, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
+        IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in spec.ToMetadata()) metadata[key] = value;
+        metadata["classes"] = classes.ToString();
+        foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
+
+        var tensors = model.state_dict().Append(new(ClassEmbeddingsKey, classEmbeddings));
+        SafeTensorsFile.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Builds the model this checkpoint describes and loads its weights strictly.</summary>
+    public nn.Module<Tensor, Tensor> CreateModel(IModelFactory factory, Device device)
+    {
+        if (!factory.Architectures.Contains(Spec.Arch))
+            throw new CheckpointException($"{Source}: unknown arch '{Spec.Arch}' (known: {string.Join(", ", factory.Architectures)}).");
+        var model = factory.Create(Spec, device);
+        StateDictLoader.Load(model, StateDict, Source);
+        return model;
+    }
+
+    public void Dispose()
+    {
+        ClassEmbeddings.Dispose();
+        foreach (var tensor in StateDict.Values) tensor.Dispose();
+    }
+
+    private static int ParseInt(string path, IReadOnlyDictionary<string, string> metadata, string key) =>
+        int.TryParse(metadata[key], NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0
+            ? value
+            : throw new CheckpointException($"{path}: metadata '{key}' = '{metadata[key]}' is not a positive integer.");
+}

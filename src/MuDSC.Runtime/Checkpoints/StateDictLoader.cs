@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Checkpoints;
+
+/// <summary>
+/// Strict loading of named tensors into a module: missing, unexpected and mis-shaped keys are
+/// all reported together in one error, before anything is copied.
+/// </summary>
+public static class StateDictLoader
+{
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, string sourceName)
+    {
+        var target = module.state_dict();
+        var problems = new List<string>();
+        var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var misShaped = target
+            .Where(kv => source.TryGetValue(kv.Key, out var s) && !s.shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"{kv.Key}: file [{string.Join(", ", source[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+        if (missing.Count > 0) problems.Add($"missing keys ({missing.Count}): {string.Join(", ", missing)}");
+        if (unexpected.Count > 0) problems.Add($"unexpected keys ({unexpected.Count}): {string.Join(", ", unexpected)}");
+        if (misShaped.Count > 0) problems.Add($"shape mismatches ({misShaped.Count}): {string.Join("; ", misShaped)}");
+        if (problems.Count > 0)
+            throw new CheckpointException(
+                $"{sourceName} does not fit {module.GetType().Name}:\n  " + string.Join("\n  ", problems) +
+                "\nCheck that the checkpoint was written for this architecture and width.");
+
+        using var noGrad = torch.no_grad();
+        foreach (var (name, tensor) in target)
+        {
+            var value = source[name];
+            tensor.copy_(value.dtype == tensor.dtype ? value : value.to_type(tensor.dtype));
+        }
+    }
+}

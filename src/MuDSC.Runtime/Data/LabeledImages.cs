@@ -1,0 +1,78 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Data;
+
+/// <summary>One batch on the target device; dispose it after use.</summary>
+public readonly record struct Batch(Tensor Images, Tensor Labels) : IDisposable
+{
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}
+
+/// <summary>
+/// Normalised images [N, C, H, W] (float32) and their labels [N] (int64), kept on the CPU;
+/// batches are moved to the caller's device.
+/// </summary>
+public sealed class LabeledImages : IDisposable
+{
+    public LabeledImages(Tensor images, Tensor labels)
+    {
+        if (images.dim() != 4) throw new ArgumentException($"images must be [N, C, H, W], got [{string.Join(", ", images.shape)}]");
+        if (labels.dim() != 1 || labels.shape[0] != images.shape[0])
+            throw new ArgumentException($"labels must be [{images.shape[0]}], got [{string.Join(", ", labels.shape)}]");
+        Images = images;
+        Labels = labels;
+    }
+
+    public Tensor Images { get; }
+
+    public Tensor Labels { get; }
+
+    public int Count => (int)Images.shape[0];
+
+    /// <summary>The images whose labels are in <paramref name="classes"/>, in their original order.</summary>
+    public LabeledImages WhereClassIn(ClassSet classes)
+    {
+        var labels = Labels.data<long>().ToArray();
+        var keep = Enumerable.Range(0, labels.Length).Where(i => classes.Contains((int)labels[i])).Select(i => (long)i).ToArray();
+        return Select(keep);
+    }
+
+    /// <summary>The first <paramref name="count"/> images (all of them if fewer).</summary>
+    public LabeledImages Take(int count) => Select(Enumerable.Range(0, Math.Min(count, Count)).Select(i => (long)i).ToArray());
+
+    public LabeledImages Select(long[] indices)
+    {
+        using var index = torch.tensor(indices, ScalarType.Int64);
+        return new LabeledImages(Images.index_select(0, index), Labels.index_select(0, index));
+    }
+
+    public static LabeledImages Concat(params LabeledImages[] parts) =>
+        new(torch.cat(parts.Select(p => p.Images).ToArray(), 0), torch.cat(parts.Select(p => p.Labels).ToArray(), 0));
+
+    /// <summary>Batches in order, or shuffled by <paramref name="shuffle"/>; the last batch may be short.</summary>
+    public IEnumerable<Batch> Batches(int batchSize, Device device, Random? shuffle = null)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be positive");
+        long[] order = Enumerable.Range(0, Count).Select(i => (long)i).ToArray();
+        if (shuffle is not null) shuffle.Shuffle(order);
+        for (int start = 0; start < Count; start += batchSize)
+        {
+            int size = Math.Min(batchSize, Count - start);
+            using var index = torch.tensor(order.AsSpan(start, size).ToArray(), ScalarType.Int64);
+            using var images = Images.index_select(0, index);
+            using var labels = Labels.index_select(0, index);
+            yield return new Batch(images.to(device), labels.to(device));
+        }
+    }
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}

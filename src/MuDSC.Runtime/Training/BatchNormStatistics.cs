@@ -1,0 +1,41 @@
+using MuDSC.Data;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Training;
+
+/// <summary>
+/// Recomputes BatchNorm running statistics from data: statistics zeroed, cumulative average
+/// (momentum None), forward passes in train mode, then eval mode. Other layers are untouched.
+/// </summary>
+public static class BatchNormStatistics
+{
+    public const int DefaultBatchSize = 100;
+
+    /// <summary>Returns false (and does nothing) when the model has no BatchNorm layer.</summary>
+    public static bool Reset(nn.Module<Tensor, Tensor> model, LabeledImages data, Device device, int batchSize = DefaultBatchSize)
+    {
+        var norms = model.modules().OfType<BatchNorm>().ToList();
+        if (norms.Count == 0) return false;
+
+        var savedMomentum = norms.Select(n => n.momentum).ToList();
+        foreach (var norm in norms)
+        {
+            norm.reset_running_stats();
+            norm.momentum = null;
+        }
+        model.train();
+        using (torch.no_grad())
+        {
+            foreach (var batch in data.Batches(batchSize, device))
+            {
+                using (batch)
+                using (model.forward(batch.Images)) { }
+            }
+        }
+        model.eval();
+        for (int i = 0; i < norms.Count; i++) norms[i].momentum = savedMomentum[i];
+        return true;
+    }
+}

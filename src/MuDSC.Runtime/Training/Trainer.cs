@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using MuDSC.Data;
+using MuDSC.Heads;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Training;
+
+/// <summary>The protocol's recipe: SGD with momentum and weight decay, cosine decay to 0 per step.</summary>
+public sealed record TrainingOptions(
+    ClassSet Classes,
+    int Epochs,
+    int Seed,
+    int BatchSize = 128,
+    double LearningRate = 0.05,
+    double Momentum = 0.9,
+    double WeightDecay = 5e-4);
+
+public sealed record TrainingProgress(
+    int Epoch, int Epochs, long Step, long TotalSteps, double Loss, double Accuracy, double ImagesPerSecond);
+
+/// <summary>Trains a model (images -> embedding) on one class set through the fixed class-embedding head.</summary>
+public static class Trainer
+{
+    /// <summary>Trains in place on the images of <paramref name="data"/> whose classes are in the options' set.</summary>
+    public static TrainingProgress Train(nn.Module<Tensor, Tensor> model, Tensor classEmbeddings, LabeledImages data,
+        TrainingOptions options, Device device, IProgress<TrainingProgress>? progress = null)
+    {
+        if (options.Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(options), "epochs must be positive");
+        using var taskData = data.WhereClassIn(options.Classes);
+        if (taskData.Count == 0) throw new ArgumentException($"no training images of classes {options.Classes}");
+
+        // Label -> position in the class set, so targets index the task's logits.
+        using var targetOf = torch.full(ClassSet.ClassCount, -1L, ScalarType.Int64, device);
+        for (int i = 0; i < options.Classes.Count; i++) targetOf[options.Classes.Classes[i]] = torch.tensor((long)i);
+
+        using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum,
+            weight_decay: options.WeightDecay);
+        long stepsPerEpoch = (taskData.Count + options.BatchSize - 1) / options.BatchSize;
+        long totalSteps = stepsPerEpoch * options.Epochs;
+        var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps);
+        var shuffle = new Random(options.Seed);
+        var clock = Stopwatch.StartNew();
+        long step = 0, seen = 0;
+        TrainingProgress last = new(0, options.Epochs, 0, totalSteps, double.NaN, double.NaN, 0);
+
+        model.train();
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            double lossSum = 0;
+            long correct = 0, count = 0;
+            foreach (var batch in taskData.Batches(options.BatchSize, device, shuffle))
+            {
+                using var scope = torch.NewDisposeScope();
+                using (batch)
+                {
+                    var targets = targetOf.index_select(0, batch.Labels);
+                    var logits = ClassEmbeddings.Logits(model.forward(batch.Images), classEmbeddings, options.Classes);
+                    var loss = nn.functional.cross_entropy(logits, targets);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    schedule.step();
+
+                    long n = batch.Labels.shape[0];
+                    lossSum += loss.item<float>() * n;
+                    correct += logits.argmax(1).eq(targets).sum().item<long>();
+                    count += n;
+                    seen += n;
+                }
+                step++;
+                last = new TrainingProgress(epoch, options.Epochs, step, totalSteps, lossSum / count,
+                    (double)correct / count, seen / clock.Elapsed.TotalSeconds);
+                progress?.Report(last);
+            }
+        }
+        model.eval();
+        return last;
+    }
+}
