@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MuDSC.Architectures;
@@ -18,7 +19,17 @@ internal static class Norms
     public static nn.Module<Tensor, Tensor> Create(NormKind kind, long channels) => kind switch
     {
         NormKind.BatchNorm => nn.BatchNorm2d(channels),
-        NormKind.GroupNorm => nn.GroupNorm(Math.Max(1, channels / ChannelsPerGroup), channels),
+        NormKind.GroupNorm => InitializedGroupNorm(Math.Max(1, channels / ChannelsPerGroup), channels),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
+
+    /// <summary>TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty); PyTorch uses 1 and 0.</summary>
+    private static GroupNorm InitializedGroupNorm(long groups, long channels)
+    {
+        var norm = nn.GroupNorm(groups, channels);
+        using var noGrad = torch.no_grad();
+        norm.weight.fill_(1);
+        norm.bias!.fill_(0);
+        return norm;
+    }
 }

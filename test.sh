@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test project (after the idempotent setup) and ends with "N passed, N failed[, N skipped]".
+set -uo pipefail
+root="$(cd "$(dirname "$0")" && pwd)"
+cd "$root"
+./scripts/setup.sh || exit 1
+
+log=$(mktemp)
+dotnet test MuDSC.sln -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Each test assembly prints "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S, Total: T, ...".
+read -r passed failed skipped < <(awk -F'[:,]' '/ - Failed: *[0-9]+, Passed:/ {
+    for (i = 1; i <= NF; i++) {
+        if ($i ~ /Failed$/) f += $(i+1); if ($i ~ /Passed$/) p += $(i+1); if ($i ~ /Skipped$/) s += $(i+1)
+    }
+} END { print p+0, f+0, s+0 }' "$log")
+rm -f "$log"
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crash or build error counts as a failure
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+exit "$status"

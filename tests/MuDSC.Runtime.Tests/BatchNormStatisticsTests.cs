@@ -1,0 +1,55 @@
+using MuDSC.Data;
+using MuDSC.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests;
+
+public class BatchNormStatisticsTests
+{
+    [Test]
+    public void ResetIsTheCumulativeAverageOfBatchStatistics()
+    {
+        var norm = nn.BatchNorm2d(3);
+        var model = nn.Sequential(("bn", (nn.Module<Tensor, Tensor>)norm));
+        using (torch.no_grad())
+        {
+            norm.running_mean!.fill_(5);
+            norm.running_var!.fill_(9);
+        }
+        var generator = new Generator(11);
+        using var data = new LabeledImages(torch.randn(new long[] { 250, 3, 2, 2 }, generator: generator).mul_(2).add_(1),
+            torch.zeros(250, ScalarType.Int64));
+
+        Assert.That(BatchNormStatistics.Reset(model, data, torch.CPU, batchSize: 100), Is.True);
+
+        // Independent computation: the plain average, over the three batches, of each batch's
+        // per-channel mean and unbiased variance.
+        var means = new double[3];
+        var variances = new double[3];
+        var batches = new[] { (0, 100), (100, 100), (200, 50) };
+        foreach (var (start, size) in batches)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                var values = data.Images.narrow(0, start, size)[.., c].flatten().data<float>().ToArray().Select(v => (double)v).ToArray();
+                double mean = values.Average();
+                means[c] += mean / batches.Length;
+                variances[c] += values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1) / batches.Length;
+            }
+        }
+        Assert.That(norm.running_mean!.data<float>().ToArray(), Is.EqualTo(means.Select(v => (float)v)).Within(1e-4f));
+        Assert.That(norm.running_var!.data<float>().ToArray(), Is.EqualTo(variances.Select(v => (float)v)).Within(1e-4f));
+        Assert.That(norm.training, Is.False, "model is left in eval mode");
+        Assert.That(norm.momentum, Is.EqualTo(0.1), "momentum is restored");
+    }
+
+    [Test]
+    public void ModelsWithoutBatchNormAreLeftAlone()
+    {
+        var model = nn.Sequential(("gn", (nn.Module<Tensor, Tensor>)nn.GroupNorm(1, 3)));
+        using var data = new LabeledImages(torch.randn(4, 3, 2, 2), torch.zeros(4, ScalarType.Int64));
+        Assert.That(BatchNormStatistics.Reset(model, data, torch.CPU), Is.False);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using MuDSC.Data;
+
+namespace MuDSC.Tests;
+
+public class IdxFileTests
+{
+    private static string WriteGz(byte[] content)
+    {
+        string path = Path.Combine(Fixtures.TempDirectory(), "x.idx.gz");
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        gzip.Write(content);
+        return path;
+    }
+
+    private static byte[] Idx(byte type, int[] dims, int dataBytes)
+    {
+        var bytes = new byte[4 + 4 * dims.Length + dataBytes];
+        bytes[2] = type;
+        bytes[3] = (byte)dims.Length;
+        for (int i = 0; i < dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * i), dims[i]);
+        for (int i = 0; i < dataBytes; i++) bytes[4 + 4 * dims.Length + i] = (byte)(i * 7);
+        return bytes;
+    }
+
+    [Test]
+    public void ReadsDimensionsAndData()
+    {
+        var array = IdxFile.Read(WriteGz(Idx(0x08, [2, 3, 2], 12)), expectedRank: 3);
+        Assert.That(array.Dimensions, Is.EqualTo(new[] { 2, 3, 2 }));
+        Assert.That(array.Data, Is.EqualTo(Enumerable.Range(0, 12).Select(i => (byte)(i * 7)).ToArray()));
+    }
+
+    [Test]
+    public void RefusesAWrongElementType() =>
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(WriteGz(Idx(0x0D, [2], 8)), 1))!.Message,
+            Does.Contain("magic"));
+
+    [Test]
+    public void RefusesAWrongRank() =>
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(WriteGz(Idx(0x08, [2, 2], 4)), 1))!.Message,
+            Does.Contain("2 dimensions, expected 1"));
+
+    [Test]
+    public void RefusesTruncatedData() =>
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(WriteGz(Idx(0x08, [10], 4)), 1))!.Message,
+            Does.Contain("ends before"));
+
+    [Test]
+    public void RefusesTrailingData() =>
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(WriteGz(Idx(0x08, [3], 5)), 1))!.Message,
+            Does.Contain("trailing"));
+
+    [Test]
+    public void RefusesAFileThatIsNotGzip()
+    {
+        string path = Path.Combine(Fixtures.TempDirectory(), "plain.gz");
+        File.WriteAllBytes(path, Idx(0x08, [3], 3));
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(path, 1))!.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void MissingDatasetNamesTheAptPackage()
+    {
+        var e = Assert.Throws<DataException>(() => FashionMnist.LoadTest(Fixtures.TempDirectory()))!;
+        Assert.That(e.Message, Does.Contain("apt-get install dataset-fashion-mnist").And.Contain("t10k-images-idx3-ubyte.gz"));
+    }
+}
