@@ -1,3 +1,4 @@
+using MuDSC.Dsl;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -10,17 +11,18 @@ namespace MuDSC.Architectures;
 /// map to the embedding. State-dict keys equal the PyTorch reference's: conv1, bn1,
 /// layer{1,2,3}.N.{conv1,bn1,conv2,bn2,shortcut.0,shortcut.1}, linear.
 /// </summary>
-public sealed class ResNet20 : nn.Module<Tensor, Tensor>
+[Mergeable, MergeGroup("s1"), MergeGroup("s2"), MergeGroup("s3")] // the three residual streams
+public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
 {
     private const int BlocksPerStage = 3;
 
-    private readonly Conv2d conv1;
-    private readonly nn.Module<Tensor, Tensor> bn1;
-    private readonly ModuleList<BasicBlock> layer1;
-    private readonly ModuleList<BasicBlock> layer2;
-    private readonly ModuleList<BasicBlock> layer3;
-    private readonly AdaptiveAvgPool2d avgpool;
-    private readonly Linear linear;
+    [Maps("in", "s1")] private readonly Conv2d conv1;
+    [Maps("s1")] private readonly nn.Module<Tensor, Tensor> bn1;
+    [Maps("s1", "s1")] private readonly ModuleList<BasicBlock> layer1;
+    [Maps("s1", "s2")] private readonly ModuleList<BasicBlock> layer2;
+    [Maps("s2", "s3")] private readonly ModuleList<BasicBlock> layer3;
+    [Tap("s3")] private readonly AdaptiveAvgPool2d avgpool;
+    [Maps("s3", "out")] private readonly Linear linear;
 
     public ResNet20(int width = 1, int inChannels = 1, int embedDim = 64, NormKind norm = NormKind.BatchNorm)
         : base(nameof(ResNet20))
@@ -59,13 +61,14 @@ public sealed class ResNet20 : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Two 3x3 convolutions with a residual connection; a projecting shortcut when the shape changes.</summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+[Mergeable, Ports("x", "y"), MergeGroup("mid")]
+public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1;
-    private readonly nn.Module<Tensor, Tensor> bn1;
-    private readonly Conv2d conv2;
-    private readonly nn.Module<Tensor, Tensor> bn2;
-    private readonly ProjectionShortcut? shortcut;
+    [Maps("x", "mid")] private readonly Conv2d conv1;
+    [Maps("mid")] private readonly nn.Module<Tensor, Tensor> bn1;
+    [Maps("mid", "y")] private readonly Conv2d conv2;
+    [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn2;
+    [Maps("x", "y")] private readonly ProjectionShortcut? shortcut; // null: identity, so x and y must be one space
 
     public BasicBlock(int inPlanes, int planes, int stride, NormKind norm) : base(nameof(BasicBlock))
     {
@@ -88,10 +91,11 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>The shortcut's 3x3 strided convolution and norm, keyed "0" and "1" like a PyTorch Sequential.</summary>
-public sealed class ProjectionShortcut : nn.Module<Tensor, Tensor>
+[Mergeable, Ports("x", "y")]
+public sealed partial class ProjectionShortcut : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "0")] private readonly Conv2d conv;
-    [ComponentName(Name = "1")] private readonly nn.Module<Tensor, Tensor> norm;
+    [ComponentName(Name = "0"), Maps("x", "y")] private readonly Conv2d conv;
+    [ComponentName(Name = "1"), Maps("y")] private readonly nn.Module<Tensor, Tensor> norm;
 
     public ProjectionShortcut(int inPlanes, int planes, int stride, NormKind normKind) : base(nameof(ProjectionShortcut))
     {

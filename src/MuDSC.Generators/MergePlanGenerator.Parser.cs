@@ -1,0 +1,335 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using MuDSC.Generators.Model;
+
+namespace MuDSC.Generators;
+
+public sealed partial class MergePlanGenerator
+{
+    /// <summary>Reads a [Mergeable] class into a <see cref="ClassModel"/> and checks its declarations.</summary>
+    internal static class Parser
+    {
+        private const string PortsAttribute = "MuDSC.Dsl.PortsAttribute";
+        private const string MergeGroupAttribute = "MuDSC.Dsl.MergeGroupAttribute";
+        private const string MapsAttribute = "MuDSC.Dsl.MapsAttribute";
+        private const string SequenceAttribute = "MuDSC.Dsl.SequenceAttribute";
+        private const string TapAttribute = "MuDSC.Dsl.TapAttribute";
+        private const string NotMergedAttribute = "MuDSC.Dsl.NotMergedAttribute";
+        private const string ComponentNameAttribute = "TorchSharp.Utils.ComponentNameAttribute";
+        private const string ModuleBase = "TorchSharp.torch+nn+Module";
+
+        /// <summary>Names that mean a fixed, never permuted axis.</summary>
+        internal static readonly string[] Fixed = { "in", "out", "_" };
+
+        private static readonly Dictionary<string, FieldKind> KnownTypes = new()
+        {
+            ["TorchSharp.Modules.Conv2d"] = FieldKind.Conv,
+            ["TorchSharp.Modules.Linear"] = FieldKind.Linear,
+            ["TorchSharp.Modules.BatchNorm1d"] = FieldKind.Norm,
+            ["TorchSharp.Modules.BatchNorm2d"] = FieldKind.Norm,
+            ["TorchSharp.Modules.GroupNorm"] = FieldKind.Norm,
+            ["TorchSharp.Modules.LayerNorm"] = FieldKind.Norm,
+            ["TorchSharp.Modules.ModuleList`1"] = FieldKind.List,
+            ["TorchSharp.Modules.Parameter"] = FieldKind.Parameter,
+            ["TorchSharp.torch+Tensor"] = FieldKind.Parameter,
+            ["TorchSharp.torch+nn+Module`2"] = FieldKind.AnyLayer,
+            ["TorchSharp.torch+nn+Module"] = FieldKind.AnyLayer,
+            ["TorchSharp.Modules.ReLU"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.GELU"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.Dropout"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.Flatten"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.Identity"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.AdaptiveAvgPool2d"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.AvgPool2d"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.MaxPool2d"] = FieldKind.ParameterFree,
+            ["TorchSharp.Modules.Softmax"] = FieldKind.ParameterFree,
+        };
+
+        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            var syntax = (ClassDeclarationSyntax)context.TargetNode;
+            var diagnostics = new List<DiagnosticInfo>();
+            void Report(string id, LocationInfo? where, params string[] args) =>
+                diagnostics.Add(new DiagnosticInfo(id, where, args.ToEquatableArray()));
+
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                Report("MDSC001", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
+                return new ParseResult(null, diagnostics.ToEquatableArray());
+            }
+
+            var ports = ReadPorts(type, Report);
+            var groups = ReadGroups(type, ports, Report);
+            var fields = new List<FieldModel>();
+            foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
+                var model = ReadField(type, field, ports, groups, Report);
+                if (model is not null) fields.Add(model);
+            }
+            CheckUsage(type, ports, groups, fields, Report);
+
+            var model2 = diagnostics.Count > 0 ? null : new ClassModel(
+                type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
+                ContainingTypes(type).ToEquatableArray(),
+                type.Name,
+                HintName(type),
+                ports.Select(p => p.Name).ToEquatableArray(),
+                groups.Select(g => g.Model).ToEquatableArray(),
+                fields.ToEquatableArray());
+            return new ParseResult(model2, diagnostics.ToEquatableArray());
+        }
+
+        private delegate void Reporter(string id, LocationInfo? where, params string[] args);
+
+        private sealed record Declared(string Name, LocationInfo? Location, GroupModel Model);
+
+        private static List<Declared> ReadPorts(INamedTypeSymbol type, Reporter report)
+        {
+            var ports = new List<Declared>();
+            foreach (var attribute in Attributes(type, PortsAttribute))
+            {
+                var where = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax());
+                foreach (var name in StringArguments(attribute))
+                {
+                    if (Fixed.Contains(name))
+                        report("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends, not ports");
+                    else if (ports.Any(p => p.Name == name))
+                        report("MDSC009", where, name, type.Name, "it is already a port");
+                    else
+                        ports.Add(new Declared(name, where, new GroupModel(name, null)));
+                }
+            }
+            return ports;
+        }
+
+        private static List<Declared> ReadGroups(INamedTypeSymbol type, List<Declared> ports, Reporter report)
+        {
+            var groups = new List<Declared>();
+            var owners = new ISymbol[] { type }.Concat(type.GetMembers().OfType<IFieldSymbol>());
+            foreach (var owner in owners)
+            {
+                foreach (var attribute in Attributes(owner, MergeGroupAttribute))
+                {
+                    var where = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax());
+                    string name = StringArguments(attribute).FirstOrDefault() ?? "";
+                    string? headsFrom = attribute.NamedArguments.FirstOrDefault(a => a.Key == "HeadsFrom").Value.Value as string;
+
+                    if (Fixed.Contains(name) || name.Length == 0)
+                    {
+                        report("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends and a space needs a name");
+                        continue;
+                    }
+                    if (ports.Any(p => p.Name == name))
+                    {
+                        report("MDSC009", where, name, type.Name, "it is already a port of the class; a port is bound by the parent, a [MergeGroup] is local");
+                        continue;
+                    }
+                    var previous = groups.FirstOrDefault(g => g.Name == name);
+                    if (previous is not null)
+                    {
+                        string detail = previous.Model.HeadsFrom != headsFrom ? " with different head structure" : "";
+                        report("MDSC008", where, name, type.Name, detail);
+                        continue;
+                    }
+                    if (headsFrom is not null && !IsIntegerMember(type, headsFrom))
+                        report("MDSC006", where, name, type.Name, headsFrom);
+                    groups.Add(new Declared(name, where, new GroupModel(name, headsFrom)));
+                }
+            }
+            return groups;
+        }
+
+        private static FieldModel? ReadField(INamedTypeSymbol owner, IFieldSymbol field, List<Declared> ports,
+            List<Declared> groups, Reporter report)
+        {
+            var maps = Attributes(field, MapsAttribute).FirstOrDefault();
+            var sequence = Attributes(field, SequenceAttribute).FirstOrDefault();
+            var notMerged = Attributes(field, NotMergedAttribute).Any();
+            var taps = Attributes(field, TapAttribute).ToList();
+            var declaration = maps ?? sequence ?? taps.FirstOrDefault();
+            var where = LocationInfo.From(declaration?.ApplicationSyntaxReference?.GetSyntax())
+                ?? LocationInfo.From(field.Locations.FirstOrDefault());
+
+            var (kind, childPorts) = Classify(field.Type);
+            string typeName = field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+            var binding = maps is not null ? Binding.Maps : sequence is not null ? Binding.Sequence : notMerged ? Binding.NotMerged : Binding.None;
+            var spaces = maps is not null ? StringArguments(maps)
+                : sequence is not null ? StringArguments(sequence)
+                : new List<string>();
+            var tapSpaces = taps.SelectMany(StringArguments).ToList();
+
+            if (kind == FieldKind.Other)
+            {
+                if (declaration is not null) report("MDSC010", where, field.Name, owner.Name, typeName);
+                return null;
+            }
+            if (binding == Binding.None && kind is not (FieldKind.ParameterFree or FieldKind.Other))
+            {
+                report("MDSC005", where, field.Name, owner.Name);
+                return null;
+            }
+            if (kind == FieldKind.UnknownModule && binding != Binding.NotMerged)
+            {
+                report("MDSC007", where, field.Name, owner.Name, typeName);
+                return null;
+            }
+            if (kind == FieldKind.List && binding != Binding.NotMerged)
+            {
+                var element = ((INamedTypeSymbol)field.Type).TypeArguments[0];
+                var (elementKind, elementPorts) = Classify(element);
+                if (elementKind != FieldKind.Child || elementPorts != 2)
+                {
+                    report("MDSC007", where, field.Name, owner.Name,
+                        element.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + (elementKind == FieldKind.Child ? " (blocks of a ModuleList need exactly two ports)" : ""));
+                    return null;
+                }
+            }
+            if (binding == Binding.Sequence && kind != FieldKind.List)
+            {
+                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), "[Sequence]: it applies only to a ModuleList, so 0 valid");
+                return null;
+            }
+            if (binding == Binding.Maps && !ArityFits(kind, childPorts, spaces.Count))
+            {
+                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), spaces.Count.ToString());
+                return null;
+            }
+
+            bool ok = true;
+            foreach (var name in spaces.Concat(tapSpaces))
+            {
+                if (!Fixed.Contains(name) && !ports.Any(p => p.Name == name) && !groups.Any(g => g.Name == name))
+                {
+                    report("MDSC002", where, field.Name, owner.Name, name);
+                    ok = false;
+                }
+            }
+            if (!ok) return null;
+
+            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray());
+        }
+
+        private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
+            List<FieldModel> fields, Reporter report)
+        {
+            var uses = fields.Where(f => f.Binding is Binding.Maps or Binding.Sequence).SelectMany(f => f.Spaces).ToList();
+            foreach (var group in groups)
+            {
+                int count = uses.Count(u => u == group.Name);
+                if (count == 0)
+                    report("MDSC004", group.Location, group.Name, type.Name, "declared but no field binds it", "bind it in [Maps] or remove the [MergeGroup]");
+                else if (count == 1)
+                    report("MDSC004", group.Location, group.Name, type.Name, "bound by only one field, so it is produced but never consumed",
+                        "a local space must be written by one layer and read by another (or bound twice by a fused layer)");
+            }
+            foreach (var port in ports.Where(p => !uses.Contains(p.Name)))
+                report("MDSC004", port.Location, port.Name, type.Name, "a port that no field binds", "bind it in a [Maps] or remove it from [Ports]");
+        }
+
+        private static (FieldKind Kind, int ChildPorts) Classify(ITypeSymbol type)
+        {
+            if (type is not INamedTypeSymbol named) return (FieldKind.Other, 0);
+            if (Attributes(named, MergeableAttribute).Any())
+                return (FieldKind.Child, Attributes(named, PortsAttribute).SelectMany(StringArguments).Count());
+            if (KnownTypes.TryGetValue(MetadataName(named.OriginalDefinition), out var kind)) return (kind, 0);
+            for (var baseType = named.BaseType; baseType is not null; baseType = baseType.BaseType)
+            {
+                if (MetadataName(baseType.OriginalDefinition).StartsWith(ModuleBase, System.StringComparison.Ordinal))
+                    return (FieldKind.UnknownModule, 0);
+            }
+            return (FieldKind.Other, 0);
+        }
+
+        private static bool ArityFits(FieldKind kind, int childPorts, int count) => kind switch
+        {
+            FieldKind.Conv => count == 2,
+            FieldKind.Linear => count >= 2,
+            FieldKind.Norm => count == 1,
+            FieldKind.AnyLayer => count is 1 or 2,
+            FieldKind.Child => count == childPorts,
+            FieldKind.List => count == 2,
+            FieldKind.Parameter => count >= 1,
+            FieldKind.ParameterFree => count == 0,
+            _ => true,
+        };
+
+        private static string Describe(FieldKind kind, int childPorts) => kind switch
+        {
+            FieldKind.Conv => "a Conv2d",
+            FieldKind.Linear => "a Linear",
+            FieldKind.Norm => "a normalisation layer",
+            FieldKind.AnyLayer => "a module",
+            FieldKind.Child => $"a [Mergeable] child with {childPorts} port(s)",
+            FieldKind.List => "a ModuleList of blocks",
+            FieldKind.Parameter => "a bare tensor",
+            _ => "a layer without parameters",
+        };
+
+        private static string Expected(FieldKind kind, int childPorts) => kind switch
+        {
+            FieldKind.Conv => "(in, out)",
+            FieldKind.Linear => "(in, out) or (in, out1, out2, ...) for a fused output",
+            FieldKind.Norm => "one space",
+            FieldKind.AnyLayer => "one space (a norm) or two (in, out)",
+            FieldKind.Child => $"its {childPorts} port(s) in order",
+            FieldKind.List => "(first, rest) with [Maps] or (input, output) with [Sequence]",
+            FieldKind.Parameter => "one space per axis",
+            _ => "no space (use [Tap] to read activations here)",
+        };
+
+        private static bool IsIntegerMember(INamedTypeSymbol type, string name) =>
+            type.GetMembers(name).Any(m => m switch
+            {
+                IFieldSymbol f => f.Type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64,
+                IPropertySymbol p => p.Type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64,
+                _ => false,
+            });
+
+        private static string ComponentName(IFieldSymbol field)
+        {
+            var attribute = Attributes(field, ComponentNameAttribute).FirstOrDefault();
+            return attribute?.NamedArguments.FirstOrDefault(a => a.Key == "Name").Value.Value as string ?? field.Name;
+        }
+
+        private static IEnumerable<AttributeData> Attributes(ISymbol symbol, string metadataName) =>
+            symbol.GetAttributes().Where(a => a.AttributeClass is not null && MetadataName(a.AttributeClass) == metadataName);
+
+        private static List<string> StringArguments(AttributeData attribute)
+        {
+            var result = new List<string>();
+            foreach (var argument in attribute.ConstructorArguments)
+            {
+                if (argument.Kind == TypedConstantKind.Array)
+                    result.AddRange(argument.Values.Select(v => v.Value as string ?? ""));
+                else if (argument.Value is string s)
+                    result.Add(s);
+            }
+            return result;
+        }
+
+        private static string MetadataName(INamedTypeSymbol type)
+        {
+            string name = type.MetadataName;
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                name = outer.MetadataName + "+" + name;
+            return type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() + "." + name : name;
+        }
+
+        private static IEnumerable<string> ContainingTypes(INamedTypeSymbol type)
+        {
+            var chain = new List<string>();
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+                chain.Insert(0, $"{(outer.IsRecord ? "record " : "")}{(outer.TypeKind == TypeKind.Struct ? "struct" : "class")} {outer.Name}");
+            return chain;
+        }
+
+        private static string HintName(INamedTypeSymbol type) => MetadataName(type).Replace('+', '.').Replace('`', '_') + ".g.cs";
+    }
+}

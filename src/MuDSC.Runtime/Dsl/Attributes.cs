@@ -1,0 +1,65 @@
+namespace MuDSC.Dsl;
+
+// The architecture DSL. The source generator (MuDSC.Generators) matches these by metadata name
+// and turns them into the class's merge plan; none of them is read by reflection at run time.
+
+/// <summary>The class describes its merge plan; the generator emits it. The class must be partial.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class MergeableAttribute : Attribute;
+
+/// <summary>The spaces a parent binds, in order (a child without ports binds none).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class PortsAttribute(params string[] names) : Attribute
+{
+    public string[] Names { get; } = names;
+}
+
+/// <summary>
+/// Declares a unit space local to each instance of the class. With <see cref="HeadsFrom"/> the
+/// space is split into that many attention heads (heads map to heads, dims within heads);
+/// a GroupNorm bound to a space gives it group structure without any declaration.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Field, AllowMultiple = true, Inherited = false)]
+public sealed class MergeGroupAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+
+    /// <summary>The name of an integer field or property holding the number of heads.</summary>
+    public string? HeadsFrom { get; set; }
+}
+
+/// <summary>
+/// The spaces a layer reads and writes: Conv2d/Linear (in, out); a fused Linear (in, out1, out2, ...)
+/// splits its output into equal chunks; norms (space); a [Mergeable] child its ports in order;
+/// a ModuleList of [Mergeable] blocks (first, rest): block 0 maps first -> rest, later blocks
+/// rest -> rest; a bare Parameter one space per axis. "in", "out" and "_" are fixed, never permuted.
+/// </summary>
+[AttributeUsage(AttributeTargets.Field, Inherited = false)]
+public sealed class MapsAttribute(params string[] spaces) : Attribute
+{
+    public string[] Spaces { get; } = spaces;
+}
+
+/// <summary>
+/// A ModuleList of [Mergeable] two-port blocks in feed-forward order: block 0 reads
+/// <paramref name="input"/>, the last writes <paramref name="output"/>, and each pair of
+/// neighbours shares a fresh space of its own.
+/// </summary>
+[AttributeUsage(AttributeTargets.Field, Inherited = false)]
+public sealed class SequenceAttribute(string input, string output) : Attribute
+{
+    public string Input { get; } = input;
+
+    public string Output { get; } = output;
+}
+
+/// <summary>The space's activations are read at this layer's input (default: its first consumer's input).</summary>
+[AttributeUsage(AttributeTargets.Field, AllowMultiple = true, Inherited = false)]
+public sealed class TapAttribute(string space) : Attribute
+{
+    public string Space { get; } = space;
+}
+
+/// <summary>This parameterised field is averaged across models on purpose, never permuted.</summary>
+[AttributeUsage(AttributeTargets.Field, Inherited = false)]
+public sealed class NotMergedAttribute : Attribute;

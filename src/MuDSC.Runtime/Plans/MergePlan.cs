@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+
+namespace MuDSC.Plans;
+
+/// <summary>How the units of a space are structured.</summary>
+public enum SpaceStructure
+{
+    /// <summary>Any permutation of the units keeps the function.</summary>
+    Free,
+
+    /// <summary>GroupNorm groups: whole groups map to groups, units permute within groups.</summary>
+    Groups,
+
+    /// <summary>Attention heads: whole heads map to heads, dims permute within heads.</summary>
+    Heads,
+}
+
+/// <summary>A unit space: units that must be permuted together wherever they index a parameter.</summary>
+public sealed record PlanSpace(string Name, long Size, SpaceStructure Structure = SpaceStructure.Free, long Blocks = 1)
+{
+    public long BlockSize => Size / Blocks;
+}
+
+/// <summary>Whether a layer writes (rows, norm weights, biases) or reads (columns) a space.</summary>
+public enum AxisRole
+{
+    Out,
+    In,
+}
+
+/// <summary>
+/// One axis of one parameter or buffer (by state-dict name) indexed by a space. A fused
+/// parameter splits its axis into <see cref="Chunks"/> equal parts; this axis is part <see cref="Chunk"/>.
+/// </summary>
+public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1);
+
+/// <summary>Where a space's activations are recorded: the input of the module at <see cref="Module"/>.</summary>
+public sealed record PlanTap(string Space, string Module);
+
+/// <summary>
+/// The merge plan of a model: its spaces, every parameter axis on a space, the taps, and the
+/// state-dict entries that are averaged rather than permuted. Built by generated code.
+/// </summary>
+public sealed class MergePlan
+{
+    public MergePlan(string architecture, IReadOnlyList<PlanSpace> spaces, IReadOnlyList<PlanAxis> axes,
+        IReadOnlyList<PlanTap> taps, IReadOnlyList<string> unpermuted)
+    {
+        Architecture = architecture;
+        Spaces = spaces;
+        Axes = axes;
+        Taps = taps;
+        Unpermuted = unpermuted;
+    }
+
+    public string Architecture { get; }
+
+    public IReadOnlyList<PlanSpace> Spaces { get; }
+
+    public IReadOnlyList<PlanAxis> Axes { get; }
+
+    public IReadOnlyList<PlanTap> Taps { get; }
+
+    /// <summary>State-dict entries with no axis on a space (fixed ends, counters, [NotMerged] fields).</summary>
+    public IReadOnlyList<string> Unpermuted { get; }
+
+    public PlanSpace Space(string name) => Spaces.FirstOrDefault(s => s.Name == name)
+        ?? throw new KeyNotFoundException($"the plan of {Architecture} has no space '{name}'");
+
+    public IEnumerable<PlanAxis> AxesOf(string space) => Axes.Where(a => a.Space == space);
+
+    /// <summary>A readable table: one row per space with its size, structure, tap and axes.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        text.AppendLine(inv, $"Merge plan of {Architecture}: {Spaces.Count} spaces, {Axes.Count} parameter axes, {Unpermuted.Count} unpermuted entries");
+        int nameWidth = Math.Max(5, Spaces.Max(s => s.Name.Length));
+        text.AppendLine(inv, $"{"space".PadRight(nameWidth)}  {"units",6}  {"structure",-13}  {"tap",-24}  axes");
+        foreach (var space in Spaces)
+        {
+            string structure = space.Structure switch
+            {
+                SpaceStructure.Groups => $"{space.Blocks} groups",
+                SpaceStructure.Heads => $"{space.Blocks} heads",
+                _ => "free",
+            };
+            string tap = Taps.FirstOrDefault(t => t.Space == space.Name)?.Module ?? "-";
+            var axes = AxesOf(space.Name).ToList();
+            string outs = string.Join(", ", axes.Where(a => a.Role == AxisRole.Out).Select(Label).Distinct());
+            string ins = string.Join(", ", axes.Where(a => a.Role == AxisRole.In).Select(Label).Distinct());
+            text.AppendLine(inv, $"{space.Name.PadRight(nameWidth)}  {space.Size,6}  {structure,-13}  {tap,-24}  out: {outs}");
+            text.AppendLine(inv, $"{"".PadRight(nameWidth)}  {"",6}  {"",-13}  {"",-24}  in:  {(ins.Length == 0 ? "-" : ins)}");
+        }
+        if (Unpermuted.Count > 0)
+            text.AppendLine(inv, $"unpermuted (averaged): {string.Join(", ", Unpermuted)}");
+        return text.ToString();
+    }
+
+    /// <summary>The module owning the axis (a parameter's path without its last segment), with its chunk if fused.</summary>
+    private static string Label(PlanAxis axis)
+    {
+        int dot = axis.Parameter.LastIndexOf('.');
+        string module = dot < 0 ? axis.Parameter : axis.Parameter[..dot];
+        return axis.Chunks > 1 ? $"{module}[{axis.Chunk}/{axis.Chunks}]" : module;
+    }
+}

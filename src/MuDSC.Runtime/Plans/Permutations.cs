@@ -1,0 +1,69 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Plans;
+
+/// <summary>
+/// Structure-respecting permutations of spaces and their application to a state dict through a plan.
+/// A permutation p of a space means: new unit j is old unit p[j].
+/// </summary>
+public static class Permutations
+{
+    /// <summary>A random permutation respecting the space's groups or heads (blocks map to blocks, units within blocks).</summary>
+    public static Tensor Random(PlanSpace space, Generator generator, Device? device = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var blockOrder = torch.randperm(space.Blocks, generator: generator);
+        var parts = new List<Tensor>();
+        foreach (long block in blockOrder.data<long>().ToArray())
+            parts.Add(torch.randperm(space.BlockSize, generator: generator).add_(block * space.BlockSize));
+        var permutation = torch.cat(parts, 0);
+        return (device is null ? permutation : permutation.to(device)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether <paramref name="permutation"/> maps whole blocks of the space to whole blocks.</summary>
+    public static bool RespectsStructure(PlanSpace space, Tensor permutation)
+    {
+        var p = permutation.cpu().data<long>().ToArray();
+        if (p.Length != space.Size || p.Distinct().Count() != p.Length || p.Any(v => v < 0 || v >= space.Size)) return false;
+        for (long block = 0; block < space.Blocks; block++)
+        {
+            long source = p[block * space.BlockSize] / space.BlockSize;
+            for (long i = 0; i < space.BlockSize; i++)
+            {
+                if (p[block * space.BlockSize + i] / space.BlockSize != source) return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The state dict with every axis on a space permuted; other entries are shared (not copied).</summary>
+    public static Dictionary<string, Tensor> Apply(MergePlan plan, IReadOnlyDictionary<string, Tensor> stateDict,
+        IReadOnlyDictionary<string, Tensor> permutations)
+    {
+        foreach (var space in plan.Spaces)
+        {
+            if (!permutations.TryGetValue(space.Name, out var p))
+                throw new ArgumentException($"no permutation for space '{space.Name}'");
+            if (p.shape.Length != 1 || p.shape[0] != space.Size)
+                throw new ArgumentException($"permutation of space '{space.Name}' has shape [{string.Join(", ", p.shape)}], expected [{space.Size}]");
+        }
+
+        var result = new Dictionary<string, Tensor>(stateDict, StringComparer.Ordinal);
+        foreach (var group in plan.Axes.GroupBy(a => (a.Parameter, a.Axis)))
+        {
+            var tensor = stateDict[group.Key.Parameter];
+            long length = tensor.shape[group.Key.Axis];
+            var index = torch.arange(length, ScalarType.Int64, tensor.device);
+            foreach (var axis in group)
+            {
+                long size = length / axis.Chunks;
+                var p = permutations[axis.Space].to(tensor.device);
+                index[TensorIndex.Slice(axis.Chunk * size, (axis.Chunk + 1) * size)] = p + axis.Chunk * size;
+            }
+            var current = result[group.Key.Parameter];
+            result[group.Key.Parameter] = current.index_select(group.Key.Axis, index);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,152 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Plans;
+
+/// <summary>Collects what generated code declares and checks what needs sizes; produces a <see cref="MergePlan"/>.</summary>
+public sealed class PlanBuilder
+{
+    private readonly List<string> _spaceOrder = [];
+    private readonly Dictionary<string, SpaceInfo> _spaces = new(StringComparer.Ordinal);
+    private readonly List<PlanAxis> _axes = [];
+    private readonly List<PlanTap> _explicitTaps = [];
+    private readonly List<string> _mentioned = []; // every state-dict name declared, in declaration order
+
+    private sealed class SpaceInfo
+    {
+        public long? Size;
+        public string? SizeSource;
+        public SpaceStructure Structure;
+        public long Blocks = 1;
+        public string? StructureSource;
+    }
+
+    /// <summary>Builds the plan of a [Mergeable] model and checks it covers every state-dict entry exactly.</summary>
+    public static MergePlan Build(nn.Module model)
+    {
+        if (model is not IMergeable mergeable)
+            throw new PlanException($"{model.GetType().Name} is not [Mergeable]: mark the class [Mergeable] and partial so the generator emits its plan.");
+        var builder = new PlanBuilder();
+        mergeable.DeclarePlan(new PlanScope(builder, prefix: "", ports: []));
+        return builder.Finish(model.GetType().Name, model.state_dict());
+    }
+
+    internal SpaceRef DeclareSpace(string name, long heads, string source)
+    {
+        if (_spaces.ContainsKey(name)) throw new PlanException($"space '{name}' is declared twice ({source}).");
+        var info = new SpaceInfo();
+        if (heads > 0)
+        {
+            info.Structure = SpaceStructure.Heads;
+            info.Blocks = heads;
+            info.StructureSource = source;
+        }
+        else if (heads < 0)
+        {
+            throw new PlanException($"{source}: the number of heads of space '{name}' is {heads}; it must be positive.");
+        }
+        _spaces.Add(name, info);
+        _spaceOrder.Add(name);
+        return new SpaceRef(name);
+    }
+
+    internal void AddAxis(string parameter, long dimension, int axis, SpaceRef space, AxisRole role, int chunk = 0, int chunks = 1)
+    {
+        Mention(parameter);
+        if (space.IsFixed) return;
+        var info = _spaces[space.Name!];
+        long size = dimension / chunks;
+        if (info.Size is null)
+        {
+            (info.Size, info.SizeSource) = (size, parameter);
+        }
+        else if (info.Size != size)
+        {
+            throw new PlanException(
+                $"space '{space.Name}' has {info.Size} units at {info.SizeSource} but {size} at {parameter} (axis {axis}); " +
+                "layers bound to one space must agree on its size: check the [Maps] of both layers and their channel counts.");
+        }
+        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks));
+    }
+
+    internal void AddGroups(SpaceRef space, long groups, string source)
+    {
+        if (space.IsFixed) return;
+        var info = _spaces[space.Name!];
+        if (info.Structure == SpaceStructure.Free)
+        {
+            (info.Structure, info.Blocks, info.StructureSource) = (SpaceStructure.Groups, groups, source);
+        }
+        else if (info.Structure != SpaceStructure.Groups || info.Blocks != groups)
+        {
+            string existing = info.Structure == SpaceStructure.Heads ? $"{info.Blocks} heads" : $"{info.Blocks} groups";
+            throw new PlanException(
+                $"space '{space.Name}' has {existing} from {info.StructureSource} but {groups} groups from {source}; " +
+                "GroupNorms on one space must use the same group count.");
+        }
+    }
+
+    internal void AddTap(string module, SpaceRef space)
+    {
+        if (!space.IsFixed) _explicitTaps.Add(new PlanTap(space.Name!, module));
+    }
+
+    internal void AddUnpermuted(string parameter) => Mention(parameter);
+
+    private void Mention(string parameter)
+    {
+        if (!_mentioned.Contains(parameter)) _mentioned.Add(parameter);
+    }
+
+    private MergePlan Finish(string architecture, Dictionary<string, Tensor> stateDict)
+    {
+        var spaces = new List<PlanSpace>();
+        foreach (var name in _spaceOrder)
+        {
+            var info = _spaces[name];
+            if (info.Size is null)
+                throw new PlanException($"space '{name}' is declared but no parameter axis is bound to it; bind it with [Maps] or remove it.");
+            if (info.Size % info.Blocks != 0)
+                throw new PlanException($"space '{name}' has {info.Size} units, not divisible into {info.Blocks} {(info.Structure == SpaceStructure.Heads ? "heads" : "groups")} ({info.StructureSource}).");
+            spaces.Add(new PlanSpace(name, info.Size.Value, info.Structure, info.Blocks));
+        }
+
+        CheckCoverage(architecture, stateDict);
+        var permuted = _axes.Select(a => a.Parameter).ToHashSet(StringComparer.Ordinal);
+        return new MergePlan(architecture, spaces, _axes, Taps(spaces), _mentioned.Where(p => !permuted.Contains(p)).ToList());
+    }
+
+    /// <summary>Explicit taps win; otherwise a space is read at the input of its first consumer.</summary>
+    private List<PlanTap> Taps(List<PlanSpace> spaces)
+    {
+        var taps = new List<PlanTap>();
+        foreach (var space in spaces)
+        {
+            var tap = _explicitTaps.FirstOrDefault(t => t.Space == space.Name);
+            if (tap is null)
+            {
+                var consumer = _axes.FirstOrDefault(a => a.Space == space.Name && a.Role == AxisRole.In);
+                if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
+            }
+            if (tap is not null) taps.Add(tap);
+        }
+        return taps;
+    }
+
+    private void CheckCoverage(string architecture, Dictionary<string, Tensor> stateDict)
+    {
+        var declared = _mentioned.ToHashSet(StringComparer.Ordinal);
+        var missing = stateDict.Keys.Where(k => !declared.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        var unknown = declared.Where(k => !stateDict.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+            throw new PlanException($"the plan of {architecture} does not cover {string.Join(", ", missing)}; add [Maps] or [NotMerged] to the layers holding them.");
+        if (unknown.Count > 0)
+            throw new PlanException($"the plan of {architecture} names {string.Join(", ", unknown)}, which the model's state dict lacks (a [ComponentName] or field name differs from the key).");
+    }
+
+    internal static string ModuleOf(string parameter)
+    {
+        int dot = parameter.LastIndexOf('.');
+        return dot < 0 ? "" : parameter[..dot];
+    }
+}
