@@ -9,8 +9,16 @@ public sealed class ModelCatalog : IModelFactory
 {
     private static readonly Dictionary<string, Func<ModelSpec, nn.Module<Tensor, Tensor>>> Builders = new(StringComparer.Ordinal)
     {
+        ["mlp"] = s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * 28 * 28, embedDim: s.EmbedDim),
+        ["vgg11"] = s => new Vgg(Vgg.Vgg11, s.Width, s.InChannels, s.EmbedDim),
+        ["vgg16"] = s => new Vgg(Vgg.Vgg16, s.Width, s.InChannels, s.EmbedDim),
         ["resnet20"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
         ["resnet20gn"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
+        ["resnet26"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
+        ["resnet26gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
+        ["resnet50"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
+        ["resnet50gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
+        ["vit"] = s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim),
     };
 
     // Declared after Builders: static fields initialise in textual order.

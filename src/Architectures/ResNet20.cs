@@ -68,7 +68,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
     [Maps("mid")] private readonly nn.Module<Tensor, Tensor> bn1;
     [Maps("mid", "y")] private readonly Conv2d conv2;
     [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn2;
-    [Maps("x", "y")] private readonly ProjectionShortcut? shortcut; // null: identity, so x and y must be one space
+    [Maps("x", "y")] private readonly Projection? shortcut; // null: identity, so x and y must be one space
 
     public BasicBlock(int inPlanes, int planes, int stride, NormKind norm) : base(nameof(BasicBlock))
     {
@@ -76,7 +76,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
         bn1 = Norms.Create(norm, planes);
         conv2 = nn.Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false);
         bn2 = Norms.Create(norm, planes);
-        if (stride != 1 || inPlanes != planes) shortcut = new ProjectionShortcut(inPlanes, planes, stride, norm);
+        if (stride != 1 || inPlanes != planes) shortcut = new Projection(inPlanes, planes, kernelSize: 3, stride, norm);
         RegisterComponents();
     }
 
@@ -88,21 +88,4 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
         x = x.add_(shortcut is null ? input : shortcut.forward(input));
         return nn.functional.relu(x).MoveToOuterDisposeScope();
     }
-}
-
-/// <summary>The shortcut's 3x3 strided convolution and norm, keyed "0" and "1" like a PyTorch Sequential.</summary>
-[Mergeable, Ports("x", "y")]
-public sealed partial class ProjectionShortcut : nn.Module<Tensor, Tensor>
-{
-    [ComponentName(Name = "0"), Maps("x", "y")] private readonly Conv2d conv;
-    [ComponentName(Name = "1"), Maps("y")] private readonly nn.Module<Tensor, Tensor> norm;
-
-    public ProjectionShortcut(int inPlanes, int planes, int stride, NormKind normKind) : base(nameof(ProjectionShortcut))
-    {
-        conv = nn.Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        norm = Norms.Create(normKind, planes);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor input) => norm.forward(conv.forward(input));
 }

@@ -78,7 +78,7 @@ public sealed partial class MergePlanGenerator
                         string method = field.Kind switch
                         {
                             FieldKind.Child => "Child",
-                            FieldKind.List => "Residual",
+                            FieldKind.List => field.Spaces.Count == 1 ? "Each" : "Residual",
                             FieldKind.Parameter => "Parameter",
                             _ => "Layer",
                         };

@@ -157,7 +157,7 @@ public sealed partial class MergePlanGenerator
             var where = LocationInfo.From(declaration?.ApplicationSyntaxReference?.GetSyntax())
                 ?? LocationInfo.From(field.Locations.FirstOrDefault());
 
-            var (kind, childPorts) = Classify(field.Type);
+            var (kind, childPorts) = Classify(field.Type); // for a ModuleList: its blocks' port count
             string typeName = field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
             var binding = maps is not null ? Binding.Maps : sequence is not null ? Binding.Sequence : notMerged ? Binding.NotMerged : Binding.None;
             var spaces = maps is not null ? StringArguments(maps)
@@ -184,12 +184,13 @@ public sealed partial class MergePlanGenerator
             {
                 var element = ((INamedTypeSymbol)field.Type).TypeArguments[0];
                 var (elementKind, elementPorts) = Classify(element);
-                if (elementKind != FieldKind.Child || elementPorts != 2)
+                if (elementKind != FieldKind.Child || elementPorts is not (1 or 2) || (binding == Binding.Sequence && elementPorts != 2))
                 {
                     report("MDSC007", where, field.Name, owner.Name,
-                        element.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + (elementKind == FieldKind.Child ? " (blocks of a ModuleList need exactly two ports)" : ""));
+                        element.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + (elementKind == FieldKind.Child ? " (blocks of a ModuleList need one port, or two for [Sequence])" : ""));
                     return null;
                 }
+                childPorts = elementPorts;
             }
             if (binding == Binding.Sequence && kind != FieldKind.List)
             {
@@ -254,7 +255,7 @@ public sealed partial class MergePlanGenerator
             FieldKind.Norm => count == 1,
             FieldKind.AnyLayer => count is 1 or 2,
             FieldKind.Child => count == childPorts,
-            FieldKind.List => count == 2,
+            FieldKind.List => count == childPorts,
             FieldKind.Parameter => count >= 1,
             FieldKind.ParameterFree => count == 0,
             _ => true,
@@ -267,7 +268,7 @@ public sealed partial class MergePlanGenerator
             FieldKind.Norm => "a normalisation layer",
             FieldKind.AnyLayer => "a module",
             FieldKind.Child => $"a [Mergeable] child with {childPorts} port(s)",
-            FieldKind.List => "a ModuleList of blocks",
+            FieldKind.List => $"a ModuleList of {childPorts}-port blocks",
             FieldKind.Parameter => "a bare tensor",
             _ => "a layer without parameters",
         };
@@ -279,7 +280,7 @@ public sealed partial class MergePlanGenerator
             FieldKind.Norm => "one space",
             FieldKind.AnyLayer => "one space (a norm) or two (in, out)",
             FieldKind.Child => $"its {childPorts} port(s) in order",
-            FieldKind.List => "(first, rest) with [Maps] or (input, output) with [Sequence]",
+            FieldKind.List => childPorts == 1 ? "one space, bound by every block" : "(first, rest) with [Maps] or (input, output) with [Sequence]",
             FieldKind.Parameter => "one space per axis",
             _ => "no space (use [Tap] to read activations here)",
         };

@@ -16,8 +16,13 @@ public enum SpaceStructure
     Heads,
 }
 
-/// <summary>A unit space: units that must be permuted together wherever they index a parameter.</summary>
-public sealed record PlanSpace(string Name, long Size, SpaceStructure Structure = SpaceStructure.Free, long Blocks = 1)
+/// <summary>
+/// A unit space: units that must be permuted together wherever they index a parameter. A space
+/// whose <see cref="BlockOrderOf"/> names another must move its blocks exactly as that one does
+/// (v's heads follow the heads of qk, since each head's attention weights mix that head's values).
+/// </summary>
+public sealed record PlanSpace(string Name, long Size, SpaceStructure Structure = SpaceStructure.Free, long Blocks = 1,
+    string? BlockOrderOf = null)
 {
     public long BlockSize => Size / Blocks;
 }
@@ -83,7 +88,7 @@ public sealed class MergePlan
             string structure = space.Structure switch
             {
                 SpaceStructure.Groups => $"{space.Blocks} groups",
-                SpaceStructure.Heads => $"{space.Blocks} heads",
+                SpaceStructure.Heads => space.BlockOrderOf is null ? $"{space.Blocks} heads" : $"{space.Blocks} heads~",
                 _ => "free",
             };
             string tap = Taps.FirstOrDefault(t => t.Space == space.Name)?.Module ?? "-";
@@ -93,6 +98,8 @@ public sealed class MergePlan
             text.AppendLine(inv, $"{space.Name.PadRight(nameWidth)}  {space.Size,6}  {structure,-13}  {tap,-24}  out: {outs}");
             text.AppendLine(inv, $"{"".PadRight(nameWidth)}  {"",6}  {"",-13}  {"",-24}  in:  {(ins.Length == 0 ? "-" : ins)}");
         }
+        if (Spaces.Any(s => s.BlockOrderOf is not null))
+            text.AppendLine("~ heads move with the heads of the space fused before them in the same projection");
         if (Unpermuted.Count > 0)
             text.AppendLine(inv, $"unpermuted (averaged): {string.Join(", ", Unpermuted)}");
         return text.ToString();

@@ -9,14 +9,36 @@ namespace MuDSC.Plans;
 /// </summary>
 public static class Permutations
 {
+    /// <summary>Random structure-respecting permutations of every space of the plan (tied head orders shared).</summary>
+    public static Dictionary<string, Tensor> Random(MergePlan plan, Generator generator, Device? device = null)
+    {
+        var blockOrders = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var space in plan.Spaces)
+        {
+            long[] order = space.BlockOrderOf is not null && blockOrders.TryGetValue(space.BlockOrderOf, out var shared)
+                ? shared
+                : RandomOrder(space.Blocks, generator);
+            blockOrders[space.Name] = order;
+            result[space.Name] = Compose(space, order, generator, device);
+        }
+        return result;
+    }
+
     /// <summary>A random permutation respecting the space's groups or heads (blocks map to blocks, units within blocks).</summary>
-    public static Tensor Random(PlanSpace space, Generator generator, Device? device = null)
+    public static Tensor Random(PlanSpace space, Generator generator, Device? device = null) =>
+        Compose(space, RandomOrder(space.Blocks, generator), generator, device);
+
+    private static long[] RandomOrder(long count, Generator generator)
+    {
+        using var order = torch.randperm(count, generator: generator);
+        return order.data<long>().ToArray();
+    }
+
+    private static Tensor Compose(PlanSpace space, long[] blockOrder, Generator generator, Device? device)
     {
         using var scope = torch.NewDisposeScope();
-        var blockOrder = torch.randperm(space.Blocks, generator: generator);
-        var parts = new List<Tensor>();
-        foreach (long block in blockOrder.data<long>().ToArray())
-            parts.Add(torch.randperm(space.BlockSize, generator: generator).add_(block * space.BlockSize));
+        var parts = blockOrder.Select(block => torch.randperm(space.BlockSize, generator: generator).add_(block * space.BlockSize)).ToArray();
         var permutation = torch.cat(parts, 0);
         return (device is null ? permutation : permutation.to(device)).MoveToOuterDisposeScope();
     }

@@ -19,6 +19,7 @@ public sealed class PlanBuilder
         public SpaceStructure Structure;
         public long Blocks = 1;
         public string? StructureSource;
+        public string? BlockOrderOf;
     }
 
     /// <summary>Builds the plan of a [Mergeable] model and checks it covers every state-dict entry exactly.</summary>
@@ -86,6 +87,17 @@ public sealed class PlanBuilder
         }
     }
 
+    /// <summary>Ties the head order of <paramref name="follower"/> to <paramref name="leader"/>'s when both have heads.</summary>
+    internal void TieHeads(SpaceRef leader, SpaceRef follower, string source)
+    {
+        if (leader.IsFixed || follower.IsFixed || leader == follower) return;
+        var (a, b) = (_spaces[leader.Name!], _spaces[follower.Name!]);
+        if (a.Structure != SpaceStructure.Heads || b.Structure != SpaceStructure.Heads) return;
+        if (a.Blocks != b.Blocks)
+            throw new PlanException($"{source}: spaces '{leader.Name}' ({a.Blocks} heads) and '{follower.Name}' ({b.Blocks} heads) are fused in one projection but differ in head count.");
+        b.BlockOrderOf ??= leader.Name;
+    }
+
     internal void AddTap(string module, SpaceRef space)
     {
         if (!space.IsFixed) _explicitTaps.Add(new PlanTap(space.Name!, module));
@@ -108,7 +120,7 @@ public sealed class PlanBuilder
                 throw new PlanException($"space '{name}' is declared but no parameter axis is bound to it; bind it with [Maps] or remove it.");
             if (info.Size % info.Blocks != 0)
                 throw new PlanException($"space '{name}' has {info.Size} units, not divisible into {info.Blocks} {(info.Structure == SpaceStructure.Heads ? "heads" : "groups")} ({info.StructureSource}).");
-            spaces.Add(new PlanSpace(name, info.Size.Value, info.Structure, info.Blocks));
+            spaces.Add(new PlanSpace(name, info.Size.Value, info.Structure, info.Blocks, info.BlockOrderOf));
         }
 
         CheckCoverage(architecture, stateDict);

@@ -60,6 +60,7 @@ public sealed class PlanScope
                 {
                     _builder.AddAxis($"{path}.weight", linear.weight.shape[0], 0, spaces[c + 1], AxisRole.Out, c, chunks);
                     if (linear.bias is not null) _builder.AddAxis($"{path}.bias", linear.bias.shape[0], 0, spaces[c + 1], AxisRole.Out, c, chunks);
+                    _builder.TieHeads(spaces[1], spaces[c + 1], path);
                 }
                 break;
             case BatchNorm norm:
@@ -125,6 +126,13 @@ public sealed class PlanScope
             Child($"{field}.{i}", block, i == 0 ? first : rest, rest);
             i++;
         }
+    }
+
+    /// <summary>One-port blocks (e.g. transformer blocks on a residual stream): every block binds the same space.</summary>
+    public void Each<T>(string field, IEnumerable<T> blocks, SpaceRef space) where T : IMergeable
+    {
+        int i = 0;
+        foreach (var block in blocks) Child($"{field}.{i++}", block, space);
     }
 
     /// <summary>Feed-forward blocks: a fresh space between each pair of neighbours.</summary>

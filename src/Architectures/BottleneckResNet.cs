@@ -1,0 +1,102 @@
+using MuDSC.Dsl;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Architectures;
+
+/// <summary>
+/// Bottleneck ResNets (ResNet26: 2-2-2-2 blocks, ResNet50: 3-4-6-3) with torchvision's names
+/// (conv1, bn1, layerN.M.{conv1,bn1,conv2,bn2,conv3,bn3,downsample.0,downsample.1}, fc), adapted to
+/// small images: a 3x3 stem without max-pooling. Planes are 8w/16w/32w/64w, expansion 4.
+/// </summary>
+[Mergeable, MergeGroup("s1"), MergeGroup("s2"), MergeGroup("s3"), MergeGroup("s4"), MergeGroup("stem")]
+public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
+{
+    public static readonly int[] ResNet26Blocks = [2, 2, 2, 2];
+    public static readonly int[] ResNet50Blocks = [3, 4, 6, 3];
+
+    [Maps("in", "stem")] private readonly Conv2d conv1;
+    [Maps("stem")] private readonly nn.Module<Tensor, Tensor> bn1;
+    [Maps("stem", "s1")] private readonly ModuleList<Bottleneck> layer1;
+    [Maps("s1", "s2")] private readonly ModuleList<Bottleneck> layer2;
+    [Maps("s2", "s3")] private readonly ModuleList<Bottleneck> layer3;
+    [Maps("s3", "s4")] private readonly ModuleList<Bottleneck> layer4;
+    [Tap("s4")] private readonly AdaptiveAvgPool2d avgpool;
+    [Maps("s4", "out")] private readonly Linear fc;
+
+    public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, NormKind norm = NormKind.BatchNorm)
+        : base(nameof(BottleneckResNet))
+    {
+        long stem = 8 * width;
+        conv1 = nn.Conv2d(inChannels, stem, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        bn1 = Norms.Create(norm, stem);
+        long inPlanes = stem;
+        ModuleList<Bottleneck> Stage(int count, long planes, int stride)
+        {
+            var stage = new Bottleneck[count];
+            for (int i = 0; i < count; i++)
+            {
+                stage[i] = new Bottleneck(inPlanes, planes, i == 0 ? stride : 1, norm);
+                inPlanes = planes * Bottleneck.Expansion;
+            }
+            return nn.ModuleList(stage);
+        }
+        layer1 = Stage(blocks[0], 8 * width, 1);
+        layer2 = Stage(blocks[1], 16 * width, 2);
+        layer3 = Stage(blocks[2], 32 * width, 2);
+        layer4 = Stage(blocks[3], 64 * width, 2);
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        fc = nn.Linear(inPlanes, embedDim);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        foreach (var stage in new[] { layer1, layer2, layer3, layer4 })
+        {
+            foreach (var block in stage) x = block.forward(x);
+        }
+        return fc.forward(avgpool.forward(x).flatten(1)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>1x1 reduce, 3x3 (strided), 1x1 expand, with a residual connection.</summary>
+[Mergeable, Ports("x", "y"), MergeGroup("a"), MergeGroup("b")]
+public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
+{
+    public const int Expansion = 4;
+
+    [Maps("x", "a")] private readonly Conv2d conv1;
+    [Maps("a")] private readonly nn.Module<Tensor, Tensor> bn1;
+    [Maps("a", "b")] private readonly Conv2d conv2;
+    [Maps("b")] private readonly nn.Module<Tensor, Tensor> bn2;
+    [Maps("b", "y")] private readonly Conv2d conv3;
+    [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn3;
+    [Maps("x", "y")] private readonly Projection? downsample;
+
+    public Bottleneck(long inPlanes, long planes, int stride, NormKind norm) : base(nameof(Bottleneck))
+    {
+        long outPlanes = planes * Expansion;
+        conv1 = nn.Conv2d(inPlanes, planes, kernel_size: 1, bias: false);
+        bn1 = Norms.Create(norm, planes);
+        conv2 = nn.Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
+        bn2 = Norms.Create(norm, planes);
+        conv3 = nn.Conv2d(planes, outPlanes, kernel_size: 1, bias: false);
+        bn3 = Norms.Create(norm, outPlanes);
+        if (stride != 1 || inPlanes != outPlanes) downsample = new Projection(inPlanes, outPlanes, kernelSize: 1, stride, norm);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        x = nn.functional.relu(bn2.forward(conv2.forward(x)));
+        x = bn3.forward(conv3.forward(x));
+        x = x.add_(downsample is null ? input : downsample.forward(input));
+        return nn.functional.relu(x).MoveToOuterDisposeScope();
+    }
+}

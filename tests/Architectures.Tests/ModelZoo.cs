@@ -1,0 +1,49 @@
+using MuDSC.Architectures;
+using MuDSC.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests;
+
+/// <summary>Small models of every architecture with non-trivial norm parameters and statistics.</summary>
+internal static class ModelZoo
+{
+    public static IEnumerable<string> Architectures => ModelCatalog.Instance.Architectures;
+
+    public static nn.Module<Tensor, Tensor> Create(string arch, int seed)
+    {
+        torch.manual_seed(seed);
+        var model = ModelCatalog.Instance.Create(new ModelSpec(arch, Width: 1, InChannels: 1, EmbedDim: 16), torch.CPU);
+        var generator = new Generator((ulong)seed + 100);
+        using var noGrad = torch.no_grad();
+        foreach (var module in model.modules())
+        {
+            // Identity-like defaults (weight 1, bias 0, mean 0, var 1) would hide a norm permuted wrongly.
+            switch (module)
+            {
+                case BatchNorm bn:
+                    bn.running_mean!.copy_(torch.randn(bn.running_mean.shape, generator: generator).mul_(0.1));
+                    bn.running_var!.copy_(torch.rand(bn.running_var.shape, generator: generator).add_(0.5));
+                    Perturb(bn.weight, bn.bias, generator);
+                    break;
+                case GroupNorm gn:
+                    Perturb(gn.weight, gn.bias, generator);
+                    break;
+                case LayerNorm ln:
+                    Perturb(ln.weight, ln.bias, generator);
+                    break;
+            }
+        }
+        model.eval();
+        return model;
+    }
+
+    private static void Perturb(Tensor weight, Tensor? bias, Generator generator)
+    {
+        weight.copy_(torch.rand(weight.shape, generator: generator).add_(0.5));
+        bias?.copy_(torch.randn(bias.shape, generator: generator).mul_(0.1));
+    }
+
+    public static Tensor Input(int seed) => torch.randn(new long[] { 3, 1, 28, 28 }, generator: new Generator((ulong)seed + 7));
+}

@@ -1,0 +1,59 @@
+using MuDSC.Architectures;
+using MuDSC.Plans;
+
+namespace MuDSC.Tests;
+
+public class PlanCoverageTests
+{
+    [TestCaseSource(typeof(ModelZoo), nameof(ModelZoo.Architectures))]
+    public void EveryStateDictEntryIsOnASpaceAxisOrAveraged(string arch)
+    {
+        using var model = ModelZoo.Create(arch, 1);
+        var plan = PlanBuilder.Build(model);
+        var state = model.state_dict();
+        var onAxes = plan.Axes.Select(a => a.Parameter).ToHashSet();
+
+        Assert.That(onAxes.Concat(plan.Unpermuted).Distinct().Order(), Is.EqualTo(state.Keys.Order()));
+        Assert.That(plan.Unpermuted.Intersect(onAxes), Is.Empty);
+        foreach (var axis in plan.Axes)
+        {
+            long dimension = state[axis.Parameter].shape[axis.Axis];
+            Assert.That(dimension / axis.Chunks, Is.EqualTo(plan.Space(axis.Space).Size), $"{axis.Parameter} axis {axis.Axis}");
+        }
+        // Only counters, fixed ends and the head's bias are averaged; every weight matrix touches a space.
+        Assert.That(plan.Unpermuted.Where(p => p.EndsWith(".weight")), Is.Empty);
+        Assert.That(plan.Taps.Select(t => t.Space).Distinct().Count(), Is.EqualTo(plan.Taps.Count));
+    }
+
+    [Test]
+    public void ResNet20PlanHasItsStreamsAndBlockSpaces()
+    {
+        var plan = PlanBuilder.Build(new ResNet20(width: 2));
+        Assert.That(plan.Spaces.Select(s => s.Name).Take(3), Is.EqualTo(new[] { ResNet20.Spaces.S1, ResNet20.Spaces.S2, ResNet20.Spaces.S3 }));
+        Assert.That(plan.Space("s3").Size, Is.EqualTo(128));
+        Assert.That(plan.Spaces, Has.Count.EqualTo(12));
+        Assert.That(plan.Taps.Single(t => t.Space == "s3").Module, Is.EqualTo("avgpool"));
+        Assert.That(plan.Taps.Single(t => t.Space == "layer2.1.mid").Module, Is.EqualTo("layer2.1.conv2"));
+        Assert.That(plan.Axes, Has.Some.EqualTo(new PlanAxis("layer2.0.shortcut.0.weight", 1, "s1", AxisRole.In)));
+        Assert.That(plan.Describe(), Does.Contain("layer2.0.shortcut.0"));
+    }
+
+    [Test]
+    public void VitPlanSplitsTheFusedProjection()
+    {
+        var plan = PlanBuilder.Build(new VisionTransformer(dim: 32, depth: 1, heads: 4));
+        var qk = plan.Space("blocks.0.attn.qk");
+        Assert.That((qk.Structure, qk.Blocks, qk.Size), Is.EqualTo((SpaceStructure.Heads, 4L, 32L)));
+        var chunks = plan.Axes.Where(a => a.Parameter == "blocks.0.attn.qkv.weight" && a.Axis == 0).Select(a => (a.Space, a.Chunk)).ToList();
+        Assert.That(chunks, Is.EqualTo(new[] { ("blocks.0.attn.qk", 0), ("blocks.0.attn.qk", 1), ("blocks.0.attn.v", 2) }));
+        Assert.That(plan.Axes, Has.Some.EqualTo(new PlanAxis("cls_token", 2, "x", AxisRole.Out)));
+    }
+
+    [Test]
+    public void GroupNormGivesItsSpaceGroupStructure()
+    {
+        var plan = PlanBuilder.Build(new ResNet20(norm: NormKind.GroupNorm));
+        var s1 = plan.Space("s1");
+        Assert.That((s1.Structure, s1.Blocks), Is.EqualTo((SpaceStructure.Groups, 16L / 4)));
+    }
+}
