@@ -7,5 +7,6 @@ var root = new RootCommand(
     TrainCommand.Create(),
     EvalCommand.Create(),
     DemoCommand.Create(),
+    PlanCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -93,17 +93,31 @@ public sealed class MergePlan
             };
             string tap = Taps.FirstOrDefault(t => t.Space == space.Name)?.Module ?? "-";
             var axes = AxesOf(space.Name).ToList();
-            string outs = string.Join(", ", axes.Where(a => a.Role == AxisRole.Out).Select(Label).Distinct());
-            string ins = string.Join(", ", axes.Where(a => a.Role == AxisRole.In).Select(Label).Distinct());
+            string outs = Abbreviate(axes.Where(a => a.Role == AxisRole.Out).Select(Label).Distinct().ToList());
+            string ins = Abbreviate(axes.Where(a => a.Role == AxisRole.In).Select(Label).Distinct().ToList());
             text.AppendLine(inv, $"{space.Name.PadRight(nameWidth)}  {space.Size,6}  {structure,-13}  {tap,-24}  out: {outs}");
-            text.AppendLine(inv, $"{"".PadRight(nameWidth)}  {"",6}  {"",-13}  {"",-24}  in:  {(ins.Length == 0 ? "-" : ins)}");
+            text.AppendLine(inv, $"{"".PadRight(nameWidth)}  {"",6}  {"",-13}  {"",-24}  in:  {ins}");
         }
         if (Spaces.Any(s => s.BlockOrderOf is not null))
             text.AppendLine("~ heads move with the heads of the space fused before them in the same projection");
         if (Unpermuted.Count > 0)
-            text.AppendLine(inv, $"unpermuted (averaged): {string.Join(", ", Unpermuted)}");
+        {
+            // Counters repeat once per norm layer: show them by kind, the rest by name.
+            var byKind = Unpermuted.GroupBy(p => p[(p.LastIndexOf('.') + 1)..])
+                .Select(g => g.Count() > 3 ? $"{g.Count()} x *.{g.Key}" : string.Join(", ", g));
+            text.AppendLine(inv, $"unpermuted (averaged): {string.Join(", ", byKind)}");
+        }
         return text.ToString();
     }
+
+    private const int ModulesShown = 6;
+
+    private static string Abbreviate(List<string> modules) => modules.Count switch
+    {
+        0 => "-",
+        <= ModulesShown => string.Join(", ", modules),
+        _ => string.Join(", ", modules.Take(ModulesShown)) + $", ... (+{modules.Count - ModulesShown} more)",
+    };
 
     /// <summary>The module owning the axis (a parameter's path without its last segment), with its chunk if fused.</summary>
     private static string Label(PlanAxis axis)

@@ -23,13 +23,13 @@ public sealed class PlanBuilder
     }
 
     /// <summary>Builds the plan of a [Mergeable] model and checks it covers every state-dict entry exactly.</summary>
-    public static MergePlan Build(nn.Module model)
+    public static MergePlan Build(nn.Module model, string? architecture = null)
     {
         if (model is not IMergeable mergeable)
             throw new PlanException($"{model.GetType().Name} is not [Mergeable]: mark the class [Mergeable] and partial so the generator emits its plan.");
         var builder = new PlanBuilder();
         mergeable.DeclarePlan(new PlanScope(builder, prefix: "", ports: []));
-        return builder.Finish(model.GetType().Name, model.state_dict());
+        return builder.Finish(architecture ?? model.GetType().Name, model.state_dict());
     }
 
     internal SpaceRef DeclareSpace(string name, long heads, string source)
