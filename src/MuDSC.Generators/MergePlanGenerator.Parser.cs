@@ -66,14 +66,15 @@ public sealed partial class MergePlanGenerator
             var ports = ReadPorts(type, Report);
             var groups = ReadGroups(type, ports, Report);
             var fields = new List<FieldModel>();
+            var bound = new List<string>(); // every space named by a [Maps] or [Sequence], valid or not
             foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
-                var model = ReadField(type, field, ports, groups, Report);
+                var model = ReadField(type, field, ports, groups, bound, Report);
                 if (model is not null) fields.Add(model);
             }
-            CheckUsage(type, ports, groups, fields, Report);
+            CheckUsage(type, ports, groups, bound, Report);
 
             var model2 = diagnostics.Count > 0 ? null : new ClassModel(
                 type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
@@ -147,7 +148,7 @@ public sealed partial class MergePlanGenerator
         }
 
         private static FieldModel? ReadField(INamedTypeSymbol owner, IFieldSymbol field, List<Declared> ports,
-            List<Declared> groups, Reporter report)
+            List<Declared> groups, List<string> bound, Reporter report)
         {
             var maps = Attributes(field, MapsAttribute).FirstOrDefault();
             var sequence = Attributes(field, SequenceAttribute).FirstOrDefault();
@@ -164,6 +165,7 @@ public sealed partial class MergePlanGenerator
                 : sequence is not null ? StringArguments(sequence)
                 : new List<string>();
             var tapSpaces = taps.SelectMany(StringArguments).ToList();
+            bound.AddRange(spaces); // counted even if this field is in error, so one mistake reports once
 
             if (kind == FieldKind.Other)
             {
@@ -218,9 +220,8 @@ public sealed partial class MergePlanGenerator
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
-            List<FieldModel> fields, Reporter report)
+            List<string> uses, Reporter report)
         {
-            var uses = fields.Where(f => f.Binding is Binding.Maps or Binding.Sequence).SelectMany(f => f.Spaces).ToList();
             foreach (var group in groups)
             {
                 int count = uses.Count(u => u == group.Name);

@@ -9,7 +9,7 @@ namespace MuDSC.Tests;
 /// <summary>Runs the generator on in-memory sources against offline reference assemblies.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
 
     public static readonly ImmutableArray<MetadataReference> References =
     [

@@ -1,0 +1,160 @@
+using Microsoft.CodeAnalysis;
+
+namespace MuDSC.Tests;
+
+/// <summary>Each declaration mistake gives its MDSC error at the place to fix, with a message naming it.</summary>
+public class DiagnosticTests
+{
+    private const string Preamble = """
+        using MuDSC.Dsl;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+
+        namespace Demo;
+
+        """;
+
+    private static string Net(string attributes, string body) => Preamble + $$"""
+        {{attributes}}
+        public sealed partial class Net : nn.Module<Tensor, Tensor>
+        {
+        {{body}}
+            public Net() : base("Net") { }
+            public override Tensor forward(Tensor input) => input;
+        }
+        """;
+
+    /// <summary>Asserts exactly one diagnostic, with this id, starting at <paramref name="at"/>, whose message contains the fragments.</summary>
+    private static void ExpectOnly(string source, string id, string at, params string[] fragments)
+    {
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(source);
+        Assert.That(diagnostics.Select(d => d.Id), Is.EqualTo(new[] { id }), string.Join("\n", diagnostics));
+        var diagnostic = diagnostics[0];
+        Assert.That(diagnostic.Severity, Is.EqualTo(DiagnosticSeverity.Error));
+        int expected = source.IndexOf(at, StringComparison.Ordinal);
+        Assert.That(expected, Is.GreaterThanOrEqualTo(0), "test error: marker not in source");
+        Assert.That(diagnostic.Location.SourceSpan.Start, Is.EqualTo(expected), $"reported at {diagnostic.Location.GetLineSpan()}");
+        Assert.That(diagnostic.Location.GetLineSpan().Path, Is.EqualTo("Model.cs"));
+        string message = diagnostic.GetMessage();
+        foreach (var fragment in fragments) Assert.That(message, Does.Contain(fragment));
+        Assert.That(diagnostic.Descriptor.HelpLinkUri, Does.EndWith($"docs/diagnostics/{id}.md"));
+    }
+
+    [Test]
+    public void ACorrectDeclarationHasNoDiagnostics() =>
+        Assert.That(GeneratorHarness.GeneratorDiagnostics(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h")] private readonly LayerNorm norm = nn.LayerNorm(8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                private readonly ReLU relu = nn.ReLU();
+            """)), Is.Empty);
+
+    [Test]
+    public void MDSC001_ClassNotPartial() =>
+        ExpectOnly(Preamble + """
+            [Mergeable]
+            public sealed class Plain : nn.Module<Tensor, Tensor>
+            {
+                public Plain() : base("Plain") { }
+                public override Tensor forward(Tensor input) => input;
+            }
+            """, "MDSC001", "Plain :", "'Plain'", "partial class Plain");
+
+    [Test]
+    public void MDSC002_UndeclaredSpace() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"hidden\")]", """
+                [Maps("in", "hidden")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("hidden")] private readonly LayerNorm norm = nn.LayerNorm(8);
+                [Maps("hiden", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """), "MDSC002", "Maps(\"hiden\"", "'fc2'", "'hiden'", "[MergeGroup(\"hiden\")]");
+
+    [Test]
+    public void MDSC003_WrongSpaceCountForTheLayerKind() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Conv2d conv = nn.Conv2d(1, 4, 3);
+                [Maps("h")] private readonly Linear fc = nn.Linear(4, 2);
+            """), "MDSC003", "Maps(\"h\")] private readonly Linear", "'fc'", "is a Linear", "(in, out)", "names 1 space");
+
+    [Test]
+    public void MDSC004_SpaceProducedButNeverConsumed() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"dead\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "dead")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """), "MDSC004", "MergeGroup(\"dead\")", "'dead'", "produced but never consumed");
+
+    [Test]
+    public void MDSC004_PortNeverBound() =>
+        ExpectOnly(Net("[Mergeable, Ports(\"x\", \"y\")]", """
+                [Maps("x", "x")] private readonly Linear fc = nn.Linear(4, 4);
+            """), "MDSC004", "Ports(", "'y'", "no field binds");
+
+    [Test]
+    public void MDSC005_LayerWithoutMaps() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                private readonly BatchNorm1d forgotten = nn.BatchNorm1d(8);
+            """), "MDSC005", "forgotten", "'forgotten'", "[NotMerged]");
+
+    [Test]
+    public void MDSC006_HeadsFromNamesNoIntegerMember() =>
+        ExpectOnly(Net("[Mergeable, Ports(\"x\"), MergeGroup(\"qk\", HeadsFrom = \"heads\")]", """
+                private readonly string heads = "4";
+                [Maps("x", "qk", "qk")] private readonly Linear fused = nn.Linear(8, 16);
+                [Maps("x", "x")] private readonly Linear mix = nn.Linear(8, 8);
+            """), "MDSC006", "MergeGroup(\"qk\"", "'heads'", "int or long");
+
+    [Test]
+    public void MDSC007_ChildModuleNotMergeable() =>
+        ExpectOnly(Preamble + """
+            public sealed class Custom : nn.Module<Tensor, Tensor>
+            {
+                public Custom() : base("Custom") { }
+                public override Tensor forward(Tensor input) => input;
+            }
+            """ + Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Custom custom = new();
+            """)[Preamble.Length..], "MDSC007", "Maps(\"h\", \"out\")", "'custom'", "'Custom'", "mark 'Custom' [Mergeable]");
+
+    [Test]
+    public void MDSC008_SpaceDeclaredTwice() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"h\", HeadsFrom = nameof(n))]", """
+                private readonly int n = 2;
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """), "MDSC008", "MergeGroup(\"h\", HeadsFrom", "'h'", "with different head structure");
+
+    [Test]
+    public void MDSC009_ReservedSpaceName() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"out\")]", """
+                [Maps("in", "out")] private readonly Linear fc = nn.Linear(4, 2);
+            """), "MDSC009", "MergeGroup(\"out\")", "'out'", "fixed ends");
+
+    [Test]
+    public void MDSC009_GroupThatIsAlsoAPort() =>
+        ExpectOnly(Net("[Mergeable, Ports(\"x\"), MergeGroup(\"x\")]", """
+                [Maps("x", "x")] private readonly Linear fc = nn.Linear(4, 4);
+            """), "MDSC009", "MergeGroup(\"x\")", "already a port");
+
+    [Test]
+    public void MDSC010_MapsOnAMemberThatIsNotAModule() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                [Maps("h")] private readonly int size = 8;
+            """), "MDSC010", "Maps(\"h\")] private readonly int", "'size'", "'int'");
+
+    [Test]
+    public void EveryDiagnosticHasADocumentationPage()
+    {
+        string docs = Path.Combine(Path.GetDirectoryName(GeneratorHarness.ArchitecturesDirectory())!, "..", "docs", "diagnostics");
+        foreach (int n in Enumerable.Range(1, 10))
+        {
+            string page = Path.Combine(docs, $"MDSC{n:000}.md");
+            Assert.That(File.Exists(page), Is.True, page);
+            Assert.That(File.ReadAllText(page), Does.Contain($"MDSC{n:000}").And.Contain("## Fix"));
+        }
+    }
+}
