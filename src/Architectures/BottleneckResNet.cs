@@ -54,12 +54,12 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        var x = nn.functional.relu(bn1.call(conv1.call(input)));
         foreach (var stage in new[] { layer1, layer2, layer3, layer4 })
         {
-            foreach (var block in stage) x = block.forward(x);
+            foreach (var block in stage) x = block.call(x);
         }
-        return fc.forward(avgpool.forward(x).flatten(1)).MoveToOuterDisposeScope();
+        return fc.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
     }
 }
 
@@ -93,10 +93,10 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
-        x = nn.functional.relu(bn2.forward(conv2.forward(x)));
-        x = bn3.forward(conv3.forward(x));
-        x = x.add_(downsample is null ? input : downsample.forward(input));
+        var x = nn.functional.relu(bn1.call(conv1.call(input)));
+        x = nn.functional.relu(bn2.call(conv2.call(x)));
+        x = bn3.call(conv3.call(x));
+        x = x.add_(downsample is null ? input : downsample.call(input));
         return nn.functional.relu(x).MoveToOuterDisposeScope();
     }
 }

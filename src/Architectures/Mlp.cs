@@ -24,8 +24,8 @@ public sealed partial class Mlp : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = input.flatten(1);
-        foreach (var layer in layers) x = layer.forward(x);
-        return head.forward(x).MoveToOuterDisposeScope();
+        foreach (var layer in layers) x = layer.call(x);
+        return head.call(x).MoveToOuterDisposeScope();
     }
 }
 
@@ -41,5 +41,5 @@ public sealed partial class DenseLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) => nn.functional.relu(fc.forward(input));
+    public override Tensor forward(Tensor input) => nn.functional.relu(fc.call(input));
 }

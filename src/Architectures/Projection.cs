@@ -23,5 +23,5 @@ public sealed partial class Projection : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) => norm.forward(conv.forward(input));
+    public override Tensor forward(Tensor input) => norm.call(conv.call(input));
 }

@@ -42,13 +42,13 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
+        var x = nn.functional.relu(bn1.call(conv1.call(input)));
         foreach (var stage in new[] { layer1, layer2, layer3 })
         {
-            foreach (var block in stage) x = block.forward(x);
+            foreach (var block in stage) x = block.call(x);
         }
-        x = avgpool.forward(x).flatten(1);
-        return linear.forward(x).MoveToOuterDisposeScope();
+        x = avgpool.call(x).flatten(1);
+        return linear.call(x).MoveToOuterDisposeScope();
     }
 
     private static ModuleList<BasicBlock> Stage(int inPlanes, int planes, int stride, NormKind norm)
@@ -83,9 +83,9 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
-        x = bn2.forward(conv2.forward(x));
-        x = x.add_(shortcut is null ? input : shortcut.forward(input));
+        var x = nn.functional.relu(bn1.call(conv1.call(input)));
+        x = bn2.call(conv2.call(x));
+        x = x.add_(shortcut is null ? input : shortcut.call(input));
         return nn.functional.relu(x).MoveToOuterDisposeScope();
     }
 }

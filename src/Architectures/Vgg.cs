@@ -46,8 +46,8 @@ public sealed partial class Vgg : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = input;
-        foreach (var block in features) x = block.forward(x);
-        return classifier.forward(avgpool.forward(x).flatten(1)).MoveToOuterDisposeScope();
+        foreach (var block in features) x = block.call(x);
+        return classifier.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
     }
 }
 
@@ -70,7 +70,7 @@ public sealed partial class ConvBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn.forward(conv.forward(input)));
+        var x = nn.functional.relu(bn.call(conv.call(input)));
         if (poolAfter) x = nn.functional.max_pool2d(x, 2);
         return x.MoveToOuterDisposeScope();
     }

@@ -37,10 +37,10 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = patch_embed.forward(input);
+        var x = patch_embed.call(input);
         x = torch.cat([cls_token.expand(x.shape[0], -1, -1), x], 1).add(pos_embed);
-        foreach (var block in blocks) x = block.forward(x);
-        return head.forward(norm.forward(x)[.., 0]).MoveToOuterDisposeScope();
+        foreach (var block in blocks) x = block.call(x);
+        return head.call(norm.call(x)[.., 0]).MoveToOuterDisposeScope();
     }
 }
 
@@ -56,7 +56,7 @@ public sealed partial class PatchEmbed : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) => proj.forward(input).flatten(2).transpose(1, 2);
+    public override Tensor forward(Tensor input) => proj.call(input).flatten(2).transpose(1, 2);
 }
 
 /// <summary>Pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).</summary>
@@ -80,8 +80,8 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = input + attn.forward(norm1.forward(input));
-        x = x + mlp.forward(norm2.forward(x));
+        var x = input + attn.call(norm1.call(input));
+        x = x + mlp.call(norm2.call(x));
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -110,11 +110,11 @@ public sealed partial class Attention : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         long batch = input.shape[0], tokens = input.shape[1], dim = input.shape[2];
         long headDim = dim / numHeads;
-        var parts = qkv.forward(input).reshape(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
+        var parts = qkv.call(input).reshape(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
         var (q, k, v) = (parts[0], parts[1], parts[2]);
         var weights = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(headDim)).softmax(-1);
         var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, tokens, dim);
-        return proj.forward(mixed).MoveToOuterDisposeScope();
+        return proj.call(mixed).MoveToOuterDisposeScope();
     }
 }
 
@@ -132,5 +132,5 @@ public sealed partial class TransformerMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input) => fc2.forward(nn.functional.gelu(fc1.forward(input)));
+    public override Tensor forward(Tensor input) => fc2.call(nn.functional.gelu(fc1.call(input)));
 }

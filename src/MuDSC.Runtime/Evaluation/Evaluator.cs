@@ -15,7 +15,7 @@ public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet ta
     public TaskMetrics Evaluate(nn.Module<Tensor, Tensor> model, Tensor classEmbeddings)
     {
         model.eval();
-        return Evaluate(images => ClassEmbeddings.Logits(model.forward(images), classEmbeddings, ClassSet.All));
+        return Evaluate(images => ClassEmbeddings.Logits(model.call(images), classEmbeddings, ClassSet.All));
     }
 
     /// <summary>Evaluates any function from images to logits over all 10 classes (e.g. an ensemble).</summary>

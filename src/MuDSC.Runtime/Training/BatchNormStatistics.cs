@@ -31,7 +31,7 @@ public static class BatchNormStatistics
             foreach (var batch in data.Batches(batchSize, device))
             {
                 using (batch)
-                using (model.forward(batch.Images)) { }
+                using (model.call(batch.Images)) { }
             }
         }
         model.eval();

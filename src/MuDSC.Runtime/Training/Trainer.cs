@@ -55,7 +55,7 @@ public static class Trainer
                 using (batch)
                 {
                     var targets = targetOf.index_select(0, batch.Labels);
-                    var logits = ClassEmbeddings.Logits(model.forward(batch.Images), classEmbeddings, options.Classes);
+                    var logits = ClassEmbeddings.Logits(model.call(batch.Images), classEmbeddings, options.Classes);
                     var loss = nn.functional.cross_entropy(logits, targets);
                     optimizer.zero_grad();
                     loss.backward();

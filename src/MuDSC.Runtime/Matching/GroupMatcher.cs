@@ -1,0 +1,68 @@
+namespace MuDSC.Matching;
+
+/// <summary>
+/// Matching for spaces made of blocks (GroupNorm groups, attention heads): blocks of each model
+/// i > 0 are first assigned to model 0's blocks (block score = mean similarity of the best
+/// unit assignment inside the pair), then units are matched inside matched blocks, by
+/// assignment (permute) or by zip. Merged block b holds model 0's block b, so structure survives.
+/// </summary>
+public static class GroupMatcher
+{
+    /// <param name="blockOrders">
+    /// Optional fixed block assignment (blockOrders[i - 1][b] = model i's block matched to model 0's
+    /// block b), for a space whose heads must follow another space's.
+    /// </param>
+    public static (Matching Matching, int[][] BlockOrders) Match(double[,] similarity, int models, int blocks,
+        ZipOptions? zip, int[][]? blockOrders = null)
+    {
+        int n = PermuteMatcher.UnitsPerModel(similarity, models);
+        if (blocks < 1 || n % blocks != 0) throw new ArgumentException($"{n} units cannot form {blocks} equal blocks");
+        int g = n / blocks;
+        blockOrders ??= Enumerable.Range(1, models - 1).Select(model => AssignBlocks(similarity, model, n, blocks, g)).ToArray();
+
+        var assignment = new int[models * n];
+        double valueSum = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            // Units of block b of model 0 and of the blocks matched to it, stacked model by model.
+            var units = new int[models * g];
+            for (int model = 0; model < models; model++)
+            {
+                int block = model == 0 ? b : blockOrders[model - 1][b];
+                for (int c = 0; c < g; c++) units[model * g + c] = model * n + block * g + c;
+            }
+            var local = new double[units.Length, units.Length];
+            for (int i = 0; i < units.Length; i++)
+            {
+                for (int j = 0; j < units.Length; j++) local[i, j] = similarity[units[i], units[j]];
+            }
+            var inner = zip is null ? PermuteMatcher.Match(local, models) : ZipMatcher.Match(local, models, zip);
+            if (inner.Merged != g)
+                throw new InvalidOperationException($"matching a block of {g} units produced {inner.Merged} merged units; group matching keeps the block size");
+            for (int i = 0; i < units.Length; i++) assignment[units[i]] = b * g + inner.Assignment[i];
+            valueSum += inner.Value;
+        }
+        return (new Matching(assignment, n, models, valueSum / blocks), blockOrders);
+    }
+
+    private static int[] AssignBlocks(double[,] similarity, int model, int n, int blocks, int g)
+    {
+        var scores = new double[blocks, blocks];
+        for (int p = 0; p < blocks; p++)
+        {
+            for (int q = 0; q < blocks; q++)
+            {
+                var pair = new double[g, g];
+                for (int i = 0; i < g; i++)
+                {
+                    for (int j = 0; j < g; j++) pair[i, j] = similarity[p * g + i, model * n + q * g + j];
+                }
+                var column = LinearAssignment.Maximize(pair);
+                double sum = 0;
+                for (int i = 0; i < g; i++) sum += pair[i, column[i]];
+                scores[p, q] = sum / g;
+            }
+        }
+        return LinearAssignment.Maximize(scores);
+    }
+}

@@ -1,0 +1,35 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Matching;
+
+/// <summary>
+/// The outcome of matching one space across N models: each of the O = N*n stacked units is
+/// assigned to one of <see cref="Merged"/> merged units. <see cref="Value"/> is the mean
+/// similarity of what was matched (used to score coordinate-descent sweeps).
+/// </summary>
+public sealed record Matching(int[] Assignment, int Merged, int Models, double Value)
+{
+    public int UnitsPerModel => Assignment.Length / Models;
+
+    /// <summary>Every unit of every model kept as its own merged unit in place (no matching yet).</summary>
+    public static Matching Identity(int unitsPerModel, int models) =>
+        new(Enumerable.Range(0, unitsPerModel * models).Select(u => u % unitsPerModel).ToArray(), unitsPerModel, models, 0);
+
+    /// <summary>U (O x m): 1 where a unit is assigned to a merged unit.</summary>
+    public Tensor Unmerge(Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        var u = new float[Assignment.Length * Merged];
+        for (int unit = 0; unit < Assignment.Length; unit++) u[unit * Merged + Assignment[unit]] = 1;
+        using var cpu = torch.tensor(u, new long[] { Assignment.Length, Merged });
+        return cpu.to(dtype, device);
+    }
+
+    /// <summary>M (O x m): U with each column divided by its count (+1e-5), times N: a merged unit is the mean of its units.</summary>
+    public Tensor Merge(Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        using var u = Unmerge(device, dtype);
+        using var counts = u.sum(0, keepdim: true);
+        return u.div(counts.add(1e-5)).mul(Models);
+    }
+}

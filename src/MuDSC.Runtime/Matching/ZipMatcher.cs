@@ -1,0 +1,148 @@
+namespace MuDSC.Matching;
+
+/// <summary>
+/// ZipIt's greedy matching hyper-parameters: reduction r (default 1 - 1/N, i.e. 0.5 for two
+/// models: keep as many units as one model has), similarity decay a, within-model budget b.
+/// </summary>
+public sealed record ZipOptions(double? Reduction = null, double Decay = 0.5, double Budget = 1.0);
+
+/// <summary>
+/// ZipIt's greedy matching ("zip"). Units of all models, within-model pairs included, are merged
+/// by highest similarity until O*(1-r) remain. A merged unit keeps the lower index; its
+/// similarity to every other unit becomes a * min of the two it replaces. Each model may merge
+/// within itself (O - m) / N * b times; then its within-model pairs are barred. Ties go to the
+/// lowest (i, j). Same matches as the O(O^3) repeated-argmax formulation, in O(O^2 log O) with a
+/// lazily invalidated max-heap of pairs.
+/// </summary>
+public static class ZipMatcher
+{
+    public static Matching Match(double[,] similarity, int models, ZipOptions? options = null)
+    {
+        options ??= new ZipOptions();
+        int n = PermuteMatcher.UnitsPerModel(similarity, models);
+        int o = n * models;
+        double reduction = options.Reduction ?? 1 - 1.0 / models;
+        int remainder = (int)(o * (1 - reduction) + 1e-4);
+        int toRemove = o - remainder;
+        var budget = Enumerable.Repeat((int)((toRemove / models) * options.Budget + 1e-4), models).ToArray();
+
+        var s = new double[o * o];
+        var heap = new PairHeap(o * (o - 1) / 2 + toRemove * o);
+        for (int i = 0; i < o; i++)
+        {
+            for (int j = 0; j < o; j++) s[i * o + j] = i == j ? double.NegativeInfinity : similarity[i, j];
+        }
+        for (int i = 0; i < o; i++)
+        {
+            for (int j = i + 1; j < o; j++) heap.AddUnordered(new Pair(s[i * o + j], i, j));
+        }
+        heap.Heapify();
+
+        var alive = Enumerable.Repeat(true, o).ToArray();
+        var members = Enumerable.Range(0, o).Select(i => new List<int> { i }).ToArray();
+        int count = o;
+        double valueSum = 0;
+        int merges = 0;
+        while (count > remainder && heap.Count > 0)
+        {
+            var best = heap.Pop();
+            int p = best.I, q = best.J;
+            if (!alive[p] || !alive[q] || s[p * o + q] != best.Value) continue; // stale entry
+
+            valueSum += best.Value;
+            merges++;
+            alive[q] = false;
+            count--;
+            members[p].AddRange(members[q]);
+            for (int k = 0; k < o; k++)
+            {
+                if (!alive[k] || k == p) continue;
+                double merged = options.Decay * Math.Min(s[k * o + p], s[k * o + q]);
+                s[k * o + p] = s[p * o + k] = merged;
+                heap.Push(new Pair(merged, Math.Min(k, p), Math.Max(k, p)));
+            }
+
+            int origin = p / n;
+            if (origin == q / n && --budget[origin] <= 0)
+            {
+                for (int i = origin * n; i < (origin + 1) * n; i++)
+                {
+                    for (int j = origin * n; j < (origin + 1) * n; j++)
+                    {
+                        if (i != j) s[i * o + j] = double.NegativeInfinity;
+                    }
+                }
+            }
+        }
+
+        var assignment = new int[o];
+        int merged2 = 0;
+        for (int rep = 0; rep < o; rep++)
+        {
+            if (!alive[rep]) continue;
+            foreach (int unit in members[rep]) assignment[unit] = merged2;
+            merged2++;
+        }
+        return new Matching(assignment, merged2, models, merges > 0 ? valueSum / merges : 0);
+    }
+
+    private readonly record struct Pair(double Value, int I, int J)
+    {
+        /// <summary>Higher value first; ties to the lower (I, J), as a row-major argmax finds them.</summary>
+        public bool Before(Pair other) =>
+            Value > other.Value || (Value == other.Value && (I < other.I || (I == other.I && J < other.J)));
+    }
+
+    /// <summary>A binary max-heap of pairs in a flat array.</summary>
+    private sealed class PairHeap(int capacity)
+    {
+        private Pair[] _items = new Pair[Math.Max(capacity, 1)];
+
+        public int Count { get; private set; }
+
+        public void AddUnordered(Pair pair)
+        {
+            if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+            _items[Count++] = pair;
+        }
+
+        public void Heapify()
+        {
+            for (int i = Count / 2 - 1; i >= 0; i--) SiftDown(i);
+        }
+
+        public void Push(Pair pair)
+        {
+            AddUnordered(pair);
+            int i = Count - 1;
+            while (i > 0)
+            {
+                int parent = (i - 1) / 2;
+                if (!_items[i].Before(_items[parent])) break;
+                (_items[i], _items[parent]) = (_items[parent], _items[i]);
+                i = parent;
+            }
+        }
+
+        public Pair Pop()
+        {
+            var top = _items[0];
+            _items[0] = _items[--Count];
+            SiftDown(0);
+            return top;
+        }
+
+        private void SiftDown(int i)
+        {
+            while (true)
+            {
+                int left = 2 * i + 1, right = left + 1, best = i;
+                if (left < Count && _items[left].Before(_items[best])) best = left;
+                if (right < Count && _items[right].Before(_items[best])) best = right;
+                if (best == i) return;
+                (_items[i], _items[best]) = (_items[best], _items[i]);
+                i = best;
+            }
+        }
+    }
+}

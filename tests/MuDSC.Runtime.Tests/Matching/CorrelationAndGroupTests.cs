@@ -1,0 +1,110 @@
+using MuDSC.Matching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests.Matching;
+
+public class CorrelationAndGroupTests
+{
+    [Test]
+    public void StreamedCorrelationEqualsTwoPassPearson()
+    {
+        var random = new Random(3);
+        const int samples = 203, features = 5;
+        var data = new double[samples, features];
+        for (int s = 0; s < samples; s++)
+        {
+            double shared = random.NextDouble();
+            for (int f = 0; f < features; f++) data[s, f] = shared * f + random.NextDouble() * (f + 1);
+        }
+        for (int s = 0; s < samples; s++) data[s, 4] = 2.5; // a constant feature: std guarded, correlation 0
+
+        using var accumulator = new CorrelationAccumulator(features, torch.CPU);
+        using var all = torch.tensor(data);
+        foreach (var (start, size) in new[] { (0, 100), (100, 100), (200, 3) })
+            accumulator.Add(all.narrow(0, start, size).to_type(ScalarType.Float32));
+        var streamed = accumulator.Correlation().data<double>().ToArray();
+
+        for (int a = 0; a < features; a++)
+        {
+            for (int b = 0; b < features; b++)
+            {
+                double ma = Enumerable.Range(0, samples).Average(s => data[s, a]);
+                double mb = Enumerable.Range(0, samples).Average(s => data[s, b]);
+                double cov = Enumerable.Range(0, samples).Sum(s => (data[s, a] - ma) * (data[s, b] - mb)) / (samples - 1);
+                double sa = Math.Sqrt(Enumerable.Range(0, samples).Sum(s => Math.Pow(data[s, a] - ma, 2)) / (samples - 1));
+                double sb = Math.Sqrt(Enumerable.Range(0, samples).Sum(s => Math.Pow(data[s, b] - mb, 2)) / (samples - 1));
+                double expected = cov / Math.Max(sa * sb, CorrelationAccumulator.StdFloor);
+                Assert.That(streamed[a * features + b], Is.EqualTo(expected).Within(1e-5), $"({a}, {b})");
+            }
+        }
+        Assert.That(accumulator.Count, Is.EqualTo(samples));
+    }
+
+    private static double[,] RandomSimilarity(int o, int seed)
+    {
+        var random = new Random(seed);
+        var s = new double[o, o];
+        for (int i = 0; i < o; i++)
+        {
+            for (int j = 0; j <= i; j++) s[i, j] = s[j, i] = i == j ? 1 : random.NextDouble() * 2 - 1;
+        }
+        return s;
+    }
+
+    [Test]
+    public void OneBlockGroupMatchingIsPlainMatching()
+    {
+        var similarity = RandomSimilarity(16, 1);
+        Assert.That(GroupMatcher.Match(similarity, 2, blocks: 1, zip: null).Matching.Assignment,
+            Is.EqualTo(PermuteMatcher.Match(similarity, 2).Assignment));
+        Assert.That(GroupMatcher.Match(similarity, 2, blocks: 1, zip: new ZipOptions()).Matching.Assignment,
+            Is.EqualTo(ZipMatcher.Match(similarity, 2).Assignment));
+    }
+
+    [Test]
+    public void GroupMatchingMapsBlocksToBlocks([Values(false, true)] bool zip)
+    {
+        const int n = 12, blocks = 3, g = n / blocks;
+        var similarity = RandomSimilarity(2 * n, 7);
+        var (matching, orders) = GroupMatcher.Match(similarity, 2, blocks, zip ? new ZipOptions() : null);
+        Assert.That(matching.Merged, Is.EqualTo(n));
+        for (int b = 0; b < blocks; b++)
+        {
+            for (int c = 0; c < g; c++)
+            {
+                Assert.That(matching.Assignment[b * g + c] / g, Is.EqualTo(b), "model 0's block b stays merged block b");
+                Assert.That(matching.Assignment[n + orders[0][b] * g + c] / g, Is.EqualTo(b), "model 1's matched block lands in block b");
+            }
+        }
+    }
+
+    [Test]
+    public void GroupMatchingRecoversPlantedBlockAndUnitPermutations()
+    {
+        const int n = 12, blocks = 3, g = n / blocks;
+        int[] blockOrder = [2, 0, 1];
+        int[] inner = [1, 3, 0, 2];
+        int ModelOneUnitOf(int unit) => blockOrder[unit / g] * g + inner[unit % g];
+        var similarity = RandomSimilarity(2 * n, 9);
+        for (int i = 0; i < 2 * n; i++)
+        {
+            for (int j = 0; j < 2 * n; j++) similarity[i, j] *= 0.3;
+        }
+        for (int u = 0; u < n; u++) similarity[u, n + ModelOneUnitOf(u)] = similarity[n + ModelOneUnitOf(u), u] = 1;
+
+        var (matching, orders) = GroupMatcher.Match(similarity, 2, blocks, zip: null);
+        Assert.That(orders[0], Is.EqualTo(blockOrder));
+        for (int u = 0; u < n; u++) Assert.That(matching.Assignment[n + ModelOneUnitOf(u)], Is.EqualTo(u));
+    }
+
+    [Test]
+    public void MergeMatrixAveragesTheAssignedUnits()
+    {
+        var matching = new MuDSC.Matching.Matching([0, 1, 1, 0], Merged: 2, Models: 2, Value: 0);
+        using var u = matching.Unmerge(torch.CPU);
+        using var m = matching.Merge(torch.CPU);
+        Assert.That(u.data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 0, 1, 0, 1, 1, 0 }));
+        Assert.That(m.data<float>().ToArray(), Is.EqualTo(new[] { 2 / 2.00001f, 0, 0, 2 / 2.00001f, 0, 2 / 2.00001f, 2 / 2.00001f, 0 }).Within(1e-6f));
+    }
+}
