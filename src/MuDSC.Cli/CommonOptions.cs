@@ -55,7 +55,7 @@ internal static class CommonOptions
         {
             return body();
         }
-        catch (Exception e) when (e is UsageException or DataException or SafeTensorsException or CheckpointException or Plans.PlanException)
+        catch (Exception e) when (e is UsageException or DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;

@@ -8,5 +8,7 @@ var root = new RootCommand(
     EvalCommand.Create(),
     DemoCommand.Create(),
     PlanCommand.Create(),
+    MergeCommands.Merge(),
+    MergeCommands.Compare(),
 };
 return root.Parse(args).Invoke();

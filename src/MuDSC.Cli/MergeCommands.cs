@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MuDSC.Architectures;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Evaluation;
+using MuDSC.IO;
+using MuDSC.Merging;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>`mudsc merge` and `mudsc compare`.</summary>
+internal static class MergeCommands
+{
+    private static Argument<string[]> Checkpoints() =>
+        new("checkpoints") { Description = "Two or more safetensors checkpoints of one architecture.", Arity = new ArgumentArity(2, 16) };
+
+    public static Command Merge()
+    {
+        var files = Checkpoints();
+        var method = new Option<string>("--method")
+        {
+            Description = "Merging method: " + string.Join(", ", MergeMethod.All.Select(m => m.Name)) + ".",
+            DefaultValueFactory = _ => "mudsc-zip",
+        };
+        method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
+        var alpha = new Option<double?>("--alpha") { Description = "MuDSC's weight-space share of the similarity, in [0, 1]. Without it, mudsc-* methods search 0.9..0.1 by merge-set Joint." };
+        var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
+        var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
+        var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
+        {
+            files, method, alpha, output, taskA, taskB, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var context = Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
+            using (context)
+            {
+                var chosen = MergeMethod.Parse(parse.GetValue(method)!);
+                var run = WithStatus($"merging with {chosen}", progress => context.Session.Run(chosen, parse.GetValue(alpha), progress));
+                using (run.Model)
+                {
+                    var table = new ResultsTable($"{chosen} merge, Fashion-MNIST test set (%)");
+                    table.Add(chosen.Name + (run.Alpha is double a ? $" (alpha {a:F1})" : ""), context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings));
+                    table.Write();
+                    AnsiConsole.MarkupLineInterpolated(
+                        $"phases: activations {run.Times.Activations:F1}s, matching {run.Times.Matching:F1}s, apply {run.Times.Apply:F1}s, BN reset {run.Times.BatchNormReset:F1}s");
+                    string? outPath = parse.GetValue(output);
+                    if (outPath is not null)
+                    {
+                        var extra = new Dictionary<string, string>
+                        {
+                            ["method"] = chosen.Name,
+                            ["alpha"] = run.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
+                            ["merged_from"] = string.Join(",", context.Checkpoints.Select(c => Path.GetFileName(c.Source))),
+                            ["regime"] = context.Checkpoints[0].Metadata.GetValueOrDefault("regime", ""),
+                        };
+                        Checkpoint.Save(outPath, run.Model, context.Session.Spec, ClassSet.All, context.Session.ClassEmbeddings, extra);
+                        AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
+                    }
+                }
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Compare()
+    {
+        var files = Checkpoints();
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
+        var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV here." };
+        var json = new Option<string?>("--json") { Description = "Also write the table as JSON here." };
+        var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
+        var command = new Command("compare", "Merge checkpoints with several methods and print one table: base models, each method, and the ensemble.")
+        {
+            files, methods, csv, json, taskA, taskB, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var chosen = ParseMethods(parse.GetValue(methods)!);
+            var rows = Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
+            Render("Fashion-MNIST test set (%)", rows);
+            if (parse.GetValue(csv) is string csvPath) AtomicFile.WriteAllText(csvPath, ToCsv(rows));
+            if (parse.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>One row of a comparison table.</summary>
+    public sealed record Row(string Model, double Joint, double Avg, double TaskA, double TaskB, double? Alpha, double? Seconds);
+
+    public static List<Row> Run(string[] files, IReadOnlyList<MergeMethod> methods, string taskA, string taskB, string device, string? data)
+    {
+        using var context = Context.Open(files, taskA, taskB, device, data);
+        var rows = new List<Row>();
+        foreach (var (model, checkpoint) in context.Session.BaseModels.Zip(context.Checkpoints))
+            rows.Add(ToRow(Path.GetFileNameWithoutExtension(checkpoint.Source), context.Test.Evaluate(model, context.Session.ClassEmbeddings), null, null));
+        foreach (var method in methods)
+        {
+            var run = WithStatus($"merging with {method}", progress => context.Session.Run(method, alpha: null, progress));
+            using (run.Model)
+                rows.Add(ToRow(method.Name, context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings), run.Alpha, run.Times.Total));
+        }
+        rows.Add(ToRow("ensemble", context.Test.Evaluate(context.Session.EnsembleLogits), null, null));
+        return rows;
+    }
+
+    public static void Render(string title, IEnumerable<Row> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(title);
+        table.AddColumn("model");
+        foreach (var name in new[] { "Joint", "Avg", "TaskA", "TaskB", "alpha", "seconds" }) table.AddColumn(new TableColumn(name).RightAligned());
+        foreach (var row in rows)
+        {
+            table.AddRow(Markup.Escape(row.Model), ResultsTable.Percent(row.Joint), ResultsTable.Percent(row.Avg), ResultsTable.Percent(row.TaskA),
+                ResultsTable.Percent(row.TaskB), row.Alpha?.ToString("F1", CultureInfo.InvariantCulture) ?? "-",
+                row.Seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "-");
+        }
+        AnsiConsole.Write(table);
+    }
+
+    public static IReadOnlyList<MergeMethod> ParseMethods(string text) =>
+        text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)
+            ? MergeMethod.All
+            : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(MergeMethod.Parse).ToList();
+
+    private static Row ToRow(string model, TaskMetrics m, double? alpha, double? seconds) => new(model, m.Joint, m.Avg, m.TaskA, m.TaskB, alpha, seconds);
+
+    private static string ToCsv(IEnumerable<Row> rows)
+    {
+        var text = new StringBuilder("model,joint,avg,task_a,task_b,alpha,seconds\n");
+        foreach (var r in rows)
+            text.AppendLine(string.Join(",", r.Model, Num(r.Joint * 100), Num(r.Avg * 100), Num(r.TaskA * 100), Num(r.TaskB * 100), Num(r.Alpha), Num(r.Seconds)));
+        return text.ToString();
+    }
+
+    private static string Num(double? value) => value?.ToString("0.####", CultureInfo.InvariantCulture) ?? "";
+
+    private static Option<string> TaskB() => new("--classes-b") { Description = "Task B's classes.", DefaultValueFactory = _ => "1,3,5,7,9" };
+
+    private static T WithStatus<T>(string label, Func<IProgress<string>, T> work)
+    {
+        T result = default!;
+        AnsiConsole.Status().Start(label, context =>
+        {
+            result = work(new SynchronousProgress<string>(message => context.Status(Markup.Escape($"{label}: {message}"))));
+        });
+        AnsiConsole.MarkupLineInterpolated($"[grey]{label}: done[/]");
+        return result;
+    }
+
+    /// <summary>Checkpoints, merge set, test evaluator and merge session for one command.</summary>
+    private sealed class Context : IDisposable
+    {
+        private readonly LabeledImages _test;
+        private readonly LabeledImages _mergeSet;
+
+        private Context(List<Checkpoint> checkpoints, LabeledImages test, LabeledImages mergeSet, Evaluator evaluator, MergeSession session)
+        {
+            Checkpoints = checkpoints;
+            _test = test;
+            _mergeSet = mergeSet;
+            Test = evaluator;
+            Session = session;
+        }
+
+        public List<Checkpoint> Checkpoints { get; }
+
+        public Evaluator Test { get; }
+
+        public MergeSession Session { get; }
+
+        public static Context Open(string[] files, string taskA, string taskB, string deviceName, string? data)
+        {
+            var device = CommonOptions.ResolveDevice(deviceName);
+            var a = CommonOptions.ParseClasses(taskA, "--classes");
+            var b = CommonOptions.ParseClasses(taskB, "--classes-b");
+            var checkpoints = files.Select(f => Checkpoint.Load(f, device)).ToList();
+            using var train = FashionMnist.LoadTrain(data);
+            var mergeSet = FashionMnist.MergeSet(train, [a, b]);
+            var test = FashionMnist.LoadTest(data);
+            var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
+            return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);
+        }
+
+        public void Dispose()
+        {
+            Session.Dispose();
+            foreach (var checkpoint in Checkpoints) checkpoint.Dispose();
+            _test.Dispose();
+            _mergeSet.Dispose();
+        }
+    }
+}

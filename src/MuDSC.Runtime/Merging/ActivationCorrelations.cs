@@ -1,0 +1,103 @@
+using MuDSC.Data;
+using MuDSC.Matching;
+using MuDSC.Plans;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Merging;
+
+/// <summary>
+/// Records every space's features at its tap (the input of the tap module; channels are features,
+/// batch and spatial or token positions are samples) in all models on the same data, and
+/// streams the O x O correlation of the stacked models' features.
+/// </summary>
+public static class ActivationCorrelations
+{
+    public static Dictionary<string, double[,]> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
+        LabeledImages data, Device device, int batchSize = 100, IProgress<double>? progress = null)
+    {
+        var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => s.Name).ToList();
+        if (untapped.Count > 0)
+            throw new MergeException($"spaces {string.Join(", ", untapped)} of {plan.Architecture} have no tap, so activation-based methods cannot match them; add [Tap] in the architecture or use a weight-only method.");
+
+        var accumulators = plan.Spaces.ToDictionary(s => s.Name, s => new CorrelationAccumulator(s.Size * models.Count, device));
+        var captured = new Dictionary<string, Tensor>[models.Count];
+        var removeHooks = new List<Action>();
+        try
+        {
+            for (int m = 0; m < models.Count; m++)
+            {
+                var store = captured[m] = new Dictionary<string, Tensor>();
+                var modules = models[m].named_modules().ToDictionary(x => x.name, x => x.module);
+                foreach (var tap in plan.Taps)
+                {
+                    if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
+                        throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
+                    string space = tap.Space;
+                    var remover = hookable.register_forward_pre_hook((_, input) =>
+                    {
+                        store[space] = Features(input).DetachFromDisposeScope();
+                        return null!; // observe only: the input is not replaced
+                    });
+                    removeHooks.Add(remover.remove);
+                }
+                models[m].eval();
+            }
+
+            int done = 0;
+            using var noGrad = torch.no_grad();
+            foreach (var batch in data.Batches(batchSize, device))
+            {
+                using (batch)
+                {
+                    foreach (var model in models)
+                    {
+                        using var output = model.call(batch.Images);
+                    }
+                    foreach (var space in plan.Spaces)
+                    {
+                        using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
+                        if (!stacked.isfinite().all().item<bool>())
+                            throw new MergeException($"activations of space '{space.Name}' hold NaN or Inf on the merge set; check the models' weights.");
+                        accumulators[space.Name].Add(stacked);
+                    }
+                    foreach (var store in captured)
+                    {
+                        foreach (var tensor in store.Values) tensor.Dispose();
+                        store.Clear();
+                    }
+                }
+                done += batchSize;
+                progress?.Report(Math.Min(1.0, (double)done / data.Count));
+            }
+            return accumulators.ToDictionary(kv => kv.Key, kv => ToArray(kv.Value.Correlation()));
+        }
+        finally
+        {
+            foreach (var remove in removeHooks) remove();
+            foreach (var accumulator in accumulators.Values) accumulator.Dispose();
+        }
+    }
+
+    /// <summary>[B, C, H, W] -> [B*H*W, C]; [B, T, D] -> [B*T, D]; [B, D] as is.</summary>
+    private static Tensor Features(Tensor input) => input.dim() switch
+    {
+        4 => input.permute(0, 2, 3, 1).reshape(-1, input.shape[1]),
+        3 => input.reshape(-1, input.shape[2]),
+        2 => input.alias(),
+        _ => throw new MergeException($"cannot read features from a {input.dim()}-D activation"),
+    };
+
+    internal static double[,] ToArray(Tensor matrix)
+    {
+        using (matrix)
+        using (var cpu = matrix.to_type(ScalarType.Float64).cpu())
+        {
+            int rows = (int)cpu.shape[0], columns = (int)cpu.shape[1];
+            var flat = cpu.data<double>().ToArray();
+            var result = new double[rows, columns];
+            Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
+            return result;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using MuDSC.Plans;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Merging;
+
+/// <summary>
+/// The current matching of every space, with each model's blocks of the merge (M) and unmerge (U)
+/// matrices cached on the device for the axis transforms.
+/// </summary>
+public sealed class MatchingSet : IDisposable
+{
+    private readonly Dictionary<string, MuDSC.Matching.Matching> _matchings;
+    private readonly Dictionary<string, (Tensor Merge, Tensor Unmerge)[]> _matrices = new(StringComparer.Ordinal);
+    private readonly Device _device;
+
+    public MatchingSet(IReadOnlyDictionary<string, MuDSC.Matching.Matching> matchings, Device device)
+    {
+        _matchings = new Dictionary<string, MuDSC.Matching.Matching>(matchings, StringComparer.Ordinal);
+        _device = device;
+    }
+
+    /// <summary>Every space matched to itself in every model: merging becomes plain averaging.</summary>
+    public static MatchingSet Identity(MergePlan plan, int models, Device device) =>
+        new(plan.Spaces.ToDictionary(s => s.Name, s => MuDSC.Matching.Matching.Identity((int)s.Size, models)), device);
+
+    public IReadOnlyDictionary<string, MuDSC.Matching.Matching> Matchings => _matchings;
+
+    public MuDSC.Matching.Matching this[string space]
+    {
+        get => _matchings[space];
+        set
+        {
+            _matchings[space] = value;
+            if (_matrices.Remove(space, out var stale)) DisposeAll(stale);
+        }
+    }
+
+    public MatchingSet Clone() => new(_matchings, _device);
+
+    /// <summary>Model <paramref name="model"/>'s (n x m) blocks of M and U for <paramref name="space"/>.</summary>
+    public (Tensor Merge, Tensor Unmerge) Matrices(string space, int model)
+    {
+        if (!_matrices.TryGetValue(space, out var perModel))
+        {
+            var matching = _matchings[space];
+            int n = matching.UnitsPerModel;
+            using var merge = matching.Merge(_device);
+            using var unmerge = matching.Unmerge(_device);
+            // Cached across calls, so kept out of any caller's dispose scope.
+            perModel = Enumerable.Range(0, matching.Models)
+                .Select(i => (merge.narrow(0, i * n, n).contiguous().DetachFromDisposeScope(),
+                    unmerge.narrow(0, i * n, n).contiguous().DetachFromDisposeScope()))
+                .ToArray();
+            _matrices[space] = perModel;
+        }
+        return perModel[model];
+    }
+
+    public void Dispose()
+    {
+        foreach (var perModel in _matrices.Values) DisposeAll(perModel);
+        _matrices.Clear();
+    }
+
+    private static void DisposeAll((Tensor Merge, Tensor Unmerge)[] perModel)
+    {
+        foreach (var (merge, unmerge) in perModel)
+        {
+            merge.Dispose();
+            unmerge.Dispose();
+        }
+    }
+}

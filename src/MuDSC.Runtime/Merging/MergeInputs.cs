@@ -1,0 +1,41 @@
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using TorchSharp;
+
+namespace MuDSC.Merging;
+
+/// <summary>Checks, before any math, that checkpoints can be merged on a merge set.</summary>
+public static class MergeInputs
+{
+    public static void Validate(IReadOnlyList<Checkpoint> checkpoints, LabeledImages mergeSet)
+    {
+        if (checkpoints.Count < 2)
+            throw new MergeException($"merging needs at least two checkpoints, got {checkpoints.Count}");
+        if (mergeSet.Count == 0)
+            throw new MergeException("the merge set is empty; it provides the activations and BatchNorm statistics (default: 500 training images per task)");
+
+        var first = checkpoints[0];
+        foreach (var other in checkpoints.Skip(1))
+        {
+            if (other.Spec != first.Spec)
+                throw new MergeException($"{other.Source} is {Describe(other)} but {first.Source} is {Describe(first)}; only models of one architecture and size can be merged");
+            var mismatched = first.StateDict
+                .Where(kv => !other.StateDict.TryGetValue(kv.Key, out var t) || !t.shape.SequenceEqual(kv.Value.shape))
+                .Select(kv => kv.Key).Concat(other.StateDict.Keys.Where(k => !first.StateDict.ContainsKey(k))).ToList();
+            if (mismatched.Count > 0)
+                throw new MergeException($"{other.Source} and {first.Source} differ in tensors {string.Join(", ", mismatched.Take(5))}{(mismatched.Count > 5 ? ", ..." : "")}");
+            if (!other.ClassEmbeddings.allclose(first.ClassEmbeddings, rtol: 0, atol: 1e-6))
+                throw new MergeException($"{other.Source} and {first.Source} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)");
+        }
+        foreach (var checkpoint in checkpoints)
+        {
+            foreach (var (name, tensor) in checkpoint.StateDict)
+            {
+                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                    throw new MergeException($"{checkpoint.Source}: tensor '{name}' holds NaN or Inf");
+            }
+        }
+    }
+
+    private static string Describe(Checkpoint c) => $"{c.Spec.Arch} width {c.Spec.Width} (in {c.Spec.InChannels}, embed {c.Spec.EmbedDim})";
+}

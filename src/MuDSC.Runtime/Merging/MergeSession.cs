@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Evaluation;
+using MuDSC.Heads;
+using MuDSC.Matching;
+using MuDSC.Models;
+using MuDSC.Plans;
+using MuDSC.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Merging;
+
+/// <summary>Seconds spent per phase of one merge.</summary>
+public sealed record PhaseTimes(double Activations, double Matching, double Apply, double BatchNormReset)
+{
+    public double Total => Activations + Matching + Apply + BatchNormReset;
+}
+
+/// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC) and the time it took.</summary>
+public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times);
+
+/// <summary>
+/// Merging per the protocol for one set of checkpoints: refuses bad inputs before any math,
+/// resets the base models' BatchNorm statistics on the merge set, computes activation
+/// correlations once, then runs any method (with MuDSC's alpha search) and resets the result.
+/// </summary>
+public sealed class MergeSession : IDisposable
+{
+    /// <summary>MuDSC's alpha grid, searched in this order; a tie keeps the earlier (larger) alpha.</summary>
+    public static readonly double[] AlphaGrid = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1];
+
+    private readonly IModelFactory _factory;
+    private readonly Device _device;
+    private readonly List<nn.Module<Tensor, Tensor>> _baseModels = [];
+    private readonly Merger _merger;
+    private readonly Evaluator _mergeSetEvaluator;
+    private Dictionary<string, double[,]>? _activations;
+    private double _activationSeconds;
+
+    public MergeSession(IReadOnlyList<Checkpoint> checkpoints, IModelFactory factory, LabeledImages mergeSet,
+        ClassSet taskA, ClassSet taskB, Device device)
+    {
+        MergeInputs.Validate(checkpoints, mergeSet);
+        _factory = factory;
+        _device = device;
+        MergeSet = mergeSet;
+        Spec = checkpoints[0].Spec;
+        ClassEmbeddings = checkpoints[0].ClassEmbeddings.to(device);
+        foreach (var checkpoint in checkpoints)
+        {
+            var model = checkpoint.CreateModel(factory, device);
+            BatchNormStatistics.Reset(model, mergeSet, device);
+            _baseModels.Add(model);
+        }
+        Plan = PlanBuilder.Build(_baseModels[0], Spec.Arch);
+        _merger = new Merger(Plan, _baseModels.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), device);
+        _mergeSetEvaluator = new Evaluator(mergeSet, taskA, taskB, device);
+    }
+
+    public ModelSpec Spec { get; }
+
+    public MergePlan Plan { get; }
+
+    public LabeledImages MergeSet { get; }
+
+    public Tensor ClassEmbeddings { get; }
+
+    /// <summary>The base models, BatchNorm statistics reset on the merge set.</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> BaseModels => _baseModels;
+
+    /// <summary>Merges with <paramref name="method"/>; for MuDSC, <paramref name="alpha"/> null means the protocol's search.</summary>
+    public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, ZipOptions? zip = null,
+        CoordinateDescentOptions? descent = null)
+    {
+        double activationSeconds = method.UsesActivations ? EnsureActivations(progress) : 0;
+        if (method.Similarity != SimilarityKind.Mixed || alpha is not null)
+        {
+            var run = RunOnce(method, alpha ?? 0.5, progress, zip, descent);
+            return run with { Alpha = method.Similarity == SimilarityKind.Mixed ? alpha : null, Times = run.Times with { Activations = activationSeconds } };
+        }
+
+        MergeRun? best = null;
+        double bestJoint = double.NegativeInfinity;
+        var total = new PhaseTimes(activationSeconds, 0, 0, 0);
+        foreach (double candidate in AlphaGrid)
+        {
+            var run = RunOnce(method, candidate, progress, zip, descent);
+            total = total with
+            {
+                Matching = total.Matching + run.Times.Matching,
+                Apply = total.Apply + run.Times.Apply,
+                BatchNormReset = total.BatchNormReset + run.Times.BatchNormReset,
+            };
+            double joint = _mergeSetEvaluator.Evaluate(run.Model, ClassEmbeddings).Joint;
+            progress?.Report($"alpha {candidate:F1}: merge-set Joint {joint * 100:F2}%");
+            if (joint > bestJoint)
+            {
+                best?.Model.Dispose();
+                (best, bestJoint) = (run with { Alpha = candidate }, joint);
+            }
+            else
+            {
+                run.Model.Dispose();
+            }
+        }
+        return best! with { Times = total };
+    }
+
+    private MergeRun RunOnce(MergeMethod method, double alpha, IProgress<string>? progress, ZipOptions? zip,
+        CoordinateDescentOptions? descent)
+    {
+        var clock = Stopwatch.StartNew();
+        using var matchings = _merger.Match(method, _activations, alpha, zip, descent, progress);
+        double matching = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var merged = _merger.Apply(matchings);
+        var model = _factory.Create(Spec, _device);
+        StateDictLoader.Load(model, merged, $"{method} merge");
+        foreach (var tensor in merged.Values) tensor.Dispose();
+        double apply = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        BatchNormStatistics.Reset(model, MergeSet, _device);
+        double reset = clock.Elapsed.TotalSeconds;
+        return new MergeRun(method, model, alpha, new PhaseTimes(0, matching, apply, reset));
+    }
+
+    private double EnsureActivations(IProgress<string>? progress)
+    {
+        if (_activations is null)
+        {
+            progress?.Report("recording activations on the merge set");
+            var clock = Stopwatch.StartNew();
+            _activations = ActivationCorrelations.Compute(Plan, _baseModels, MergeSet, _device);
+            _activationSeconds = clock.Elapsed.TotalSeconds;
+            return _activationSeconds;
+        }
+        return 0;
+    }
+
+    /// <summary>Logits of the base models' ensemble: the mean of their softmax probabilities over all classes.</summary>
+    public Tensor EnsembleLogits(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        var probabilities = _baseModels
+            .Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All).softmax(1))
+            .Aggregate((a, b) => a + b)
+            .div(_baseModels.Count);
+        return probabilities.log().MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (var model in _baseModels) model.Dispose();
+        ClassEmbeddings.Dispose();
+    }
+}
