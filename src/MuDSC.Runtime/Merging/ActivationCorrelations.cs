@@ -34,12 +34,24 @@ public static class ActivationCorrelations
                     if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
                         throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
                     string space = tap.Space;
-                    var remover = hookable.register_forward_pre_hook((_, input) =>
+                    if (tap.AtOutput)
                     {
-                        store[space] = Features(input).DetachFromDisposeScope();
-                        return null!; // observe only: the input is not replaced
-                    });
-                    removeHooks.Add(remover.remove);
+                        var remover = hookable.register_forward_hook((_, _, output) =>
+                        {
+                            store[space] = ChunkFeatures(output, tap).DetachFromDisposeScope();
+                            return null!; // observe only: the output is not replaced
+                        });
+                        removeHooks.Add(remover.remove);
+                    }
+                    else
+                    {
+                        var remover = hookable.register_forward_pre_hook((_, input) =>
+                        {
+                            store[space] = Features(input).DetachFromDisposeScope();
+                            return null!;
+                        });
+                        removeHooks.Add(remover.remove);
+                    }
                 }
                 models[m].eval();
             }
@@ -77,6 +89,13 @@ public static class ActivationCorrelations
             foreach (var remove in removeHooks) remove();
             foreach (var accumulator in accumulators.Values) accumulator.Dispose();
         }
+    }
+
+    /// <summary>The tap's chunks of a fused output (last axis), stacked as samples of one set of units.</summary>
+    private static Tensor ChunkFeatures(Tensor output, PlanTap tap)
+    {
+        long size = output.shape[^1] / tap.ChunkCount;
+        return torch.cat(tap.OutputChunks!.Select(c => Features(output.narrow(-1, c * size, size))).ToArray(), 0);
     }
 
     /// <summary>[B, C, H, W] -> [B*H*W, C]; [B, T, D] -> [B*T, D]; [B, D] as is.</summary>

@@ -40,8 +40,17 @@ public enum AxisRole
 /// </summary>
 public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1);
 
-/// <summary>Where a space's activations are recorded: the input of the module at <see cref="Module"/>.</summary>
-public sealed record PlanTap(string Space, string Module);
+/// <summary>
+/// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,
+/// for a space only a fused projection writes (attention's qk), the listed chunks of its output
+/// (each chunk's positions count as further samples of the same units).
+/// </summary>
+public sealed record PlanTap(string Space, string Module, int[]? OutputChunks = null, int ChunkCount = 1)
+{
+    public bool AtOutput => OutputChunks is not null;
+
+    public override string ToString() => AtOutput ? $"{Module}[out {string.Join("+", OutputChunks!)}/{ChunkCount}]" : Module;
+}
 
 /// <summary>
 /// The merge plan of a model: its spaces, every parameter axis on a space, the taps, and the
@@ -91,7 +100,7 @@ public sealed class MergePlan
                 SpaceStructure.Heads => space.BlockOrderOf is null ? $"{space.Blocks} heads" : $"{space.Blocks} heads~",
                 _ => "free",
             };
-            string tap = Taps.FirstOrDefault(t => t.Space == space.Name)?.Module ?? "-";
+            string tap = Taps.FirstOrDefault(t => t.Space == space.Name)?.ToString() ?? "-";
             var axes = AxesOf(space.Name).ToList();
             string outs = Abbreviate(axes.Where(a => a.Role == AxisRole.Out).Select(Label).Distinct().ToList());
             string ins = Abbreviate(axes.Where(a => a.Role == AxisRole.In).Select(Label).Distinct().ToList());

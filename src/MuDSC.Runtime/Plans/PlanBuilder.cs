@@ -139,10 +139,21 @@ public sealed class PlanBuilder
             {
                 var consumer = _axes.FirstOrDefault(a => a.Space == space.Name && a.Role == AxisRole.In);
                 if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
+                else tap = FusedOutputTap(space);
             }
             if (tap is not null) taps.Add(tap);
         }
         return taps;
+    }
+
+    /// <summary>A space read by nothing but written as chunks of one fused weight is read at those chunks of its output.</summary>
+    private PlanTap? FusedOutputTap(PlanSpace space)
+    {
+        var writer = _axes.FirstOrDefault(a => a.Space == space.Name && a.Role == AxisRole.Out && a.Chunks > 1 && a.Parameter.EndsWith(".weight", StringComparison.Ordinal));
+        if (writer is null) return null;
+        var chunks = _axes.Where(a => a.Parameter == writer.Parameter && a.Axis == writer.Axis && a.Space == space.Name)
+            .Select(a => a.Chunk).Distinct().Order().ToArray();
+        return new PlanTap(space.Name, ModuleOf(writer.Parameter), chunks, writer.Chunks);
     }
 
     private void CheckCoverage(string architecture, Dictionary<string, Tensor> stateDict)
