@@ -1,0 +1,62 @@
+using MuDSC.Architectures;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Evaluation;
+using MuDSC.Merging;
+using MuDSC.Plans;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests;
+
+/// <summary>
+/// On the shipped scratch pair: relabelling model B's units (a random permutation of every space)
+/// must not change what activation-anchored methods produce.
+/// </summary>
+public class MergeInvarianceTests
+{
+    private static string Shipped(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "checkpoints", "fmnist", name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"checkpoints/fmnist/{name} not found above {AppContext.BaseDirectory}");
+    }
+
+    [TestCase("align", null)]
+    [TestCase("zipit", null)]
+    [TestCase("mudsc-zip", 0.5)]
+    [TestCase("mudsc-align", 0.5)]
+    public void PermutingModelBBeforeMergingKeepsTheResult(string methodName, double? alpha)
+    {
+        using var a = Checkpoint.Load(Shipped("resnet20_scratch_a.safetensors"));
+        using var b = Checkpoint.Load(Shipped("resnet20_scratch_b.safetensors"));
+        using var probe = ModelCatalog.Instance.Create(b.Spec, torch.CPU);
+        var plan = PlanBuilder.Build(probe);
+        var permuted = Permutations.Apply(plan, b.StateDict, Permutations.Random(plan, new Generator(21)));
+        var bPermuted = new Checkpoint("b-permuted", b.Spec, b.Classes, b.ClassEmbeddings, permuted, b.Metadata);
+
+        using var train = FashionMnist.LoadTrain();
+        // Smaller than the protocol's sets: invariance does not depend on their size.
+        using var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB], perTask: 150);
+        using var testAll = FashionMnist.LoadTest();
+        using var test = testAll.Take(1000);
+        var evaluator = new Evaluator(test, ClassSet.TaskA, ClassSet.TaskB, torch.CPU);
+        var method = MergeMethod.Parse(methodName);
+
+        TaskMetrics MergeAndScore(Checkpoint second)
+        {
+            using var session = new MergeSession([a, second], ModelCatalog.Instance, mergeSet, ClassSet.TaskA, ClassSet.TaskB, torch.CPU);
+            var run = session.Run(method, alpha);
+            using (run.Model) return evaluator.Evaluate(run.Model, session.ClassEmbeddings);
+        }
+
+        var plain = MergeAndScore(b);
+        var relabelled = MergeAndScore(bPermuted);
+        Assert.That(relabelled.Joint, Is.EqualTo(plain.Joint).Within(0.001), $"{methodName}: Joint {plain.Joint:P2} vs {relabelled.Joint:P2}");
+        Assert.That(relabelled.Avg, Is.EqualTo(plain.Avg).Within(0.001));
+        Assert.That(plain.Joint, Is.GreaterThan(0.12), "the merge does better than chance, so the comparison means something");
+    }
+}
