@@ -1,9 +1,10 @@
 using System.CommandLine;
 using MuDSC.Data;
+using MuDSC.Merging;
 
 namespace MuDSC.Cli;
 
-/// <summary>`mudsc demo`: the shipped checkpoints, evaluated per the protocol.</summary>
+/// <summary>`mudsc demo`: every method on the shipped scratch pair, then on the pre-trained pair.</summary>
 internal static class DemoCommand
 {
     private static readonly string[] Pairs = ["scratch", "pretrained"];
@@ -13,28 +14,27 @@ internal static class DemoCommand
         var directory = new Option<string?>("--checkpoints") { Description = "Folder of the shipped checkpoints (default: checkpoints/fmnist of this repository)." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
-        var command = new Command("demo", "Evaluate the shipped Fashion-MNIST checkpoints (scratch and pre-trained pairs) and print the table.")
+        var command = new Command("demo", "Merge the shipped Fashion-MNIST pairs (scratch, then pre-trained) with every method and print both tables.")
         {
             directory, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
-            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
             string folder = parse.GetValue(directory) ?? FindShippedCheckpoints();
             foreach (var regime in Pairs)
             {
                 var files = new[] { "a", "b" }.Select(t => Path.Combine(folder, $"resnet20_{regime}_{t}.safetensors")).ToArray();
                 foreach (var file in files.Where(f => !File.Exists(f)))
                     throw new UsageException($"{file} not found; pass --checkpoints FOLDER or restore checkpoints/fmnist from git.");
-                EvalCommand.Evaluate(files, ClassSet.TaskA, ClassSet.TaskB, resetBn: false, dev, parse.GetValue(data),
-                    title: $"{regime} pair, Fashion-MNIST test set (%)").Write();
+                var rows = MergeCommands.Run(files, MergeMethod.All, ClassSet.TaskA.ToString(), ClassSet.TaskB.ToString(), parse.GetValue(device)!, parse.GetValue(data));
+                MergeCommands.Render($"{regime} pair: ResNet20 w1, Fashion-MNIST 5+5 test set (%)", rows);
             }
             return 0;
         }));
         return command;
     }
 
-    private static string FindShippedCheckpoints()
+    public static string FindShippedCheckpoints()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

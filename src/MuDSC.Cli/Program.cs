@@ -10,5 +10,6 @@ var root = new RootCommand(
     PlanCommand.Create(),
     MergeCommands.Merge(),
     MergeCommands.Compare(),
+    BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -51,6 +51,18 @@ public sealed class CorrelationAccumulator : IDisposable
         return correlation.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The correlation matrix as a CPU array, for the matchers.</summary>
+    public double[,] CorrelationArray()
+    {
+        using var correlation = Correlation();
+        using var cpu = correlation.cpu();
+        int rows = (int)cpu.shape[0];
+        var flat = cpu.data<double>().ToArray();
+        var result = new double[rows, rows];
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
+        return result;
+    }
+
     public void Dispose()
     {
         _sum.Dispose();

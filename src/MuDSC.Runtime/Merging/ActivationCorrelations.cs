@@ -82,7 +82,7 @@ public static class ActivationCorrelations
                 done += batchSize;
                 progress?.Report(Math.Min(1.0, (double)done / data.Count));
             }
-            return accumulators.ToDictionary(kv => kv.Key, kv => ToArray(kv.Value.Correlation()));
+            return accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.CorrelationArray());
         }
         finally
         {
@@ -106,17 +106,4 @@ public static class ActivationCorrelations
         2 => input.alias(),
         _ => throw new MergeException($"cannot read features from a {input.dim()}-D activation"),
     };
-
-    internal static double[,] ToArray(Tensor matrix)
-    {
-        using (matrix)
-        using (var cpu = matrix.to_type(ScalarType.Float64).cpu())
-        {
-            int rows = (int)cpu.shape[0], columns = (int)cpu.shape[1];
-            var flat = cpu.data<double>().ToArray();
-            var result = new double[rows, columns];
-            Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
-            return result;
-        }
-    }
 }

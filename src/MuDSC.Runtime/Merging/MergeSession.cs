@@ -67,6 +67,9 @@ public sealed class MergeSession : IDisposable
 
     public Tensor ClassEmbeddings { get; }
 
+    /// <summary>Seconds spent recording activations (once per session; 0 until an activation method ran).</summary>
+    public double ActivationSeconds => _activationSeconds;
+
     /// <summary>The base models, BatchNorm statistics reset on the merge set.</summary>
     public IReadOnlyList<nn.Module<Tensor, Tensor>> BaseModels => _baseModels;
 

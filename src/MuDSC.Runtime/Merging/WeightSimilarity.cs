@@ -45,6 +45,6 @@ internal sealed class WeightSimilarity
         var vectors = torch.cat(stacked, 0); // [O, D]: one row per unit of every model
         using var accumulator = new CorrelationAccumulator(vectors.shape[0], vectors.device);
         accumulator.Add(vectors.t());
-        return ActivationCorrelations.ToArray(accumulator.Correlation());
+        return accumulator.CorrelationArray();
     }
 }

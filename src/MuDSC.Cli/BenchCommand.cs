@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using MuDSC.Architectures;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Matching;
+using MuDSC.Merging;
+using MuDSC.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>`mudsc bench`: matcher timings by size, and a full merge split by phase beside the forward-pass floor.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var sizes = new Option<string>("--sizes") { Description = "Units per model for the matcher timings.", DefaultValueFactory = _ => "64,256,1024" };
+        var pair = new Option<string?>("--pair") { Description = "Folder with resnet20_scratch_{a,b}.safetensors (default: the shipped ones)." };
+        var skipMerge = new Option<bool>("--matchers-only") { Description = "Time only the matchers." };
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("bench", "Benchmark: linear assignment and zip by size, and a ResNet20 merge per method split by phase.")
+        {
+            sizes, pair, skipMerge, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            AnsiConsole.MarkupLineInterpolated($"machine: {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}");
+            var counts = parse.GetValue(sizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            MatcherTable(counts);
+            if (!parse.GetValue(skipMerge))
+            {
+                var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+                string folder = parse.GetValue(pair) ?? DemoCommand.FindShippedCheckpoints();
+                MergeTable(folder, dev, parse.GetValue(data));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void MatcherTable(int[] sizes)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("matchers (2 models, random correlations; median of runs)");
+        foreach (var column in new[] { "units per model", "LAP (s)", "zip (s)", "runs" }) table.AddColumn(new TableColumn(column).RightAligned());
+        foreach (int n in sizes)
+        {
+            var similarity = RandomCorrelation(2 * n, seed: n);
+            var block = new double[n, n];
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) block[i, j] = similarity[i, n + j];
+            int runs = n >= 1024 ? 3 : 5;
+            double lap = Median(runs, () => LinearAssignment.Maximize(block));
+            double zip = Median(runs, () => ZipMatcher.Match(similarity, 2));
+            table.AddRow(n.ToString(CultureInfo.InvariantCulture), lap.ToString("F3", CultureInfo.InvariantCulture),
+                zip.ToString("F3", CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static void MergeTable(string folder, Device device, string? dataDirectory)
+    {
+        using var a = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_a.safetensors"), device);
+        using var b = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_b.safetensors"), device);
+        using var train = FashionMnist.LoadTrain(dataDirectory);
+        using var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB]);
+        using var session = new MergeSession([a, b], ModelCatalog.Instance, mergeSet, ClassSet.TaskA, ClassSet.TaskB, device);
+
+        // The floor: the forward passes every activation-based merge must make (both models over the
+        // merge set in eval mode) plus the merged model's BatchNorm reset (one train-mode pass).
+        double activationPasses = Time(() =>
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var model in session.BaseModels)
+            {
+                foreach (var batch in mergeSet.Batches(BatchNormStatistics.DefaultBatchSize, device))
+                {
+                    using (batch) using (model.call(batch.Images)) { }
+                }
+            }
+        });
+        double resetPass = Time(() => BatchNormStatistics.Reset(session.BaseModels[0], mergeSet, device));
+
+        var table = new Table().Border(TableBorder.Rounded).Title("ResNet20 w1 merge on the 1,000-image merge set (seconds; MuDSC at alpha 0.5, no search)");
+        foreach (var column in new[] { "method", "activations", "matching", "apply", "BN reset", "total", "floor + matching", "ratio" })
+            table.AddColumn(new TableColumn(column).RightAligned());
+        foreach (var method in MergeMethod.All)
+        {
+            var run = session.Run(method, method.Similarity == SimilarityKind.Mixed ? 0.5 : null);
+            run.Model.Dispose();
+            var t = run.Times;
+            // Activations are recorded once per session; charge them to every method that uses them.
+            double activations = method.UsesActivations ? Math.Max(t.Activations, session.ActivationSeconds) : 0;
+            double total = activations + t.Matching + t.Apply + t.BatchNormReset;
+            double floor = (method.UsesActivations ? activationPasses : 0) + resetPass + t.Matching;
+            table.AddRow(method.Name, F(activations), F(t.Matching), F(t.Apply), F(t.BatchNormReset), F(total), F(floor), (total / floor).ToString("F2", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"forward-pass floor: activation passes {activationPasses:F2}s (2 models), BN-reset pass {resetPass:F2}s");
+    }
+
+    private static string F(double seconds) => seconds.ToString("F2", CultureInfo.InvariantCulture);
+
+    private static double Time(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(int runs, Action action)
+    {
+        action(); // warm-up (JIT)
+        var times = Enumerable.Range(0, runs).Select(_ => Time(action)).Order().ToArray();
+        return times[runs / 2];
+    }
+
+    /// <summary>A correlation matrix of random features with some shared structure, like real activations.</summary>
+    private static double[,] RandomCorrelation(int units, int seed)
+    {
+        using var generator = new Generator((ulong)seed);
+        using var latent = torch.randn(new long[] { 4 * units, units / 4 + 1 }, ScalarType.Float64, generator: generator);
+        using var mixing = torch.randn(new long[] { units / 4 + 1, units }, ScalarType.Float64, generator: generator);
+        using var noise = torch.randn(new long[] { 4 * units, units }, ScalarType.Float64, generator: generator);
+        using var features = latent.matmul(mixing).add_(noise);
+        using var accumulator = new CorrelationAccumulator(units, torch.CPU);
+        accumulator.Add(features);
+        return accumulator.CorrelationArray();
+    }
+}
