@@ -28,15 +28,18 @@ internal static class MergeCommands
             DefaultValueFactory = _ => "mudsc-zip",
         };
         method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
-        var alpha = new Option<double?>("--alpha") { Description = "MuDSC's weight-space share of the similarity, in [0, 1]. Without it, mudsc-* methods search 0.9..0.1 by merge-set Joint." };
+        var alpha = new Option<double?>("--alpha") { Description = "MuDSC's weight-space share of the similarity, in [0, 1]." };
+        var alphaSearch = new Option<bool>("--alpha-search") { Description = "Search alpha over 0.9..0.1 by Joint on the merge set (the default for mudsc-* without --alpha)." };
         var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
         {
-            files, method, alpha, output, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, taskA, taskB, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
+            if (parse.GetValue(alpha) is not null && parse.GetValue(alphaSearch))
+                throw new UsageException("give either --alpha or --alpha-search, not both");
             var context = Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
             using (context)
             {
@@ -99,15 +102,17 @@ internal static class MergeCommands
     {
         using var context = Context.Open(files, taskA, taskB, device, data);
         var rows = new List<Row>();
-        foreach (var (model, checkpoint) in context.Session.BaseModels.Zip(context.Checkpoints))
-            rows.Add(ToRow(Path.GetFileNameWithoutExtension(checkpoint.Source), context.Test.Evaluate(model, context.Session.ClassEmbeddings), null, null));
+        foreach (var model in context.Session.BaseModels) model.eval();
+        var baseAndEnsemble = context.Test.EvaluateAll(context.Session.BaseAndEnsembleLogits);
+        for (int i = 0; i < context.Checkpoints.Count; i++)
+            rows.Add(ToRow(Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), baseAndEnsemble[i], null, null));
         foreach (var method in methods)
         {
             var run = WithStatus($"merging with {method}", progress => context.Session.Run(method, alpha: null, progress));
             using (run.Model)
                 rows.Add(ToRow(method.Name, context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings), run.Alpha, run.Times.Total));
         }
-        rows.Add(ToRow("ensemble", context.Test.Evaluate(context.Session.EnsembleLogits), null, null));
+        rows.Add(ToRow("ensemble", baseAndEnsemble[^1], null, null));
         return rows;
     }
 

@@ -19,9 +19,15 @@ public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet ta
     }
 
     /// <summary>Evaluates any function from images to logits over all 10 classes (e.g. an ensemble).</summary>
-    public TaskMetrics Evaluate(Func<Tensor, Tensor> allClassLogits)
+    public TaskMetrics Evaluate(Func<Tensor, Tensor> allClassLogits) => EvaluateAll(images => [allClassLogits(images)])[0];
+
+    /// <summary>
+    /// Evaluates several logit functions in one pass over the data (they may share work, as an
+    /// ensemble shares its members' logits); one result per logits tensor returned.
+    /// </summary>
+    public IReadOnlyList<TaskMetrics> EvaluateAll(Func<Tensor, IReadOnlyList<Tensor>> allClassLogits)
     {
-        var counter = new AccuracyCounter(taskA, taskB);
+        List<AccuracyCounter>? counters = null;
         using var noGrad = torch.no_grad();
         foreach (var batch in testSet.Batches(batchSize, device))
         {
@@ -29,10 +35,11 @@ public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet ta
             using (var scope = torch.NewDisposeScope())
             {
                 var logits = allClassLogits(batch.Images);
-                counter.Add(logits, batch.Labels);
+                counters ??= logits.Select(_ => new AccuracyCounter(taskA, taskB)).ToList();
+                for (int i = 0; i < logits.Count; i++) counters[i].Add(logits[i], batch.Labels);
             }
         }
-        return counter.Result();
+        return counters?.Select(c => c.Result()).ToList() ?? throw new InvalidOperationException("the evaluation set is empty");
     }
 }
 

@@ -144,15 +144,15 @@ public sealed class MergeSession : IDisposable
         return 0;
     }
 
-    /// <summary>Logits of the base models' ensemble: the mean of their softmax probabilities over all classes.</summary>
-    public Tensor EnsembleLogits(Tensor images)
+    /// <summary>
+    /// Each base model's logits over all classes, then the ensemble's: the log of the mean of
+    /// their softmax probabilities.
+    /// </summary>
+    public IReadOnlyList<Tensor> BaseAndEnsembleLogits(Tensor images)
     {
-        using var scope = torch.NewDisposeScope();
-        var probabilities = _baseModels
-            .Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All).softmax(1))
-            .Aggregate((a, b) => a + b)
-            .div(_baseModels.Count);
-        return probabilities.log().MoveToOuterDisposeScope();
+        var logits = _baseModels.Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All)).ToList();
+        var meanProbability = logits.Select(l => l.softmax(1)).Aggregate((a, b) => a + b).div(logits.Count);
+        return [.. logits, meanProbability.log()];
     }
 
     public void Dispose()
