@@ -6,6 +6,8 @@ namespace MuDSC.Matching;
 /// <summary>
 /// Pearson correlation between features, streamed over batches of samples: keeps only the
 /// running sums of x and x x^T (float64), so memory does not grow with the number of batches.
+/// Samples are shifted by the first batch's feature means before they are multiplied (the
+/// covariance does not change), so features with a large mean and small spread keep their precision.
 /// </summary>
 public sealed class CorrelationAccumulator : IDisposable
 {
@@ -14,6 +16,7 @@ public sealed class CorrelationAccumulator : IDisposable
 
     private readonly Tensor _sum;
     private readonly Tensor _outer;
+    private Tensor? _shift;
     private long _count;
 
     public CorrelationAccumulator(long features, Device device)
@@ -33,10 +36,36 @@ public sealed class CorrelationAccumulator : IDisposable
         if (samples.dim() != 2 || samples.shape[1] != Features)
             throw new ArgumentException($"expected samples [S, {Features}], got [{string.Join(", ", samples.shape)}]");
         using var scope = torch.NewDisposeScope();
-        var x = samples.to_type(ScalarType.Float64);
+        _shift ??= samples.mean([0], type: ScalarType.Float64).DetachFromDisposeScope();
+        var x = samples.to_type(ScalarType.Float64).sub(_shift);
         _sum.add_(x.sum(dim: 0)); // not sum(0): a literal 0 converts to a ScalarType and sums everything
         _outer.add_(x.t().matmul(x));
         _count += samples.shape[0];
+    }
+
+    /// <summary>
+    /// Adds samples laid out channels-first, [B, features, P] (e.g. a feature map [B, C, H*W]):
+    /// every batch item and position is a sample. Avoids transposing large activations; each
+    /// batch's products are formed in the input's precision and summed in float64.
+    /// </summary>
+    public void AddChannelsFirst(Tensor samples)
+    {
+        if (samples.dim() != 3 || samples.shape[1] != Features)
+            throw new ArgumentException($"expected samples [B, {Features}, P], got [{string.Join(", ", samples.shape)}]");
+        using var scope = torch.NewDisposeScope();
+        _shift ??= samples.mean([0, 2], type: ScalarType.Float64).DetachFromDisposeScope();
+        var x = samples.sub(_shift.to_type(samples.dtype).view(1, Features, 1));
+        _sum.add_(x.sum([0, 2], type: ScalarType.Float64));
+        _outer.add_(x.bmm(x.transpose(1, 2)).sum(dim: 0).to_type(ScalarType.Float64));
+        _count += samples.shape[0] * samples.shape[2];
+    }
+
+    /// <summary>Whether every running sum is finite (false once a NaN or Inf was added).</summary>
+    public bool IsFinite()
+    {
+        using var sumFinite = _sum.isfinite().all();
+        using var outerFinite = _outer.isfinite().all();
+        return sumFinite.item<bool>() && outerFinite.item<bool>();
     }
 
     /// <summary>The correlation matrix [features, features] (float64).</summary>
@@ -67,5 +96,6 @@ public sealed class CorrelationAccumulator : IDisposable
     {
         _sum.Dispose();
         _outer.Dispose();
+        _shift?.Dispose();
     }
 }

@@ -69,9 +69,7 @@ public static class ActivationCorrelations
                     foreach (var space in plan.Spaces)
                     {
                         using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
-                        if (!stacked.isfinite().all().item<bool>())
-                            throw new MergeException($"activations of space '{space.Name}' hold NaN or Inf on the merge set; check the models' weights.");
-                        accumulators[space.Name].Add(stacked);
+                        accumulators[space.Name].AddChannelsFirst(stacked);
                     }
                     foreach (var store in captured)
                     {
@@ -82,6 +80,9 @@ public static class ActivationCorrelations
                 done += batchSize;
                 progress?.Report(Math.Min(1.0, (double)done / data.Count));
             }
+            var broken = accumulators.Where(kv => !kv.Value.IsFinite()).Select(kv => kv.Key).ToList();
+            if (broken.Count > 0)
+                throw new MergeException($"activations of space '{broken[0]}' hold NaN or Inf on the merge set; check the models' weights and the merge-set images.");
             return accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.CorrelationArray());
         }
         finally
@@ -91,19 +92,19 @@ public static class ActivationCorrelations
         }
     }
 
-    /// <summary>The tap's chunks of a fused output (last axis), stacked as samples of one set of units.</summary>
+    /// <summary>The tap's chunks of a fused output (last axis), stacked as further samples of one set of units.</summary>
     private static Tensor ChunkFeatures(Tensor output, PlanTap tap)
     {
         long size = output.shape[^1] / tap.ChunkCount;
         return torch.cat(tap.OutputChunks!.Select(c => Features(output.narrow(-1, c * size, size))).ToArray(), 0);
     }
 
-    /// <summary>[B, C, H, W] -> [B*H*W, C]; [B, T, D] -> [B*T, D]; [B, D] as is.</summary>
+    /// <summary>Channels-first samples [B, features, positions]: [B, C, H, W] -> [B, C, H*W]; [B, T, D] -> [B, D, T]; [B, D] -> [B, D, 1].</summary>
     private static Tensor Features(Tensor input) => input.dim() switch
     {
-        4 => input.permute(0, 2, 3, 1).reshape(-1, input.shape[1]),
-        3 => input.reshape(-1, input.shape[2]),
-        2 => input.alias(),
+        4 => input.flatten(2),
+        3 => input.transpose(1, 2),
+        2 => input.unsqueeze(2),
         _ => throw new MergeException($"cannot read features from a {input.dim()}-D activation"),
     };
 }
