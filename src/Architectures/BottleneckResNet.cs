@@ -55,10 +55,7 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = nn.functional.relu(bn1.call(conv1.call(input)));
-        foreach (var stage in new[] { layer1, layer2, layer3, layer4 })
-        {
-            foreach (var block in stage) x = block.call(x);
-        }
+        x = Stages.Run(x, layer1, layer2, layer3, layer4);
         return fc.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
     }
 }

@@ -43,10 +43,7 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = nn.functional.relu(bn1.call(conv1.call(input)));
-        foreach (var stage in new[] { layer1, layer2, layer3 })
-        {
-            foreach (var block in stage) x = block.call(x);
-        }
+        x = Stages.Run(x, layer1, layer2, layer3);
         x = avgpool.call(x).flatten(1);
         return linear.call(x).MoveToOuterDisposeScope();
     }
