@@ -37,14 +37,14 @@ internal static class EvalCommand
         return command;
     }
 
-    public static ResultsTable Evaluate(IEnumerable<string> paths, ClassSet taskA, ClassSet taskB, bool resetBn,
-        Device device, string? dataDirectory, string title = "Fashion-MNIST test set (%)")
+    private static ResultsTable Evaluate(IEnumerable<string> paths, ClassSet taskA, ClassSet taskB, bool resetBn,
+        Device device, string? dataDirectory)
     {
         using var test = FashionMnist.LoadTest(dataDirectory);
         using var train = resetBn ? FashionMnist.LoadTrain(dataDirectory) : null;
         using var mergeSet = train is null ? null : FashionMnist.MergeSet(train, [taskA, taskB]);
         var evaluator = new Evaluator(test, taskA, taskB, device);
-        var table = new ResultsTable(title);
+        var table = new ResultsTable("Fashion-MNIST test set (%)");
         foreach (var path in paths)
         {
             using var checkpoint = Checkpoint.Load(path, device);

@@ -152,10 +152,21 @@ internal static class MergeCommands
     private static T WithStatus<T>(string label, Func<IProgress<string>, T> work)
     {
         T result = default!;
-        AnsiConsole.Status().Start(label, context =>
+        if (Console.IsOutputRedirected)
         {
-            result = work(new SynchronousProgress<string>(message => context.Status(Markup.Escape($"{label}: {message}"))));
-        });
+            // A log gets one line per phase result, not every coordinate-descent sweep.
+            result = work(new SynchronousProgress<string>(message =>
+            {
+                if (!message.StartsWith("sweep", StringComparison.Ordinal)) Console.WriteLine($"{label}: {message}");
+            }));
+        }
+        else
+        {
+            AnsiConsole.Status().Start(label, context =>
+            {
+                result = work(new SynchronousProgress<string>(message => context.Status(Markup.Escape($"{label}: {message}"))));
+            });
+        }
         AnsiConsole.MarkupLineInterpolated($"[grey]{label}: done[/]");
         return result;
     }

@@ -63,7 +63,7 @@ public sealed class MergeSession : IDisposable
 
     public MergePlan Plan { get; }
 
-    public LabeledImages MergeSet { get; }
+    private LabeledImages MergeSet { get; }
 
     public Tensor ClassEmbeddings { get; }
 
