@@ -3,7 +3,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 cd "$root"
-./scripts/setup.sh || exit 1
+./scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }  # setup or build failed
 
 log=$(mktemp)
 dotnet test MuDSC.sln -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
