@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
 namespace MuDSC.Generators;
@@ -50,6 +51,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NotAModule = Error("MDSC010",
         "[Maps] on a member that is not a module or tensor",
         "Field '{0}' of '{1}' has [Maps] or [Tap], but its type '{2}' is not a TorchSharp module, Parameter or Tensor");
+
+    public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
+        NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,
+        ConflictingSpace, ReservedName, NotAModule);
 
     public static DiagnosticDescriptor ById(string id) => id switch
     {

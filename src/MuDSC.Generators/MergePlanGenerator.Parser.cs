@@ -49,10 +49,8 @@ public sealed partial class MergePlanGenerator
             ["TorchSharp.Modules.Softmax"] = FieldKind.ParameterFree,
         };
 
-        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        public static ParseResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
         {
-            var type = (INamedTypeSymbol)context.TargetSymbol;
-            var syntax = (ClassDeclarationSyntax)context.TargetNode;
             var diagnostics = new List<DiagnosticInfo>();
             void Report(string id, LocationInfo? where, params string[] args) =>
                 diagnostics.Add(new DiagnosticInfo(id, where, args.ToEquatableArray()));

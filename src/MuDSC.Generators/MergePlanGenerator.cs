@@ -1,4 +1,3 @@
-using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MuDSC.Generators.Model;
@@ -7,8 +6,8 @@ namespace MuDSC.Generators;
 
 /// <summary>
 /// Turns [Mergeable] TorchSharp model classes into their merge plans: for each class, one
-/// generated file implementing IMergeable.DeclarePlan and the typed space names; declaration
-/// mistakes are reported as MDSC diagnostics.
+/// generated file implementing IMergeable.DeclarePlan and the typed space names. A class whose
+/// declarations are in error gets no output; <see cref="MergeableAnalyzer"/> reports why.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class MergePlanGenerator : IIncrementalGenerator
@@ -21,7 +20,7 @@ public sealed partial class MergePlanGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 MergeableAttribute,
                 predicate: static (node, _) => node is ClassDeclarationSyntax,
-                transform: static (ctx, ct) => Parser.Parse(ctx, ct))
+                transform: static (ctx, ct) => Parser.Parse((INamedTypeSymbol)ctx.TargetSymbol, (ClassDeclarationSyntax)ctx.TargetNode, ct))
             .WithTrackingName(TrackingNames.Parse);
 
         var models = parsed
@@ -29,19 +28,6 @@ public sealed partial class MergePlanGenerator : IIncrementalGenerator
             .Select(static (r, _) => r.Model!)
             .WithTrackingName(TrackingNames.Models);
 
-        var diagnostics = parsed
-            .Where(static r => r.Diagnostics.Count > 0)
-            .Select(static (r, _) => r.Diagnostics)
-            .WithTrackingName(TrackingNames.Diagnostics);
-
         context.RegisterSourceOutput(models, static (spc, model) => spc.AddSource(model.HintName, Emitter.Emit(model)));
-        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
-        {
-            foreach (var info in list)
-            {
-                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(info.Id), info.Location?.ToLocation(),
-                    info.Arguments.Cast<object>().ToArray()));
-            }
-        });
     }
 }

@@ -5,5 +5,4 @@ public static class TrackingNames
 {
     public const string Parse = nameof(Parse);
     public const string Models = nameof(Models);
-    public const string Diagnostics = nameof(Diagnostics);
 }

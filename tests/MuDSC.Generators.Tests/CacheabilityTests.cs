@@ -28,7 +28,7 @@ public class CacheabilityTests
         }
         """;
 
-    private static readonly string[] Stages = [TrackingNames.Parse, TrackingNames.Models, TrackingNames.Diagnostics];
+    private static readonly string[] Stages = [TrackingNames.Parse, TrackingNames.Models];
 
     [Test]
     public void SecondRunOnACloneIsFullyCached()

@@ -28,7 +28,7 @@ public class DiagnosticTests
     /// <summary>Asserts exactly one diagnostic, with this id, starting at <paramref name="at"/>, whose message contains the fragments.</summary>
     private static void ExpectOnly(string source, string id, string at, params string[] fragments)
     {
-        var diagnostics = GeneratorHarness.GeneratorDiagnostics(source);
+        var diagnostics = GeneratorHarness.AnalyzerDiagnostics(source);
         Assert.That(diagnostics.Select(d => d.Id), Is.EqualTo(new[] { id }), string.Join("\n", diagnostics));
         var diagnostic = diagnostics[0];
         Assert.That(diagnostic.Severity, Is.EqualTo(DiagnosticSeverity.Error));
@@ -43,7 +43,7 @@ public class DiagnosticTests
 
     [Test]
     public void ACorrectDeclarationHasNoDiagnostics() =>
-        Assert.That(GeneratorHarness.GeneratorDiagnostics(Net("[Mergeable, MergeGroup(\"h\")]", """
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"h\")]", """
                 [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
                 [Maps("h")] private readonly LayerNorm norm = nn.LayerNorm(8);
                 [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
@@ -145,6 +145,31 @@ public class DiagnosticTests
                 [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
                 [Maps("h")] private readonly int size = 8;
             """), "MDSC010", "Maps(\"h\")] private readonly int", "'size'", "'int'");
+
+    [Test]
+    public void PragmaSuppressesADiagnosticAtItsLocation()
+    {
+        string source = Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            #pragma warning disable MDSC005 // averaged on purpose elsewhere
+                private readonly BatchNorm1d forgotten = nn.BatchNorm1d(8);
+            #pragma warning restore MDSC005
+            """);
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(source), Is.Empty);
+    }
+
+    [Test]
+    public void TheGeneratorEmitsNothingForAClassInError()
+    {
+        string source = Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("hh", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """);
+        var (result, _) = GeneratorHarness.Run(GeneratorHarness.Compile(source));
+        Assert.That(result.GeneratedTrees, Is.Empty);
+        Assert.That(result.Diagnostics, Is.Empty, "the analyzer reports; the generator stays silent");
+    }
 
     [Test]
     public void EveryDiagnosticHasADocumentationPage()

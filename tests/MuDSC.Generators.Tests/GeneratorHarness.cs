@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Basic.Reference.Assemblies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using MuDSC.Generators;
 
 namespace MuDSC.Tests;
@@ -37,7 +38,9 @@ internal static class GeneratorHarness
         return (driver.GetRunResult(), output);
     }
 
-    public static ImmutableArray<Diagnostic> GeneratorDiagnostics(string source) => Run(Compile(source)).Result.Diagnostics;
+    /// <summary>What the DSL analyzer reports on <paramref name="source"/> (after #pragma suppression).</summary>
+    public static ImmutableArray<Diagnostic> AnalyzerDiagnostics(string source) =>
+        Compile(source).WithAnalyzers([new MergeableAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
 
     /// <summary>The repository's src/Architectures folder, found above the test binaries.</summary>
     public static string ArchitecturesDirectory()

@@ -6,7 +6,15 @@ namespace MuDSC.Generators.Model;
 /// <summary>A source location as plain values (a <see cref="Location"/> would keep the compilation alive).</summary>
 internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
 {
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+    /// <summary>The location in <paramref name="compilation"/>'s own syntax tree (so #pragma applies), or an external one.</summary>
+    public Location ToLocation(Compilation compilation)
+    {
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            if (tree.FilePath == FilePath) return Location.Create(tree, Span);
+        }
+        return Location.Create(FilePath, Span, LineSpan);
+    }
 
     public static LocationInfo? From(SyntaxNode? node) => From(node?.GetLocation());
 

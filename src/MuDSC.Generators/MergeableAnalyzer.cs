@@ -1,0 +1,44 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace MuDSC.Generators;
+
+/// <summary>
+/// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC010) at their real source
+/// locations, so they show as squiggles and respect #pragma. Shares the generator's parser, so
+/// what it reports is exactly why the generator emitted nothing.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class MergeableAnalyzer : DiagnosticAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = DiagnosticDescriptors.All;
+
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterSymbolAction(Analyze, SymbolKind.NamedType);
+    }
+
+    private static void Analyze(SymbolAnalysisContext context)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        if (!type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == MergePlanGenerator.MergeableAttribute)) return;
+        var syntax = type.DeclaringSyntaxReferences
+            .Select(r => r.GetSyntax(context.CancellationToken))
+            .OfType<ClassDeclarationSyntax>()
+            .OrderByDescending(c => c.AttributeLists.Count > 0)
+            .FirstOrDefault();
+        if (syntax is null) return;
+
+        var result = MergePlanGenerator.Parser.Parse(type, syntax, context.CancellationToken);
+        foreach (var info in result.Diagnostics)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(info.Id),
+                info.Location?.ToLocation(context.Compilation), info.Arguments.Cast<object>().ToArray()));
+        }
+    }
+}
