@@ -28,7 +28,9 @@ public class MergeRefusalTests
     private static string Refusal(params Checkpoint[] checkpoints)
     {
         using var data = Images(8);
-        return Assert.Throws<MergeException>(() => MergeInputs.Validate(checkpoints, data))!.Message;
+        using var probe = new ResNet20(embedDim: 16);
+        var plan = PlanBuilder.Build(probe);
+        return Assert.Throws<MergeException>(() => MergeInputs.Validate(checkpoints, data, plan))!.Message;
     }
 
     [Test]
@@ -46,7 +48,7 @@ public class MergeRefusalTests
     [Test]
     public void NonFiniteWeights() =>
         Assert.That(Refusal(Make("a.st"), Make("b.st", edit: s => s["layer2.1.conv2.weight"][0, 0, 0, 0] = torch.tensor(float.NaN))),
-            Does.Contain("b.st").And.Contain("'layer2.1.conv2.weight' holds NaN"));
+            Does.Contain("b.st").And.Contain("'layer2.1.conv2.weight' (space s2, layer2.1.mid) holds NaN"));
 
     [Test]
     public void OneCheckpoint() => Assert.That(Refusal(Make("a.st")), Does.Contain("at least two"));

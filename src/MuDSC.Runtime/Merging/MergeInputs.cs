@@ -1,5 +1,6 @@
 using MuDSC.Checkpoints;
 using MuDSC.Data;
+using MuDSC.Plans;
 using TorchSharp;
 
 namespace MuDSC.Merging;
@@ -7,7 +8,8 @@ namespace MuDSC.Merging;
 /// <summary>Checks, before any math, that checkpoints can be merged on a merge set.</summary>
 public static class MergeInputs
 {
-    public static void Validate(IReadOnlyList<Checkpoint> checkpoints, LabeledImages mergeSet)
+    /// <param name="plan">When given, a non-finite tensor is reported with the spaces it belongs to.</param>
+    public static void Validate(IReadOnlyList<Checkpoint> checkpoints, LabeledImages mergeSet, MergePlan? plan = null)
     {
         if (checkpoints.Count < 2)
             throw new MergeException($"merging needs at least two checkpoints, got {checkpoints.Count}");
@@ -32,7 +34,11 @@ public static class MergeInputs
             foreach (var (name, tensor) in checkpoint.StateDict)
             {
                 if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
-                    throw new MergeException($"{checkpoint.Source}: tensor '{name}' holds NaN or Inf");
+                {
+                    var spaces = plan?.Axes.Where(a => a.Parameter == name).Select(a => a.Space).Distinct().ToList() ?? [];
+                    string where = spaces.Count > 0 ? $" (space {string.Join(", ", spaces)})" : "";
+                    throw new MergeException($"{checkpoint.Source}: tensor '{name}'{where} holds NaN or Inf");
+                }
             }
         }
     }

@@ -42,7 +42,10 @@ public sealed class MergeSession : IDisposable
     public MergeSession(IReadOnlyList<Checkpoint> checkpoints, IModelFactory factory, LabeledImages mergeSet,
         ClassSet taskA, ClassSet taskB, Device device)
     {
-        MergeInputs.Validate(checkpoints, mergeSet);
+        if (checkpoints.Count == 0) throw new MergeException("merging needs at least two checkpoints, got 0");
+        using (var probe = checkpoints[0].CreateModel(factory, device))
+            Plan = PlanBuilder.Build(probe, checkpoints[0].Spec.Arch);
+        MergeInputs.Validate(checkpoints, mergeSet, Plan);
         _factory = factory;
         _device = device;
         MergeSet = mergeSet;
@@ -54,7 +57,6 @@ public sealed class MergeSession : IDisposable
             BatchNormStatistics.Reset(model, mergeSet, device);
             _baseModels.Add(model);
         }
-        Plan = PlanBuilder.Build(_baseModels[0], Spec.Arch);
         _merger = new Merger(Plan, _baseModels.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), device);
         _mergeSetEvaluator = new Evaluator(mergeSet, taskA, taskB, device);
     }
