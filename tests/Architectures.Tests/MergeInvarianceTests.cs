@@ -39,10 +39,12 @@ public class MergeInvarianceTests
         var bPermuted = new Checkpoint("b-permuted", b.Spec, b.Classes, b.ClassEmbeddings, permuted, b.Metadata);
 
         using var train = FashionMnist.LoadTrain();
-        // Smaller than the protocol's sets: invariance does not depend on their size.
+        // A smaller merge set than the protocol's (invariance does not depend on it), and half the
+        // test set, so that the 0.1 pt bound is 5 images: relabelling reorders floating-point sums,
+        // which may flip a prediction sitting on a decision boundary.
         using var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB], perTask: 150);
         using var testAll = FashionMnist.LoadTest();
-        using var test = testAll.Take(1000);
+        using var test = testAll.Take(5000);
         var evaluator = new Evaluator(test, ClassSet.TaskA, ClassSet.TaskB, torch.CPU);
         var method = MergeMethod.Parse(methodName);
 
