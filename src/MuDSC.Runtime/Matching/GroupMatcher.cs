@@ -1,7 +1,7 @@
 namespace MuDSC.Matching;
 
 /// <summary>
-/// Matching for spaces made of blocks (GroupNorm groups, attention heads): blocks of each model
+/// UnitMatching for spaces made of blocks (GroupNorm groups, attention heads): blocks of each model
 /// i > 0 are first assigned to model 0's blocks (block score = mean similarity of the best
 /// unit assignment inside the pair), then units are matched inside matched blocks, by
 /// assignment (permute) or by zip. Merged block b holds model 0's block b, so structure survives.
@@ -12,7 +12,7 @@ public static class GroupMatcher
     /// Optional fixed block assignment (blockOrders[i - 1][b] = model i's block matched to model 0's
     /// block b), for a space whose heads must follow another space's.
     /// </param>
-    public static (Matching Matching, int[][] BlockOrders) Match(double[,] similarity, int models, int blocks,
+    public static (UnitMatching Matching, int[][] BlockOrders) Match(double[,] similarity, int models, int blocks,
         ZipOptions? zip, int[][]? blockOrders = null)
     {
         int n = PermuteMatcher.UnitsPerModel(similarity, models);
@@ -42,7 +42,7 @@ public static class GroupMatcher
             for (int i = 0; i < units.Length; i++) assignment[units[i]] = b * g + inner.Assignment[i];
             valueSum += inner.Value;
         }
-        return (new Matching(assignment, n, models, valueSum / blocks), blockOrders);
+        return (new UnitMatching(assignment, n, models, valueSum / blocks), blockOrders);
     }
 
     private static int[] AssignBlocks(double[,] similarity, int model, int n, int blocks, int g)

@@ -7,7 +7,7 @@ namespace MuDSC.Matching;
 public static class PermuteMatcher
 {
     /// <param name="similarity">O x O similarity of the stacked units (O = models * n).</param>
-    public static Matching Match(double[,] similarity, int models)
+    public static UnitMatching Match(double[,] similarity, int models)
     {
         int n = UnitsPerModel(similarity, models);
         var assignment = new int[models * n];
@@ -23,7 +23,7 @@ public static class PermuteMatcher
                 total += block[j, column[j]];
             }
         }
-        return new Matching(assignment, n, models, models > 1 ? total / (n * (models - 1)) : 0);
+        return new UnitMatching(assignment, n, models, models > 1 ? total / (n * (models - 1)) : 0);
     }
 
     internal static int UnitsPerModel(double[,] similarity, int models)

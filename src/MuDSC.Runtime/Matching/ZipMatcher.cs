@@ -16,7 +16,7 @@ public sealed record ZipOptions(double? Reduction = null, double Decay = 0.5, do
 /// </summary>
 public static class ZipMatcher
 {
-    public static Matching Match(double[,] similarity, int models, ZipOptions? options = null)
+    public static UnitMatching Match(double[,] similarity, int models, ZipOptions? options = null)
     {
         options ??= new ZipOptions();
         int n = PermuteMatcher.UnitsPerModel(similarity, models);
@@ -76,14 +76,14 @@ public static class ZipMatcher
         }
 
         var assignment = new int[o];
-        int merged2 = 0;
+        int mergedCount = 0;
         for (int rep = 0; rep < o; rep++)
         {
             if (!alive[rep]) continue;
-            foreach (int unit in members[rep]) assignment[unit] = merged2;
-            merged2++;
+            foreach (int unit in members[rep]) assignment[unit] = mergedCount;
+            mergedCount++;
         }
-        return new Matching(assignment, merged2, models, merges > 0 ? valueSum / merges : 0);
+        return new UnitMatching(assignment, mergedCount, models, merges > 0 ? valueSum / merges : 0);
     }
 
     private readonly record struct Pair(double Value, int I, int J)

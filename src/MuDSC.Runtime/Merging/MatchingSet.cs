@@ -1,3 +1,4 @@
+using MuDSC.Matching;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,23 +11,23 @@ namespace MuDSC.Merging;
 /// </summary>
 public sealed class MatchingSet : IDisposable
 {
-    private readonly Dictionary<string, MuDSC.Matching.Matching> _matchings;
+    private readonly Dictionary<string, UnitMatching> _matchings;
     private readonly Dictionary<string, (Tensor Merge, Tensor Unmerge)[]> _matrices = new(StringComparer.Ordinal);
     private readonly Device _device;
 
-    public MatchingSet(IReadOnlyDictionary<string, MuDSC.Matching.Matching> matchings, Device device)
+    public MatchingSet(IReadOnlyDictionary<string, UnitMatching> matchings, Device device)
     {
-        _matchings = new Dictionary<string, MuDSC.Matching.Matching>(matchings, StringComparer.Ordinal);
+        _matchings = new Dictionary<string, UnitMatching>(matchings, StringComparer.Ordinal);
         _device = device;
     }
 
     /// <summary>Every space matched to itself in every model: merging becomes plain averaging.</summary>
     public static MatchingSet Identity(MergePlan plan, int models, Device device) =>
-        new(plan.Spaces.ToDictionary(s => s.Name, s => MuDSC.Matching.Matching.Identity((int)s.Size, models)), device);
+        new(plan.Spaces.ToDictionary(s => s.Name, s => UnitMatching.Identity((int)s.Size, models)), device);
 
-    public IReadOnlyDictionary<string, MuDSC.Matching.Matching> Matchings => _matchings;
+    public IReadOnlyDictionary<string, UnitMatching> Matchings => _matchings;
 
-    public MuDSC.Matching.Matching this[string space]
+    public UnitMatching this[string space]
     {
         get => _matchings[space];
         set

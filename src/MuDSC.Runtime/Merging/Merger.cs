@@ -120,7 +120,7 @@ public sealed class Merger
         return merged;
     }
 
-    private MuDSC.Matching.Matching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
+    private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
         Dictionary<string, int[][]> blockOrders)
     {
         var zipOptions = matcher == MatcherKind.Zip ? zip : null;

@@ -110,7 +110,7 @@ public class CorrelationAndGroupTests
     [Test]
     public void MergeMatrixAveragesTheAssignedUnits()
     {
-        var matching = new MuDSC.Matching.Matching([0, 1, 1, 0], Merged: 2, Models: 2, Value: 0);
+        var matching = new UnitMatching([0, 1, 1, 0], Merged: 2, Models: 2, Value: 0);
         using var u = matching.Unmerge(torch.CPU);
         using var m = matching.Merge(torch.CPU);
         Assert.That(u.data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 0, 1, 0, 1, 1, 0 }));

@@ -8,12 +8,12 @@ namespace MuDSC.Matching;
 /// assigned to one of <see cref="Merged"/> merged units. <see cref="Value"/> is the mean
 /// similarity of what was matched (used to score coordinate-descent sweeps).
 /// </summary>
-public sealed record Matching(int[] Assignment, int Merged, int Models, double Value)
+public sealed record UnitMatching(int[] Assignment, int Merged, int Models, double Value)
 {
     public int UnitsPerModel => Assignment.Length / Models;
 
     /// <summary>Every unit of every model kept as its own merged unit in place (no matching yet).</summary>
-    public static Matching Identity(int unitsPerModel, int models) =>
+    public static UnitMatching Identity(int unitsPerModel, int models) =>
         new(Enumerable.Range(0, unitsPerModel * models).Select(u => u % unitsPerModel).ToArray(), unitsPerModel, models, 0);
 
     /// <summary>U (O x m): 1 where a unit is assigned to a merged unit.</summary>
