@@ -100,7 +100,6 @@ public sealed class Merger
     /// <summary>Merges the models' state dicts: out axes through M, in axes through U, then the mean over models.</summary>
     public Dictionary<string, Tensor> Apply(MatchingSet matchings)
     {
-        var axesByParameter = _plan.Axes.GroupBy(a => a.Parameter).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var merged = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var noGrad = torch.no_grad();
         foreach (var name in _models[0].Keys)
@@ -112,7 +111,7 @@ public sealed class Merger
                 merged[name] = original.clone().MoveToOuterDisposeScope(); // counters such as num_batches_tracked
                 continue;
             }
-            var axes = axesByParameter.GetValueOrDefault(name) ?? [];
+            var axes = _plan.AxesOfParameter(name).ToList();
             var sum = AxisTransform.Apply(_models[0][name], axes, 0, matchings.Matrices).clone();
             for (int model = 1; model < Models; model++) sum.add_(AxisTransform.Apply(_models[model][name], axes, model, matchings.Matrices));
             merged[name] = sum.div_(Models).MoveToOuterDisposeScope();

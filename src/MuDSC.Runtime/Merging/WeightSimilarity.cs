@@ -14,13 +14,11 @@ internal sealed class WeightSimilarity
 {
     private readonly MergePlan _plan;
     private readonly IReadOnlyList<IReadOnlyDictionary<string, Tensor>> _models;
-    private readonly Dictionary<string, List<PlanAxis>> _axesByParameter;
 
     public WeightSimilarity(MergePlan plan, IReadOnlyList<IReadOnlyDictionary<string, Tensor>> models)
     {
         _plan = plan;
         _models = models;
-        _axesByParameter = plan.Axes.GroupBy(a => a.Parameter).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
     }
 
     public double[,] Compute(PlanSpace space, MatchingSet current)
@@ -32,7 +30,7 @@ internal sealed class WeightSimilarity
             var parts = new List<Tensor>();
             foreach (var parameter in _plan.AxesOf(space.Name).Select(a => a.Parameter).Distinct())
             {
-                var axes = _axesByParameter[parameter];
+                var axes = _plan.AxesOfParameter(parameter).ToList();
                 var mapped = AxisTransform.Apply(_models[model][parameter], axes, model, current.Matrices, skipSpace: space.Name);
                 foreach (var axis in axes.Where(a => a.Space == space.Name))
                 {

@@ -64,9 +64,12 @@ public sealed class MergePlan
         Architecture = architecture;
         Spaces = spaces;
         Axes = axes;
+        _axesByParameter = axes.ToLookup(a => a.Parameter, StringComparer.Ordinal);
         Taps = taps;
         Unpermuted = unpermuted;
     }
+
+    private readonly ILookup<string, PlanAxis> _axesByParameter;
 
     public string Architecture { get; }
 
@@ -83,6 +86,9 @@ public sealed class MergePlan
         ?? throw new KeyNotFoundException($"the plan of {Architecture} has no space '{name}'");
 
     public IEnumerable<PlanAxis> AxesOf(string space) => Axes.Where(a => a.Space == space);
+
+    /// <summary>Every axis of one parameter on a space (empty for an unpermuted entry).</summary>
+    public IEnumerable<PlanAxis> AxesOfParameter(string parameter) => _axesByParameter[parameter];
 
     /// <summary>A readable table: one row per space with its size, structure, tap and axes.</summary>
     public string Describe()
