@@ -28,8 +28,8 @@ internal static class Norms
     {
         var norm = nn.GroupNorm(groups, channels);
         using var noGrad = torch.no_grad();
-        norm.weight.fill_(1);
-        norm.bias!.fill_(0);
+        norm.weight.FillWith(1);
+        norm.bias!.FillWith(0);
         return norm;
     }
 }

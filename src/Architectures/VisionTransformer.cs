@@ -26,8 +26,8 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
         if (dim % heads != 0) throw new ArgumentException($"dim {dim} is not divisible into {heads} heads");
         int tokens = (imageSize / patch) * (imageSize / patch) + 1;
         patch_embed = new PatchEmbed(inChannels, dim, patch);
-        cls_token = new Parameter(torch.randn(1, 1, dim).mul_(0.02));
-        pos_embed = new Parameter(torch.randn(1, tokens, dim).mul_(0.02));
+        cls_token = new Parameter(torch.randn(1, 1, dim).Times(0.02));
+        pos_embed = new Parameter(torch.randn(1, tokens, dim).Times(0.02));
         blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new TransformerBlock(dim, heads, mlpRatio)).ToArray());
         norm = nn.LayerNorm(dim);
         head = nn.Linear(dim, embedDim);
@@ -112,7 +112,7 @@ public sealed partial class Attention : nn.Module<Tensor, Tensor>
         long headDim = dim / numHeads;
         var parts = qkv.call(input).reshape(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
         var (q, k, v) = (parts[0], parts[1], parts[2]);
-        var weights = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(headDim)).softmax(-1);
+        var weights = q.matmul(k.transpose(-2, -1)).Times(1.0 / Math.Sqrt(headDim)).softmax(-1);
         var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, tokens, dim);
         return proj.call(mixed).MoveToOuterDisposeScope();
     }

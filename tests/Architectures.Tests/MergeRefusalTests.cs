@@ -23,7 +23,7 @@ public class MergeRefusalTests
     }
 
     private static LabeledImages Images(int count, float fill = float.NaN) =>
-        new(float.IsNaN(fill) ? torch.randn(count, 1, 28, 28) : torch.full(new long[] { count, 1, 28, 28 }, fill), torch.zeros(count, ScalarType.Int64));
+        new(float.IsNaN(fill) ? torch.randn(count, 1, 28, 28) : torch.zeros(count, 1, 28, 28).FillWith(fill), torch.zeros(count, ScalarType.Int64));
 
     private static string Refusal(params Checkpoint[] checkpoints)
     {

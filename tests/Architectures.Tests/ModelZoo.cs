@@ -23,8 +23,8 @@ internal static class ModelZoo
             switch (module)
             {
                 case BatchNorm bn:
-                    bn.running_mean!.copy_(torch.randn(bn.running_mean.shape, generator: generator).mul_(0.1));
-                    bn.running_var!.copy_(torch.rand(bn.running_var.shape, generator: generator).add_(0.5));
+                    bn.running_mean!.copy_(torch.randn(bn.running_mean.shape, generator: generator).Times(0.1));
+                    bn.running_var!.copy_(torch.rand(bn.running_var.shape, generator: generator).Plus(0.5));
                     Perturb(bn.weight, bn.bias, generator);
                     break;
                 case GroupNorm gn:
@@ -41,8 +41,8 @@ internal static class ModelZoo
 
     private static void Perturb(Tensor weight, Tensor? bias, Generator generator)
     {
-        weight.copy_(torch.rand(weight.shape, generator: generator).add_(0.5));
-        bias?.copy_(torch.randn(bias.shape, generator: generator).mul_(0.1));
+        weight.copy_(torch.rand(weight.shape, generator: generator).Plus(0.5));
+        bias?.copy_(torch.randn(bias.shape, generator: generator).Times(0.1));
     }
 
     public static Tensor Input(int seed) => torch.randn(new long[] { 3, 1, 28, 28 }, generator: new Generator((ulong)seed + 7));

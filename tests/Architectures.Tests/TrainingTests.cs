@@ -16,13 +16,13 @@ public class TrainingTests
     private static LabeledImages Squares(int count, int seed)
     {
         var random = new Random(seed);
-        var images = torch.randn(new long[] { count, 1, 28, 28 }, generator: new Generator((ulong)seed)).mul_(0.3);
+        var images = torch.randn(new long[] { count, 1, 28, 28 }, generator: new Generator((ulong)seed)).Times(0.3);
         var labels = new long[count];
         for (int i = 0; i < count; i++)
         {
             labels[i] = random.Next(10);
             long period = 2 + labels[i];
-            for (long row = 0; row < 28; row += period) images[i, 0, row].add_(2.0);
+            for (long row = 0; row < 28; row += period) images[i, 0, row] = images[i, 0, row].Plus(2.0);
         }
         return new LabeledImages(images, torch.tensor(labels));
     }

@@ -15,11 +15,11 @@ public class BatchNormStatisticsTests
         var model = nn.Sequential(("bn", (nn.Module<Tensor, Tensor>)norm));
         using (torch.no_grad())
         {
-            norm.running_mean!.fill_(5);
-            norm.running_var!.fill_(9);
+            norm.running_mean!.FillWith(5);
+            norm.running_var!.FillWith(9);
         }
         var generator = new Generator(11);
-        using var data = new LabeledImages(torch.randn(new long[] { 250, 3, 2, 2 }, generator: generator).mul_(2).add_(1),
+        using var data = new LabeledImages(torch.randn(new long[] { 250, 3, 2, 2 }, generator: generator).Times(2).Plus(1.0),
             torch.zeros(250, ScalarType.Int64));
 
         Assert.That(BatchNormStatistics.Reset(model, data, torch.CPU, batchSize: 100), Is.True);

@@ -43,8 +43,10 @@ public static class FashionMnist
     public static Tensor Normalize(byte[] pixels, int count, int rows, int cols)
     {
         using var raw = torch.tensor(pixels, new long[] { count, 1, rows, cols });
-        using var scaled = raw.to_type(ScalarType.Float32).div_(255f);
-        return scaled.sub(Mean).div_(Std);
+        using var floats = raw.to_type(ScalarType.Float32);
+        using var scaled = floats.DividedBy(255);
+        using var centred = scaled.Minus(Mean);
+        return centred.DividedBy(Std);
     }
 
     private static LabeledImages Load(string? directory, string imagesFile, string labelsFile)

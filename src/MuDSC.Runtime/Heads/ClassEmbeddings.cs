@@ -28,7 +28,7 @@ public static class ClassEmbeddings
         using var scope = torch.NewDisposeScope();
         using var index = torch.tensor(classes.Classes.Select(c => (long)c).ToArray(), ScalarType.Int64, embeddings.device);
         var selected = embeddings.index_select(0, index);
-        var logits = nn.functional.normalize(features, dim: 1).matmul(selected.t()).mul(LogitScale);
+        var logits = nn.functional.normalize(features, dim: 1).matmul(selected.t()).Times(LogitScale);
         return logits.MoveToOuterDisposeScope();
     }
 }

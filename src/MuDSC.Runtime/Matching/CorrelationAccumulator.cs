@@ -73,10 +73,10 @@ public sealed class CorrelationAccumulator : IDisposable
     {
         if (_count < 2) throw new InvalidOperationException($"correlation needs at least 2 samples, got {_count}");
         using var scope = torch.NewDisposeScope();
-        var mean = _sum.div(_count);
-        var covariance = _outer.sub(mean.outer(mean).mul(_count)).div(_count - 1);
-        var std = covariance.diagonal().clamp_min(0).sqrt();
-        var correlation = covariance.div(std.outer(std).clamp_min(StdFloor));
+        var mean = _sum.DividedBy(_count);
+        var covariance = _outer.sub(mean.outer(mean).Times(_count)).DividedBy(_count - 1);
+        var std = covariance.diagonal().AtLeast(0).sqrt();
+        var correlation = covariance.div(std.outer(std).AtLeast(StdFloor));
         return correlation.MoveToOuterDisposeScope();
     }
 

@@ -30,6 +30,7 @@ public sealed record UnitMatching(int[] Assignment, int Merged, int Models, doub
     {
         using var u = Unmerge(device, dtype);
         using var counts = u.sum(0, keepdim: true);
-        return u.div(counts.add(1e-5)).mul(Models);
+        using var denominator = counts.Plus(1e-5);
+        return u.div(denominator).Times(Models);
     }
 }

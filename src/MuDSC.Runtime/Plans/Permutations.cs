@@ -38,7 +38,7 @@ public static class Permutations
     private static Tensor Compose(PlanSpace space, long[] blockOrder, Generator generator, Device? device)
     {
         using var scope = torch.NewDisposeScope();
-        var parts = blockOrder.Select(block => torch.randperm(space.BlockSize, generator: generator).add_(block * space.BlockSize)).ToArray();
+        var parts = blockOrder.Select(block => torch.randperm(space.BlockSize, generator: generator).Plus(block * space.BlockSize)).ToArray();
         var permutation = torch.cat(parts, 0);
         return (device is null ? permutation : permutation.to(device)).MoveToOuterDisposeScope();
     }
@@ -81,7 +81,7 @@ public static class Permutations
             {
                 long size = length / axis.Chunks;
                 var p = permutations[axis.Space].to(tensor.device);
-                index[TensorIndex.Slice(axis.Chunk * size, (axis.Chunk + 1) * size)] = p + axis.Chunk * size;
+                index[TensorIndex.Slice(axis.Chunk * size, (axis.Chunk + 1) * size)] = p.Plus(axis.Chunk * size);
             }
             var current = result[group.Key.Parameter];
             result[group.Key.Parameter] = current.index_select(group.Key.Axis, index);

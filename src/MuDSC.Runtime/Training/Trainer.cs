@@ -31,7 +31,7 @@ public static class Trainer
         if (taskData.Count == 0) throw new ArgumentException($"no training images of classes {options.Classes}");
 
         // Label -> position in the class set, so targets index the task's logits.
-        using var targetOf = torch.full(ClassSet.ClassCount, -1L, ScalarType.Int64, device);
+        using var targetOf = ScalarArithmetic.Full(ClassSet.ClassCount, -1, ScalarType.Int64, device);
         for (int i = 0; i < options.Classes.Count; i++) targetOf[options.Classes.Classes[i]] = torch.tensor((long)i);
 
         using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum,

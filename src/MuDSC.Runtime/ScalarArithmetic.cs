@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC;
+
+/// <summary>
+/// Tensor-and-number arithmetic that is safe under garbage collection. TorchSharp 0.107 hands a
+/// Scalar's raw handle to native code without keeping the Scalar alive, so an implicit temporary
+/// (<c>t.mul(2.0)</c>) can be finalised mid-call and the op fails with "Unknown scalar type".
+/// Each method here holds its Scalar until the native call has returned.
+/// </summary>
+public static class ScalarArithmetic
+{
+    public static Tensor Times(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.mul(scalar);
+    }
+
+    public static Tensor DividedBy(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.div(scalar);
+    }
+
+    public static Tensor Plus(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.add(scalar);
+    }
+
+    /// <summary>Integer addition that keeps an integer tensor's dtype.</summary>
+    public static Tensor Plus(this Tensor tensor, long value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.add(scalar);
+    }
+
+    public static Tensor Minus(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.sub(scalar);
+    }
+
+    public static Tensor AtLeast(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.clamp_min(scalar);
+    }
+
+    /// <summary>Fills in place (for parameters and buffers).</summary>
+    public static Tensor FillWith(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.fill_(scalar);
+    }
+
+    public static Tensor Full(long size, long value, ScalarType dtype, Device device)
+    {
+        using var scalar = value.ToScalar();
+        return torch.full(size, scalar, dtype, device);
+    }
+}
