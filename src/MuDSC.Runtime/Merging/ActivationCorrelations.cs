@@ -34,24 +34,19 @@ public static class ActivationCorrelations
                     if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
                         throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
                     string space = tap.Space;
-                    if (tap.AtOutput)
-                    {
-                        var remover = hookable.register_forward_hook((_, _, output) =>
+                    // Hooks only observe: returning null leaves the input or output as it is.
+                    var remover = tap.AtOutput
+                        ? hookable.register_forward_hook((_, _, output) =>
                         {
                             store[space] = ChunkFeatures(output, tap).DetachFromDisposeScope();
-                            return null!; // observe only: the output is not replaced
-                        });
-                        removeHooks.Add(remover.remove);
-                    }
-                    else
-                    {
-                        var remover = hookable.register_forward_pre_hook((_, input) =>
+                            return null!;
+                        })
+                        : hookable.register_forward_pre_hook((_, input) =>
                         {
                             store[space] = Features(input).DetachFromDisposeScope();
                             return null!;
                         });
-                        removeHooks.Add(remover.remove);
-                    }
+                    removeHooks.Add(remover.remove);
                 }
                 models[m].eval();
             }
