@@ -22,12 +22,17 @@ public static class Permutations
             blockOrders[space.Name] = order;
             result[space.Name] = Compose(space, order, generator, device);
         }
+        GC.KeepAlive(generator); // TorchSharp passes its raw handle: a caller's temporary must outlive the last draw
         return result;
     }
 
     /// <summary>A random permutation respecting the space's groups or heads (blocks map to blocks, units within blocks).</summary>
-    public static Tensor Random(PlanSpace space, Generator generator, Device? device = null) =>
-        Compose(space, RandomOrder(space.Blocks, generator), generator, device);
+    public static Tensor Random(PlanSpace space, Generator generator, Device? device = null)
+    {
+        var permutation = Compose(space, RandomOrder(space.Blocks, generator), generator, device);
+        GC.KeepAlive(generator);
+        return permutation;
+    }
 
     private static long[] RandomOrder(long count, Generator generator)
     {
