@@ -38,7 +38,7 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = patch_embed.call(input);
-        x = torch.cat([cls_token.expand(x.shape[0], -1, -1), x], 1).add(pos_embed);
+        x = torch.cat([cls_token.expand(x.shape[0], -1, -1), x], 1).Plus(pos_embed);
         foreach (var block in blocks) x = block.call(x);
         return head.call(norm.call(x)[.., 0]).MoveToOuterDisposeScope();
     }
@@ -80,8 +80,8 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = input + attn.call(norm1.call(input));
-        x = x + mlp.call(norm2.call(x));
+        var x = input.Plus(attn.call(norm1.call(input)));
+        x = x.Plus(mlp.call(norm2.call(x)));
         return x.MoveToOuterDisposeScope();
     }
 }

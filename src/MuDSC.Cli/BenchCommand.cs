@@ -125,7 +125,7 @@ internal static class BenchCommand
         using var latent = torch.randn(new long[] { 4 * units, units / 4 + 1 }, ScalarType.Float64, generator: generator);
         using var mixing = torch.randn(new long[] { units / 4 + 1, units }, ScalarType.Float64, generator: generator);
         using var noise = torch.randn(new long[] { 4 * units, units }, ScalarType.Float64, generator: generator);
-        using var features = latent.matmul(mixing).add_(noise);
+        using var features = latent.matmul(mixing).PlusInPlace(noise);
         using var accumulator = new CorrelationAccumulator(units, torch.CPU);
         accumulator.Add(features);
         return accumulator.CorrelationArray();

@@ -7,7 +7,9 @@ namespace MuDSC;
 /// Tensor-and-number arithmetic that is safe under garbage collection. TorchSharp 0.107 hands a
 /// Scalar's raw handle to native code without keeping the Scalar alive, so an implicit temporary
 /// (<c>t.mul(2.0)</c>) can be finalised mid-call and the op fails with "Unknown scalar type".
-/// Each method here holds its Scalar until the native call has returned.
+/// Each method here holds its Scalar until the native call has returned. That includes the
+/// hidden <c>alpha = 1</c> that TorchSharp's <c>add</c>, <c>add_</c> and <c>+</c> create for
+/// every addition, of tensors too, so additions go through <see cref="Plus(Tensor, Tensor)"/>.
 /// </summary>
 public static class ScalarArithmetic
 {
@@ -26,14 +28,28 @@ public static class ScalarArithmetic
     public static Tensor Plus(this Tensor tensor, double value)
     {
         using var scalar = value.ToScalar();
-        return tensor.add(scalar);
+        using var one = 1.ToScalar();
+        return tensor.add(scalar, one);
     }
 
     /// <summary>Integer addition that keeps an integer tensor's dtype.</summary>
     public static Tensor Plus(this Tensor tensor, long value)
     {
         using var scalar = value.ToScalar();
-        return tensor.add(scalar);
+        using var one = 1.ToScalar();
+        return tensor.add(scalar, one);
+    }
+
+    public static Tensor Plus(this Tensor tensor, Tensor other)
+    {
+        using var one = 1.ToScalar();
+        return tensor.add(other, one);
+    }
+
+    public static Tensor PlusInPlace(this Tensor tensor, Tensor other)
+    {
+        using var one = 1.ToScalar();
+        return tensor.add_(other, one);
     }
 
     public static Tensor Minus(this Tensor tensor, double value)

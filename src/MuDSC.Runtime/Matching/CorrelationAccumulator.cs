@@ -38,8 +38,8 @@ public sealed class CorrelationAccumulator : IDisposable
         using var scope = torch.NewDisposeScope();
         _shift ??= samples.mean([0], type: ScalarType.Float64).DetachFromDisposeScope();
         var x = samples.to_type(ScalarType.Float64).sub(_shift);
-        _sum.add_(x.sum(dim: 0)); // not sum(0): a literal 0 converts to a ScalarType and sums everything
-        _outer.add_(x.t().matmul(x));
+        _sum.PlusInPlace(x.sum(dim: 0)); // not sum(0): a literal 0 converts to a ScalarType and sums everything
+        _outer.PlusInPlace(x.t().matmul(x));
         _count += samples.shape[0];
     }
 
@@ -55,8 +55,8 @@ public sealed class CorrelationAccumulator : IDisposable
         using var scope = torch.NewDisposeScope();
         _shift ??= samples.mean([0, 2], type: ScalarType.Float64).DetachFromDisposeScope();
         var x = samples.sub(_shift.to_type(samples.dtype).view(1, Features, 1));
-        _sum.add_(x.sum([0, 2], type: ScalarType.Float64));
-        _outer.add_(x.bmm(x.transpose(1, 2)).sum(dim: 0).to_type(ScalarType.Float64));
+        _sum.PlusInPlace(x.sum([0, 2], type: ScalarType.Float64));
+        _outer.PlusInPlace(x.bmm(x.transpose(1, 2)).sum(dim: 0).to_type(ScalarType.Float64));
         _count += samples.shape[0] * samples.shape[2];
     }
 

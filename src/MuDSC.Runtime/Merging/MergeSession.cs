@@ -159,7 +159,7 @@ public sealed class MergeSession : IDisposable
     public IReadOnlyList<Tensor> BaseAndEnsembleLogits(Tensor images)
     {
         var logits = _baseModels.Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All)).ToList();
-        var meanProbability = logits.Select(l => l.softmax(1)).Aggregate((a, b) => a + b).DividedBy(logits.Count);
+        var meanProbability = logits.Select(l => l.softmax(1)).Aggregate((a, b) => a.Plus(b)).DividedBy(logits.Count);
         return [.. logits, meanProbability.log()];
     }
 

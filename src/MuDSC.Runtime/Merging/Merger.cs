@@ -113,7 +113,7 @@ public sealed class Merger
             }
             var axes = _plan.AxesOfParameter(name).ToList();
             var sum = AxisTransform.Apply(_models[0][name], axes, 0, matchings.Matrices).clone();
-            for (int model = 1; model < Models; model++) sum.add_(AxisTransform.Apply(_models[model][name], axes, model, matchings.Matrices));
+            for (int model = 1; model < Models; model++) sum.PlusInPlace(AxisTransform.Apply(_models[model][name], axes, model, matchings.Matrices));
             merged[name] = sum.DividedBy(Models).MoveToOuterDisposeScope();
         }
         return merged;
