@@ -25,12 +25,13 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     [Tap("s4")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("s4", "out")] private readonly Linear fc;
 
-    public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, NormKind norm = NormKind.BatchNorm)
+    public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null)
         : base(nameof(BottleneckResNet))
     {
+        norm ??= Normalization.Batch;
         long stem = 8 * width;
         conv1 = nn.Conv2d(inChannels, stem, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn1 = Norms.Create(norm, stem);
+        bn1 = norm.Create(stem);
         long inPlanes = stem;
         ModuleList<Bottleneck> Stage(int count, long planes, int stride)
         {
@@ -74,15 +75,15 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn3;
     [Maps("x", "y")] private readonly Projection? downsample;
 
-    public Bottleneck(long inPlanes, long planes, int stride, NormKind norm) : base(nameof(Bottleneck))
+    public Bottleneck(long inPlanes, long planes, int stride, Normalization norm) : base(nameof(Bottleneck))
     {
         long outPlanes = planes * Expansion;
         conv1 = nn.Conv2d(inPlanes, planes, kernel_size: 1, bias: false);
-        bn1 = Norms.Create(norm, planes);
+        bn1 = norm.Create(planes);
         conv2 = nn.Conv2d(planes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn2 = Norms.Create(norm, planes);
+        bn2 = norm.Create(planes);
         conv3 = nn.Conv2d(planes, outPlanes, kernel_size: 1, bias: false);
-        bn3 = Norms.Create(norm, outPlanes);
+        bn3 = norm.Create(outPlanes);
         if (stride != 1 || inPlanes != outPlanes) downsample = new Projection(inPlanes, outPlanes, kernelSize: 1, stride, norm);
         RegisterComponents();
     }

@@ -1,5 +1,6 @@
 using MuDSC.Models;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MuDSC.Architectures;
@@ -12,14 +13,16 @@ public sealed class ModelCatalog : IModelFactory
         ["mlp"] = s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * 28 * 28, embedDim: s.EmbedDim),
         ["vgg11"] = s => new Vgg(Vgg.Vgg11, s.Width, s.InChannels, s.EmbedDim),
         ["vgg16"] = s => new Vgg(Vgg.Vgg16, s.Width, s.InChannels, s.EmbedDim),
-        ["resnet20"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
-        ["resnet20gn"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
-        ["resnet26"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
-        ["resnet26gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
-        ["resnet50"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.BatchNorm),
-        ["resnet50gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, NormKind.GroupNorm),
+        ["resnet20"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
+        ["resnet20gn"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
+        ["resnet26"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
+        ["resnet26gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
+        ["resnet50"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
+        ["resnet50gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
         ["vit"] = s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim),
     };
+
+    private static Normalization GroupNorm(ModelSpec spec) => Normalization.Group(spec.NormGroups ?? Normalization.DefaultGroups);
 
     // Declared after Builders: static fields initialise in textual order.
     public static readonly ModelCatalog Instance = new();
@@ -31,6 +34,11 @@ public sealed class ModelCatalog : IModelFactory
         if (!Builders.TryGetValue(spec.Arch, out var build))
             throw new ArgumentException($"unknown architecture '{spec.Arch}' (known: {string.Join(", ", Architectures)})");
         var model = build(spec);
+        if (spec.NormGroups is not null && !model.modules().OfType<GroupNorm>().Any())
+        {
+            model.Dispose();
+            throw new ArgumentException($"{spec.Arch} has no GroupNorm layers, so a GroupNorm group count ({spec.NormGroups}) does not apply; drop it or pick a GroupNorm architecture");
+        }
         model.to(device);
         model.eval();
         return model;

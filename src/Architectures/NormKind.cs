@@ -1,3 +1,4 @@
+using MuDSC.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,16 +12,27 @@ public enum NormKind
     GroupNorm,
 }
 
-internal static class Norms
+/// <summary>
+/// The normalisation after each convolution: BatchNorm, or GroupNorm with one group count in every
+/// layer (as the reference's <c>nn.GroupNorm(8, channels)</c>), which must divide every layer's channels.
+/// </summary>
+public sealed record Normalization(NormKind Kind, int Groups = 0)
 {
-    /// <summary>Channels per group for GroupNorm variants (groups = channels / this).</summary>
-    public const int ChannelsPerGroup = 4;
+    /// <summary>The reference's group count for its GroupNorm ResNets, whatever the width.</summary>
+    public const int DefaultGroups = ModelSpec.DefaultNormGroups;
 
-    public static nn.Module<Tensor, Tensor> Create(NormKind kind, long channels) => kind switch
+    public static readonly Normalization Batch = new(NormKind.BatchNorm);
+
+    public static Normalization Group(int groups = DefaultGroups) =>
+        groups > 0 ? new(NormKind.GroupNorm, groups) : throw new ArgumentOutOfRangeException(nameof(groups), groups, "the GroupNorm group count must be positive");
+
+    internal nn.Module<Tensor, Tensor> Create(long channels) => Kind switch
     {
         NormKind.BatchNorm => nn.BatchNorm2d(channels),
-        NormKind.GroupNorm => InitializedGroupNorm(Math.Max(1, channels / ChannelsPerGroup), channels),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+        NormKind.GroupNorm when channels % Groups != 0 =>
+            throw new ArgumentException($"GroupNorm with {Groups} groups cannot normalise {channels} channels: the group count must divide every layer's channel count"),
+        NormKind.GroupNorm => InitializedGroupNorm(Groups, channels),
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
     };
 
     /// <summary>TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty); PyTorch uses 1 and 0.</summary>

@@ -16,10 +16,10 @@ public sealed partial class Projection : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "0"), Maps("x", "y")] private readonly Conv2d conv;
     [ComponentName(Name = "1"), Maps("y")] private readonly nn.Module<Tensor, Tensor> norm;
 
-    public Projection(long inPlanes, long planes, int kernelSize, int stride, NormKind normKind) : base(nameof(Projection))
+    public Projection(long inPlanes, long planes, int kernelSize, int stride, Normalization normKind) : base(nameof(Projection))
     {
         conv = nn.Conv2d(inPlanes, planes, kernel_size: kernelSize, stride: stride, padding: kernelSize / 2, bias: false);
-        norm = Norms.Create(normKind, planes);
+        norm = normKind.Create(planes);
         RegisterComponents();
     }
 

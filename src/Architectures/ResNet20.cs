@@ -24,13 +24,14 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
     [Tap("s3")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("s3", "out")] private readonly Linear linear;
 
-    public ResNet20(int width = 1, int inChannels = 1, int embedDim = 64, NormKind norm = NormKind.BatchNorm)
+    public ResNet20(int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null)
         : base(nameof(ResNet20))
     {
         if (width <= 0) throw new ArgumentOutOfRangeException(nameof(width), "width must be positive");
+        norm ??= Normalization.Batch;
         int c1 = 16 * width, c2 = 32 * width, c3 = 64 * width;
         conv1 = nn.Conv2d(inChannels, c1, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn1 = Norms.Create(norm, c1);
+        bn1 = norm.Create(c1);
         layer1 = Stage(c1, c1, stride: 1, norm);
         layer2 = Stage(c1, c2, stride: 2, norm);
         layer3 = Stage(c2, c3, stride: 2, norm);
@@ -48,7 +49,7 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
         return linear.call(x).MoveToOuterDisposeScope();
     }
 
-    private static ModuleList<BasicBlock> Stage(int inPlanes, int planes, int stride, NormKind norm)
+    private static ModuleList<BasicBlock> Stage(int inPlanes, int planes, int stride, Normalization norm)
     {
         var blocks = new BasicBlock[BlocksPerStage];
         for (int i = 0; i < BlocksPerStage; i++)
@@ -67,12 +68,12 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn2;
     [Maps("x", "y")] private readonly Projection? shortcut; // null: identity, so x and y must be one space
 
-    public BasicBlock(int inPlanes, int planes, int stride, NormKind norm) : base(nameof(BasicBlock))
+    public BasicBlock(int inPlanes, int planes, int stride, Normalization norm) : base(nameof(BasicBlock))
     {
         conv1 = nn.Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn1 = Norms.Create(norm, planes);
+        bn1 = norm.Create(planes);
         conv2 = nn.Conv2d(planes, planes, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn2 = Norms.Create(norm, planes);
+        bn2 = norm.Create(planes);
         if (stride != 1 || inPlanes != planes) shortcut = new Projection(inPlanes, planes, kernelSize: 3, stride, norm);
         RegisterComponents();
     }

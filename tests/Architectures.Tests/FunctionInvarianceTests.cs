@@ -49,7 +49,8 @@ public class FunctionInvarianceTests
     {
         using var model = ModelZoo.Create(arch, 1);
         var plan = PlanBuilder.Build(model);
-        var target = plan.Spaces.First(s => plan.AxesOf(s.Name).Any(a => a.Role == AxisRole.In));
+        // The last space read by something: nearest the output, so the change is not washed out.
+        var target = plan.Spaces.Last(s => plan.AxesOf(s.Name).Any(a => a.Role == AxisRole.In));
         var broken = new MergePlan(plan.Architecture, plan.Spaces,
             plan.Axes.Where(a => !(a.Space == target.Name && a.Role == AxisRole.In)).ToList(), plan.Taps, plan.Unpermuted);
         var permutations = Permutations.Random(plan, new Generator(5));
@@ -63,7 +64,7 @@ public class FunctionInvarianceTests
     {
         using var model = ModelZoo.Create(arch, 1);
         var plan = PlanBuilder.Build(model);
-        var structured = plan.Spaces.First(s => s.Structure != SpaceStructure.Free);
+        var structured = plan.Spaces.First(s => s.Structure != SpaceStructure.Free && s.BlockSize > 1);
         var permutations = Permutations.Random(plan, new Generator(9));
         var free = torch.randperm(structured.Size, generator: new Generator(3));
         Assert.That(Permutations.RespectsStructure(structured, free), Is.False);

@@ -29,11 +29,19 @@ public class PlanCoverageTests
     public void ResNet20PlanHasItsStreamsAndBlockSpaces()
     {
         var plan = PlanBuilder.Build(new ResNet20(width: 2));
-        Assert.That(plan.Spaces.Select(s => s.Name).Take(3), Is.EqualTo(new[] { ResNet20.Spaces.S1, ResNet20.Spaces.S2, ResNet20.Spaces.S3 }));
+        // Spaces in the order the forward pass first writes them, as the reference numbers its spec.
+        Assert.That(plan.Spaces.Select(s => s.Name), Is.EqualTo(new[]
+        {
+            ResNet20.Spaces.S1, "layer1.0.mid", "layer1.1.mid", "layer1.2.mid", "layer2.0.mid", ResNet20.Spaces.S2,
+            "layer2.1.mid", "layer2.2.mid", "layer3.0.mid", ResNet20.Spaces.S3, "layer3.1.mid", "layer3.2.mid",
+        }));
         Assert.That(plan.Space("s3").Size, Is.EqualTo(128));
         Assert.That(plan.Spaces, Has.Count.EqualTo(12));
         Assert.That(plan.Taps.Single(t => t.Space == "s3").Module, Is.EqualTo("avgpool"));
         Assert.That(plan.Taps.Single(t => t.Space == "layer2.1.mid").Module, Is.EqualTo("layer2.1.conv2"));
+        // A stream is read at its last consumer: the end of its stage, not its start.
+        Assert.That(plan.Taps.Single(t => t.Space == "s1").Module, Is.EqualTo("layer2.0.shortcut.0"));
+        Assert.That(plan.Taps.Single(t => t.Space == "s2").Module, Is.EqualTo("layer3.0.shortcut.0"));
         Assert.That(plan.Axes, Has.Some.EqualTo(new PlanAxis("layer2.0.shortcut.0.weight", 1, "s1", AxisRole.In)));
         Assert.That(plan.Describe(), Does.Contain("layer2.0.shortcut.0"));
     }
@@ -49,11 +57,11 @@ public class PlanCoverageTests
         Assert.That(plan.Axes, Has.Some.EqualTo(new PlanAxis("cls_token", 2, "x", AxisRole.Out)));
     }
 
-    [Test]
-    public void GroupNormGivesItsSpaceGroupStructure()
+    [TestCase(8)]
+    [TestCase(4)]
+    public void GroupNormGivesItsSpaceGroupStructure(int groups)
     {
-        var plan = PlanBuilder.Build(new ResNet20(norm: NormKind.GroupNorm));
-        var s1 = plan.Space("s1");
-        Assert.That((s1.Structure, s1.Blocks), Is.EqualTo((SpaceStructure.Groups, 16L / 4)));
+        var plan = PlanBuilder.Build(new ResNet20(width: 2, norm: Normalization.Group(groups)));
+        Assert.That(plan.Spaces.Select(s => (s.Structure, s.Blocks)), Is.All.EqualTo((SpaceStructure.Groups, (long)groups)));
     }
 }

@@ -3,6 +3,7 @@ using MuDSC.Data;
 using MuDSC.IO;
 using MuDSC.Models;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MuDSC.Checkpoints;
@@ -57,7 +58,8 @@ public sealed class Checkpoint : IDisposable
                 content.Metadata["arch"],
                 ParseInt(path, content.Metadata, "width"),
                 ParseInt(path, content.Metadata, "in_channels"),
-                ParseInt(path, content.Metadata, "embed_dim"));
+                ParseInt(path, content.Metadata, "embed_dim"),
+                content.Metadata.ContainsKey(ModelSpec.NormGroupsKey) ? ParseInt(path, content.Metadata, ModelSpec.NormGroupsKey) : null);
             if (embeddings.dim() != 2 || embeddings.shape[0] != ClassSet.ClassCount || embeddings.shape[1] != spec.EmbedDim)
                 throw new CheckpointException($"{path}: '{ClassEmbeddingsKey}' is [{string.Join(", ", embeddings.shape)}], expected [{ClassSet.ClassCount}, {spec.EmbedDim}].");
 
@@ -82,12 +84,16 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
-    /// <summary>Writes a model's state dict, the class embeddings and metadata atomically.</summary>
+    /// <summary>
+    /// Writes a model's state dict, the class embeddings and metadata atomically. A model with
+    /// GroupNorm layers records their group count (a state dict does not show it).
+    /// </summary>
     public static void Save(string path, nn.Module model, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
         IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in spec.ToMetadata()) metadata[key] = value;
+        int? groups = GroupCounts(model).Distinct().Cast<int?>().SingleOrDefault();
+        foreach (var (key, value) in (spec with { NormGroups = groups ?? spec.NormGroups }).ToMetadata()) metadata[key] = value;
         metadata["classes"] = classes.ToString();
         foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
 
@@ -95,15 +101,41 @@ public sealed class Checkpoint : IDisposable
         SafeTensorsFile.Write(path, tensors, metadata);
     }
 
-    /// <summary>Builds the model this checkpoint describes and loads its weights strictly.</summary>
+    /// <summary>
+    /// Builds the model this checkpoint describes and loads its weights strictly. A GroupNorm group
+    /// count in the metadata (else the default) must be the model's: a state dict loads into a model
+    /// with other groups without error and computes something else.
+    /// </summary>
     public nn.Module<Tensor, Tensor> CreateModel(IModelFactory factory, Device device)
     {
         if (!factory.Architectures.Contains(Spec.Arch))
             throw new CheckpointException($"{Source}: unknown arch '{Spec.Arch}' (known: {string.Join(", ", factory.Architectures)}).");
-        var model = factory.Create(Spec, device);
-        StateDictLoader.Load(model, StateDict, Source);
-        return model;
+        nn.Module<Tensor, Tensor> model;
+        try
+        {
+            model = factory.Create(Spec, device);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{Source}: {e.Message} (metadata {ModelSpec.NormGroupsKey}).");
+        }
+        try
+        {
+            int expected = Spec.NormGroups ?? ModelSpec.DefaultNormGroups;
+            var wrong = GroupCounts(model).Where(g => g != expected).Distinct().ToList();
+            if (wrong.Count > 0)
+                throw new CheckpointException($"{Source}: the checkpoint's GroupNorm group count is {expected}{(Spec.NormGroups is null ? " (the default; metadata has no " + ModelSpec.NormGroupsKey + ")" : "")} but the {Spec.Arch} model built for it has {string.Join(", ", wrong)}; set metadata {ModelSpec.NormGroupsKey} to the count the model was trained with.");
+            StateDictLoader.Load(model, StateDict, Source);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
+
+    private static IEnumerable<int> GroupCounts(nn.Module model) => model.modules().OfType<GroupNorm>().Select(g => (int)g.num_groups);
 
     public void Dispose()
     {

@@ -53,7 +53,7 @@ public sealed class SequenceAttribute(string input, string output) : Attribute
     public string Output { get; } = output;
 }
 
-/// <summary>The space's activations are read at this layer's input (default: its first consumer's input).</summary>
+/// <summary>The space's activations are read at this layer's input (default: its last consumer's input, as the reference reads it).</summary>
 [AttributeUsage(AttributeTargets.Field, AllowMultiple = true, Inherited = false)]
 public sealed class TapAttribute(string space) : Attribute
 {

@@ -7,12 +7,14 @@ namespace MuDSC.Matching;
 public sealed record ZipOptions(double? Reduction = null, double Decay = 0.5, double Budget = 1.0);
 
 /// <summary>
-/// ZipIt's greedy matching ("zip"). Units of all models, within-model pairs included, are merged
-/// by highest similarity until O*(1-r) remain. A merged unit keeps the lower index; its
-/// similarity to every other unit becomes a * min of the two it replaces. Each model may merge
-/// within itself (O - m) / N * b times; then its within-model pairs are barred. Ties go to the
-/// lowest (i, j). Same matches as the O(O^3) repeated-argmax formulation, in O(O^2 log O) with a
-/// lazily invalidated max-heap of pairs.
+/// ZipIt's greedy matching ("zip"), with the reference's semantics. Units of all models,
+/// within-model pairs included, are merged until O*(1-r) remain: each step takes the largest entry
+/// (i, j) of the whole similarity matrix (ties: first in row-major order), merges i and j into the
+/// lower index and records s[j, i] as the merge's value. The merged unit's row becomes a * the
+/// element-wise minimum of the two rows, its column likewise of the two columns (a matrix that is
+/// not exactly symmetric stays so). Each model may merge within itself (O - m) / N * b times; then
+/// its within-model pairs are barred. Same matches as the reference's O(O^3) repeated argmax, in
+/// O(O^2 log O) with a lazily invalidated max-heap of entries.
 /// </summary>
 public static class ZipMatcher
 {
@@ -27,14 +29,14 @@ public static class ZipMatcher
         var budget = Enumerable.Repeat((int)((toRemove / models) * options.Budget + 1e-4), models).ToArray();
 
         var s = new double[o * o];
-        var heap = new PairHeap(o * (o - 1) / 2 + toRemove * o);
+        var heap = new PairHeap(o * (o - 1) + 2 * toRemove * o);
         for (int i = 0; i < o; i++)
         {
-            for (int j = 0; j < o; j++) s[i * o + j] = i == j ? double.NegativeInfinity : similarity[i, j];
-        }
-        for (int i = 0; i < o; i++)
-        {
-            for (int j = i + 1; j < o; j++) heap.AddUnordered(new Pair(s[i * o + j], i, j));
+            for (int j = 0; j < o; j++)
+            {
+                s[i * o + j] = i == j ? double.NegativeInfinity : similarity[i, j];
+                if (i != j) heap.AddUnordered(new Pair(s[i * o + j], i, j));
+            }
         }
         heap.Heapify();
 
@@ -46,10 +48,10 @@ public static class ZipMatcher
         while (count > remainder && heap.Count > 0)
         {
             var best = heap.Pop();
-            int p = best.I, q = best.J;
-            if (!alive[p] || !alive[q] || s[p * o + q] != best.Value) continue; // stale entry
+            if (!alive[best.I] || !alive[best.J] || s[best.I * o + best.J] != best.Value) continue; // stale entry
 
-            valueSum += best.Value;
+            int p = Math.Min(best.I, best.J), q = Math.Max(best.I, best.J);
+            valueSum += s[best.J * o + best.I];
             merges++;
             alive[q] = false;
             count--;
@@ -57,9 +59,12 @@ public static class ZipMatcher
             for (int k = 0; k < o; k++)
             {
                 if (!alive[k] || k == p) continue;
-                double merged = options.Decay * Math.Min(s[k * o + p], s[k * o + q]);
-                s[k * o + p] = s[p * o + k] = merged;
-                heap.Push(new Pair(merged, Math.Min(k, p), Math.Max(k, p)));
+                double column = options.Decay * Math.Min(s[k * o + p], s[k * o + q]);
+                double row = options.Decay * Math.Min(s[p * o + k], s[q * o + k]);
+                s[k * o + p] = column;
+                s[p * o + k] = row;
+                heap.Push(new Pair(column, k, p));
+                heap.Push(new Pair(row, p, k));
             }
 
             int origin = p / n;

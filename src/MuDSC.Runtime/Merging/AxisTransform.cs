@@ -5,37 +5,39 @@ using static TorchSharp.torch;
 namespace MuDSC.Merging;
 
 /// <summary>
-/// Maps a parameter's space axes into merged coordinates: an out axis is contracted with
-/// model i's block of M, an in axis with its block of U (both n x m), chunk by chunk for fused axes.
+/// Maps a parameter's space axes into merged coordinates: each listed axis (chunk by chunk for
+/// fused axes) is contracted with the (n x m) matrix the caller picks for it, or left as it is
+/// when the caller has none.
 /// </summary>
 internal static class AxisTransform
 {
-    /// <summary>Per space and model: the (n x m) matrix for out axes and for in axes.</summary>
-    public delegate (Tensor Merge, Tensor Unmerge) MatricesOf(string space, int model);
+    /// <summary>The (n x m) matrix to contract <paramref name="axis"/> with, or null to keep it.</summary>
+    public delegate Tensor? MatrixFor(PlanAxis axis);
 
-    /// <summary>Transforms every axis of <paramref name="tensor"/> listed in <paramref name="axes"/>, except those on <paramref name="skipSpace"/>.</summary>
-    public static Tensor Apply(Tensor tensor, IEnumerable<PlanAxis> axes, int model, MatricesOf matrices, string? skipSpace = null)
+    public static Tensor Apply(Tensor tensor, IEnumerable<PlanAxis> axes, MatrixFor matrixFor)
     {
         var result = tensor;
-        foreach (var dim in axes.Where(a => a.Space != skipSpace).GroupBy(a => a.Axis))
+        foreach (var dim in axes.GroupBy(a => a.Axis))
         {
             long length = result.shape[dim.Key];
-            var chunks = dim.OrderBy(a => a.Chunk).ToList();
+            var chunks = dim.ToList();
             int chunkCount = chunks[0].Chunks;
             long size = length / chunkCount;
             var pieces = new List<Tensor>();
+            bool changed = false;
             for (int c = 0; c < chunkCount; c++)
             {
                 var piece = result.narrow(dim.Key, c * size, size);
                 var axis = chunks.FirstOrDefault(a => a.Chunk == c);
-                if (axis is not null && axis.Space != skipSpace)
+                var matrix = axis is null ? null : matrixFor(axis);
+                if (matrix is not null)
                 {
-                    var (merge, unmerge) = matrices(axis.Space, model);
-                    piece = Contract(piece, dim.Key, axis.Role == AxisRole.Out ? merge : unmerge);
+                    piece = Contract(piece, dim.Key, matrix);
+                    changed = true;
                 }
                 pieces.Add(piece);
             }
-            result = pieces.Count == 1 ? pieces[0] : torch.cat(pieces, dim.Key);
+            if (changed) result = pieces.Count == 1 ? pieces[0] : torch.cat(pieces, dim.Key);
         }
         return result;
     }

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace MuDSC.Merging;
 
 /// <summary>
-/// The current matching of every space, with each model's blocks of the merge (M) and unmerge (U)
-/// matrices cached on the device for the axis transforms.
+/// The current matching of the spaces matched so far (a coordinate descent from scratch starts
+/// with none), with each model's blocks of the merge (M) and unmerge (U) matrices cached on the
+/// device for the axis transforms.
 /// </summary>
 public sealed class MatchingSet : IDisposable
 {
@@ -27,6 +28,9 @@ public sealed class MatchingSet : IDisposable
 
     public IReadOnlyDictionary<string, UnitMatching> Matchings => _matchings;
 
+    /// <summary>The mean merge value of each coordinate-descent sweep that produced this set (empty without one).</summary>
+    public IReadOnlyList<double> Sweeps { get; internal set; } = [];
+
     public UnitMatching this[string space]
     {
         get => _matchings[space];
@@ -36,6 +40,11 @@ public sealed class MatchingSet : IDisposable
             if (_matrices.Remove(space, out var stale)) DisposeAll(stale);
         }
     }
+
+    /// <summary>No space matched yet.</summary>
+    public static MatchingSet Empty(Device device) => new(new Dictionary<string, UnitMatching>(), device);
+
+    public bool Contains(string space) => _matchings.ContainsKey(space);
 
     public MatchingSet Clone() => new(_matchings, _device);
 

@@ -39,11 +39,11 @@ public sealed class Merger
             throw new ArgumentException($"{method} needs activation correlations", nameof(activations));
         if (method.Similarity == SimilarityKind.Mixed && alpha is < 0 or > 1)
             throw new MergeException($"alpha must be in [0, 1], got {alpha}");
-
-        var current = MatchingSet.Identity(_plan, Models, _device);
-        if (method.Matcher == MatcherKind.Identity) return current;
+        if (method.Matcher == MatcherKind.Identity) return MatchingSet.Identity(_plan, Models, _device);
 
         // Activation-based matchings: the answer of align/zipit, the start of MuDSC's descent.
+        // Weight-only methods start with no space matched.
+        var current = MatchingSet.Empty(_device);
         var blockOrders = new Dictionary<string, int[][]>(StringComparer.Ordinal);
         if (method.UsesActivations)
         {
@@ -55,46 +55,67 @@ public sealed class Merger
     }
 
     /// <summary>
-    /// Coordinate descent: sweep the spaces in a seeded random order, re-matching each on its weight
-    /// similarity (mixed with the fixed activation similarity for MuDSC) given the others' current
-    /// matchings; keep the best sweep by mean merge value; stop after `Patience` sweeps without gain.
+    /// Coordinate descent as the reference runs it: each sweep visits the spaces in the order of a
+    /// seeded torch.randperm (drawn once per sweep), re-matching each on its weight similarity
+    /// (mixed with the fixed activation similarity for MuDSC) given the others' current matchings.
+    /// A sweep's score is the mean merge value over spaces. A sweep that does not beat the best
+    /// score counts towards patience and the next sweep restarts from the best sweep's matchings;
+    /// after `Patience` such sweeps the best is returned.
     /// </summary>
     private MatchingSet Descend(MergeMethod method, IReadOnlyDictionary<string, double[,]>? activations, double alpha,
         ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, Dictionary<string, int[][]> blockOrders,
         IProgress<string>? progress)
     {
-        var random = new Random(descent.Seed);
-        var best = current.Clone();
-        double bestScore = double.NegativeInfinity;
+        using var generator = new Generator((ulong)descent.Seed);
+        MatchingSet? best = null;
+        double bestScore = 0;
         int stale = 0;
-        for (int sweep = 1; sweep <= descent.MaxSweeps && stale < descent.Patience; sweep++)
+        var scores = new List<double>();
+        for (int sweep = 1; sweep <= descent.MaxSweeps; sweep++)
         {
-            var order = _plan.Spaces.ToArray();
-            random.Shuffle(order);
             double total = 0;
-            foreach (var space in order)
+            foreach (int index in VisitingOrder(generator))
             {
-                var similarity = _weights.Compute(space, current);
+                var space = _plan.Spaces[index];
+                var similarity = WeightSimilarityOf(space, current);
                 if (method.Similarity == SimilarityKind.Mixed) similarity = Mix(similarity, activations![space.Name], alpha);
                 var matching = MatchSpace(space, similarity, method.Matcher, zip, blockOrders);
                 current[space.Name] = matching;
                 total += matching.Value;
             }
-            double score = total / order.Length;
+            double score = total / _plan.Spaces.Count;
+            scores.Add(score);
             progress?.Report($"sweep {sweep}: mean merge value {score:F4}");
-            if (score > bestScore)
+            if (best is not null && bestScore >= score)
             {
-                (bestScore, stale) = (score, 0);
-                best.Dispose();
-                best = current.Clone();
+                if (++stale >= descent.Patience) break;
+                current.Dispose();
+                current = best.Clone();
             }
             else
             {
-                stale++;
+                (bestScore, stale) = (score, 0);
+                best?.Dispose();
+                best = current.Clone();
             }
         }
         current.Dispose();
+        best ??= MatchingSet.Empty(_device);
+        best.Sweeps = scores;
         return best;
+    }
+
+    private int[] VisitingOrder(Generator generator)
+    {
+        using var order = torch.randperm(_plan.Spaces.Count, generator: generator);
+        GC.KeepAlive(generator); // TorchSharp passes its handle without rooting it
+        return order.data<long>().Select(i => (int)i).ToArray();
+    }
+
+    private double[,] WeightSimilarityOf(PlanSpace space, MatchingSet current)
+    {
+        using var similarity = _weights.Compute(space, current);
+        return PearsonCorrelation.ToArray(similarity);
     }
 
     /// <summary>Merges the models' state dicts: out axes through M, in axes through U, then the mean over models.</summary>
@@ -112,12 +133,20 @@ public sealed class Merger
                 continue;
             }
             var axes = _plan.AxesOfParameter(name).ToList();
-            var sum = AxisTransform.Apply(_models[0][name], axes, 0, matchings.Matrices).clone();
-            for (int model = 1; model < Models; model++) sum.PlusInPlace(AxisTransform.Apply(_models[model][name], axes, model, matchings.Matrices));
+            var sum = Applied(name, axes, 0, matchings).clone();
+            for (int model = 1; model < Models; model++) sum.PlusInPlace(Applied(name, axes, model, matchings));
             merged[name] = sum.DividedBy(Models).MoveToOuterDisposeScope();
         }
         return merged;
     }
+
+    /// <summary>Model <paramref name="model"/>'s tensor with out axes through M and in axes through U.</summary>
+    private Tensor Applied(string name, IEnumerable<PlanAxis> axes, int model, MatchingSet matchings) =>
+        AxisTransform.Apply(_models[model][name], axes, axis =>
+        {
+            var (merge, unmerge) = matchings.Matrices(axis.Space, model);
+            return axis.Role == AxisRole.Out ? merge : unmerge;
+        });
 
     private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
         Dictionary<string, int[][]> blockOrders)
@@ -136,13 +165,23 @@ public sealed class Merger
     private int[][] IdentityOrders(PlanSpace space) =>
         Enumerable.Range(1, Models - 1).Select(_ => Enumerable.Range(0, (int)space.Blocks).ToArray()).ToArray();
 
+    /// <summary>
+    /// alpha * weight + (1 - alpha) * activation, rounded as the reference's float32 tensors are
+    /// (each product and the sum in single precision), so that near-ties break the same way.
+    /// </summary>
     private static double[,] Mix(double[,] weight, double[,] activation, double alpha)
     {
         int o = weight.GetLength(0);
+        float weightShare = (float)alpha, activationShare = (float)(1 - alpha);
         var mixed = new double[o, o];
         for (int i = 0; i < o; i++)
         {
-            for (int j = 0; j < o; j++) mixed[i, j] = alpha * weight[i, j] + (1 - alpha) * activation[i, j];
+            for (int j = 0; j < o; j++)
+            {
+                float w = (float)weight[i, j] * weightShare;
+                float a = (float)activation[i, j] * activationShare;
+                mixed[i, j] = w + a;
+            }
         }
         return mixed;
     }

@@ -6,9 +6,12 @@ using static TorchSharp.torch;
 namespace MuDSC.Merging;
 
 /// <summary>
-/// Weight-space similarity of a space: each unit's vector is the concatenation of its slices in
-/// every parameter touching the space, with the parameters' other axes first mapped into merged
-/// coordinates by the current matchings of their spaces; units are compared by Pearson correlation.
+/// Weight-space similarity of a space, as the reference computes it: each unit's vector is the
+/// concatenation of its slices in every parameter touching the space (running statistics left
+/// out), with the parameters' other axes first mapped by the current matchings of their spaces:
+/// an in axis through that space's M, an out axis through its U (the reverse of applying a
+/// matching), a space not matched yet left as it is. Units are compared by Pearson correlation in
+/// the weights' precision.
 /// </summary>
 internal sealed class WeightSimilarity
 {
@@ -21,17 +24,25 @@ internal sealed class WeightSimilarity
         _models = models;
     }
 
-    public double[,] Compute(PlanSpace space, MatchingSet current)
+    /// <summary>The O x O correlation of the stacked models' unit vectors, as a float32 tensor on the weights' device.</summary>
+    public Tensor Compute(PlanSpace space, MatchingSet current)
     {
         using var scope = torch.NewDisposeScope();
         var stacked = new List<Tensor>();
+        var parameters = _plan.AxesOf(space.Name).Where(a => !a.Statistic).Select(a => a.Parameter).Distinct().ToList();
         for (int model = 0; model < _models.Count; model++)
         {
+            int index = model;
             var parts = new List<Tensor>();
-            foreach (var parameter in _plan.AxesOf(space.Name).Select(a => a.Parameter).Distinct())
+            foreach (var parameter in parameters)
             {
                 var axes = _plan.AxesOfParameter(parameter).ToList();
-                var mapped = AxisTransform.Apply(_models[model][parameter], axes, model, current.Matrices, skipSpace: space.Name);
+                var mapped = AxisTransform.Apply(_models[model][parameter], axes.Where(a => a.Space != space.Name), axis =>
+                {
+                    if (!current.Contains(axis.Space)) return null;
+                    var (merge, unmerge) = current.Matrices(axis.Space, index);
+                    return axis.Role == AxisRole.In ? merge : unmerge;
+                });
                 foreach (var axis in axes.Where(a => a.Space == space.Name))
                 {
                     var slice = mapped.narrow(axis.Axis, axis.Chunk * space.Size, space.Size).movedim([axis.Axis], [0]);
@@ -40,9 +51,6 @@ internal sealed class WeightSimilarity
             }
             stacked.Add(torch.cat(parts, 1));
         }
-        var vectors = torch.cat(stacked, 0); // [O, D]: one row per unit of every model
-        using var accumulator = new CorrelationAccumulator(vectors.shape[0], vectors.device);
-        accumulator.Add(vectors.t());
-        return accumulator.CorrelationArray();
+        return PearsonCorrelation.OfRows(torch.cat(stacked, 0)).MoveToOuterDisposeScope();
     }
 }

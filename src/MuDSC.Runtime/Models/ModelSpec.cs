@@ -2,14 +2,30 @@ using System.Globalization;
 
 namespace MuDSC.Models;
 
-/// <summary>What builds a model: architecture name and its size parameters (stored in checkpoint metadata).</summary>
-public sealed record ModelSpec(string Arch, int Width = 1, int InChannels = 1, int EmbedDim = 64)
+/// <summary>
+/// What builds a model: architecture name and its size parameters (stored in checkpoint metadata).
+/// <see cref="NormGroups"/> is the GroupNorm group count of architectures that have GroupNorm
+/// layers; null means the architecture's default (<see cref="DefaultNormGroups"/>, the reference's),
+/// so a spec without it equals one that states the default.
+/// </summary>
+public sealed record ModelSpec(string Arch, int Width = 1, int InChannels = 1, int EmbedDim = 64, int? NormGroups = null)
 {
+    public const int DefaultNormGroups = 8;
+
+    public const string NormGroupsKey = "norm_groups";
+
+    public bool Equals(ModelSpec? other) =>
+        other is not null && Arch == other.Arch && Width == other.Width && InChannels == other.InChannels &&
+        EmbedDim == other.EmbedDim && (NormGroups ?? DefaultNormGroups) == (other.NormGroups ?? DefaultNormGroups);
+
+    public override int GetHashCode() => HashCode.Combine(Arch, Width, InChannels, EmbedDim, NormGroups ?? DefaultNormGroups);
+
     public IEnumerable<KeyValuePair<string, string>> ToMetadata()
     {
         yield return new("arch", Arch);
         yield return new("width", Width.ToString(CultureInfo.InvariantCulture));
         yield return new("in_channels", InChannels.ToString(CultureInfo.InvariantCulture));
         yield return new("embed_dim", EmbedDim.ToString(CultureInfo.InvariantCulture));
+        if (NormGroups is int groups) yield return new(NormGroupsKey, groups.ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -37,8 +37,11 @@ public enum AxisRole
 /// <summary>
 /// One axis of one parameter or buffer (by state-dict name) indexed by a space. A fused
 /// parameter splits its axis into <see cref="Chunks"/> equal parts; this axis is part <see cref="Chunk"/>.
+/// A <see cref="Statistic"/> (a norm's running mean or variance) is permuted with its space but takes
+/// no part in weight similarity: it describes the data, not the function's units.
 /// </summary>
-public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1);
+public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1,
+    bool Statistic = false);
 
 /// <summary>
 /// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,

@@ -51,7 +51,8 @@ public sealed class PlanBuilder
         return new SpaceRef(name);
     }
 
-    internal void AddAxis(string parameter, long dimension, int axis, SpaceRef space, AxisRole role, int chunk = 0, int chunks = 1)
+    internal void AddAxis(string parameter, long dimension, int axis, SpaceRef space, AxisRole role, int chunk = 0, int chunks = 1,
+        bool statistic = false)
     {
         Mention(parameter);
         if (space.IsFixed) return;
@@ -67,7 +68,7 @@ public sealed class PlanBuilder
                 $"space '{space.Name}' has {info.Size} units at {info.SizeSource} but {size} at {parameter} (axis {axis}); " +
                 "layers bound to one space must agree on its size: check the [Maps] of both layers and their channel counts.");
         }
-        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks));
+        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks, statistic));
     }
 
     internal void AddGroups(SpaceRef space, long groups, string source)
@@ -113,7 +114,7 @@ public sealed class PlanBuilder
     private MergePlan Finish(string architecture, Dictionary<string, Tensor> stateDict)
     {
         var spaces = new List<PlanSpace>();
-        foreach (var name in _spaceOrder)
+        foreach (var name in SpacesInWritingOrder())
         {
             var info = _spaces[name];
             if (info.Size is null)
@@ -128,7 +129,27 @@ public sealed class PlanBuilder
         return new MergePlan(architecture, spaces, _axes, Taps(spaces), _mentioned.Where(p => !permuted.Contains(p)).ToList());
     }
 
-    /// <summary>Explicit taps win; otherwise a space is read at the input of its first consumer.</summary>
+    /// <summary>
+    /// Spaces in the order their first writer is declared (for a feed-forward declaration: the order
+    /// the forward pass produces them), as the reference numbers its spec; the coordinate descent's
+    /// seeded visiting order indexes this list. A space nothing writes keeps its declaration place at the end.
+    /// </summary>
+    private IEnumerable<string> SpacesInWritingOrder()
+    {
+        var firstWrite = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _axes.Count; i++)
+        {
+            if (_axes[i].Role == AxisRole.Out) firstWrite.TryAdd(_axes[i].Space, i);
+        }
+        return _spaceOrder.Select((name, index) => (name, index))
+            .OrderBy(s => firstWrite.GetValueOrDefault(s.name, int.MaxValue)).ThenBy(s => s.index)
+            .Select(s => s.name);
+    }
+
+    /// <summary>
+    /// Explicit taps win; otherwise a space is read at the input of its last consumer in declaration
+    /// order (the reference's rule: for a residual stream, the end of the stage rather than its start).
+    /// </summary>
     private List<PlanTap> Taps(List<PlanSpace> spaces)
     {
         var taps = new List<PlanTap>();
@@ -137,7 +158,7 @@ public sealed class PlanBuilder
             var tap = _explicitTaps.FirstOrDefault(t => t.Space == space.Name);
             if (tap is null)
             {
-                var consumer = _axes.FirstOrDefault(a => a.Space == space.Name && a.Role == AxisRole.In);
+                var consumer = _axes.LastOrDefault(a => a.Space == space.Name && a.Role == AxisRole.In);
                 if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
                 else tap = FusedOutputTap(space);
             }

@@ -65,9 +65,10 @@ public sealed class PlanScope
                 break;
             case BatchNorm norm:
                 Expect(path, spaces, 1, "(space)");
-                foreach (var (name, tensor) in new[] { ("weight", norm.weight), ("bias", norm.bias), ("running_mean", norm.running_mean), ("running_var", norm.running_var) })
+                NormAffine(path, norm.weight, norm.bias, spaces[0]);
+                foreach (var (name, tensor) in new[] { ("running_mean", norm.running_mean), ("running_var", norm.running_var) })
                 {
-                    if (tensor is not null) _builder.AddAxis($"{path}.{name}", tensor.shape[0], 0, spaces[0], AxisRole.Out);
+                    if (tensor is not null) _builder.AddAxis($"{path}.{name}", tensor.shape[0], 0, spaces[0], AxisRole.Out, statistic: true);
                 }
                 if (norm.num_batches_tracked is not null) _builder.AddUnpermuted($"{path}.num_batches_tracked");
                 break;
