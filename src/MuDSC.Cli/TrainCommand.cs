@@ -24,6 +24,10 @@ internal static class TrainCommand
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
         var width = new Option<int>("--width") { Description = "Width multiplier.", DefaultValueFactory = _ => 1 };
+        var normGroups = new Option<int?>("--norm-groups")
+        {
+            Description = $"GroupNorm group count of the GroupNorm architectures (default {ModelSpec.DefaultNormGroups}, the reference's, in every layer; it must divide every layer's channels). Recorded in the checkpoint.",
+        };
         var embedDim = new Option<int>("--embed-dim") { Description = "Embedding size D of the fixed class head.", DefaultValueFactory = _ => 64 };
         var classes = CommonOptions.Classes("Classes to train on: e.g. 0,2,4,6,8, or all (the pre-trained regime).", "0,2,4,6,8");
         var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
@@ -34,7 +38,7 @@ internal static class TrainCommand
         };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 5 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine decay to 0).", DefaultValueFactory = _ => 0.05 };
-        var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width and embeddings come from it." };
+        var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width, GroupNorm groups and embeddings come from it." };
         var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors, written atomically).", Required = true };
         var device = CommonOptions.Device();
@@ -42,7 +46,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on one task with the protocol's recipe and write a safetensors checkpoint.")
         {
-            arch, width, embedDim, classes, seed, embeddingSeed, epochs, lr, init, regime, output, device, data,
+            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, init, regime, output, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -50,6 +54,10 @@ internal static class TrainCommand
             var classSet = CommonOptions.ParseClasses(parse.GetValue(classes)!, "--classes");
             int seedValue = parse.GetValue(seed);
             string? initPath = parse.GetValue(init);
+            int? groups = parse.GetValue(normGroups);
+            if (groups is <= 0) throw new UsageException($"--norm-groups {groups}: the group count must be positive.");
+            if (groups is not null && initPath is not null)
+                throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");
 
             torch.manual_seed(seedValue);
             ModelSpec spec;
@@ -64,8 +72,15 @@ internal static class TrainCommand
             }
             else
             {
-                spec = new ModelSpec(parse.GetValue(arch)!, parse.GetValue(width), InChannels: 1, parse.GetValue(embedDim));
-                model = ModelCatalog.Instance.Create(spec, dev);
+                spec = new ModelSpec(parse.GetValue(arch)!, parse.GetValue(width), InChannels: 1, parse.GetValue(embedDim), groups);
+                try
+                {
+                    model = ModelCatalog.Instance.Create(spec, dev);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException($"--arch {spec.Arch}: {e.Message}");
+                }
                 embeddings = ClassEmbeddings.Create(parse.GetValue(embeddingSeed), spec.EmbedDim, dev);
             }
 

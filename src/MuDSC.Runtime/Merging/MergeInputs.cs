@@ -43,5 +43,6 @@ public static class MergeInputs
         }
     }
 
-    private static string Describe(Checkpoint c) => $"{c.Spec.Arch} width {c.Spec.Width} (in {c.Spec.InChannels}, embed {c.Spec.EmbedDim})";
+    private static string Describe(Checkpoint c) =>
+        $"{c.Spec.Arch} width {c.Spec.Width} (in {c.Spec.InChannels}, embed {c.Spec.EmbedDim}{(c.Spec.NormGroups is int g ? $", {g} GroupNorm groups" : "")})";
 }

@@ -40,6 +40,20 @@ public class LinearAssignmentTests
         }
     }
 
+    /// <summary>
+    /// Ties are broken as SciPy's solver breaks them (the reference's numbers depend on it): a
+    /// constant matrix gives the identity, and rows of zeros (dead units) take the columns SciPy gives them.
+    /// </summary>
+    [Test]
+    public void BreaksTiesAsSciPyDoes()
+    {
+        var constant = new double[5, 5];
+        Assert.That(LinearAssignment.Maximize(constant), Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
+        // SciPy's algorithm (traced by hand) gives columns [1, 0, 2] here:
+        // row 0 takes its best column, rows 1 and 2 are all zeros.
+        Assert.That(LinearAssignment.Maximize(new double[,] { { 0, 1, 0 }, { 0, 0, 0 }, { 0, 0, 0 } }), Is.EqualTo(new[] { 1, 0, 2 }));
+    }
+
     [Test]
     public void FindsAPlantedPermutationOnALargeInstance()
     {
