@@ -3,6 +3,7 @@ using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.IO;
 using MuDSC.Matching;
+using MuDSC.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,6 +20,9 @@ internal sealed class ReferencePair : IDisposable
     public const string Scratch = "resnet20_scratch";
     public const string GroupNorm = "resnet20gn_scratch";
     public static readonly string[] All = [Scratch, GroupNorm];
+
+    /// <summary>Every method the reference ran, by our names.</summary>
+    public static readonly string[] Methods = MergeMethod.All.Select(m => m.Name).ToArray();
 
     private readonly JsonElement _reference;
     private readonly SafeTensorsContent _matchings;

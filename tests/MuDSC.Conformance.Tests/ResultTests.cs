@@ -59,13 +59,7 @@ public class ResultTests(string pairName)
         });
     }
 
-    [TestCase("average")]
-    [TestCase("rebasin")]
-    [TestCase("align")]
-    [TestCase("zipit")]
-    [TestCase("wzip")]
-    [TestCase("mudsc-align")]
-    [TestCase("mudsc-zip")]
+    [TestCaseSource(typeof(ReferencePair), nameof(ReferencePair.Methods))]
     public void TestSetNumbersEqualTheReferences(string method)
     {
         var reference = _pair.Result(method);

@@ -25,10 +25,26 @@ public class StageTests(string pairName)
     [Test]
     public void MergeSetIsTheReferences()
     {
+        using var scope = torch.NewDisposeScope(); // roots the comparison temporaries
         using var train = FashionMnist.LoadTrain();
         using var reference = train.Select(_fixture.Pair.MergeSetIndices);
         Assert.That(reference.Images.equal(_fixture.MergeSet.Images).all().item<bool>(), Is.True);
         Assert.That(reference.Labels.equal(_fixture.MergeSet.Labels).all().item<bool>(), Is.True);
+    }
+
+    /// <summary>The descent's visiting orders: TorchSharp's seeded randperm draws what PyTorch's drew.</summary>
+    [Test]
+    public void SeededRandpermGivesTheReferencesVisitingOrders()
+    {
+        var reference = _fixture.Pair.VisitingOrders;
+        using var generator = new Generator(0);
+        foreach (var order in reference)
+        {
+            using var drawn = torch.randperm(order.Length, generator: generator);
+            Assert.That(drawn.data<long>().Select(i => (int)i), Is.EqualTo(order));
+        }
+        Assert.That(reference, Has.Count.EqualTo(100));
+        Assert.That(reference[0], Has.Length.EqualTo(_fixture.Pair.Plan.Spaces.Count));
     }
 
     [Test]
@@ -80,13 +96,7 @@ public class StageTests(string pairName)
         });
     }
 
-    [TestCase("average")]
-    [TestCase("rebasin")]
-    [TestCase("align")]
-    [TestCase("zipit")]
-    [TestCase("wzip")]
-    [TestCase("mudsc-align")]
-    [TestCase("mudsc-zip")]
+    [TestCaseSource(typeof(ReferencePair), nameof(ReferencePair.Methods))]
     public void MergedWeightsBeforeTheBatchNormResetEqualTheReferences(string method)
     {
         using var matchings = _fixture.ReferenceMatchings(method);
@@ -128,7 +138,8 @@ public class StageTests(string pairName)
     /// <summary>derive.py's sample: every element up to 1024, else element k * numel / 1024.</summary>
     private static float[] Sample(Tensor tensor)
     {
-        using var flat = tensor.flatten().to_type(ScalarType.Float32).cpu();
+        using var scope = torch.NewDisposeScope(); // roots the temporaries
+        var flat = tensor.flatten().to_type(ScalarType.Float32).cpu();
         var values = flat.data<float>().ToArray();
         const int samples = 1024;
         return values.Length <= samples ? values : Enumerable.Range(0, samples).Select(k => values[(long)k * values.Length / samples]).ToArray();

@@ -26,7 +26,9 @@ public static class PearsonCorrelation
     /// <summary>A square tensor as a double array for the matchers (exact: every float32 is a double).</summary>
     public static double[,] ToArray(Tensor square)
     {
-        using var cpu = square.to_type(ScalarType.Float64).cpu();
+        // Every temporary named: an unnamed one can be finalised while native code still reads it.
+        using var wide = square.to_type(ScalarType.Float64);
+        using var cpu = wide.cpu();
         int rows = (int)cpu.shape[0];
         var flat = cpu.data<double>().ToArray();
         var result = new double[rows, rows];

@@ -31,6 +31,7 @@ public sealed record UnitMatching(int[] Assignment, int Merged, int Models, doub
         using var u = Unmerge(device, dtype);
         using var counts = u.sum(0, keepdim: true);
         using var denominator = counts.Plus(1e-5);
-        return u.div(denominator).Times(Models);
+        using var mean = u.div(denominator); // named: an unnamed temporary can be finalised mid-call
+        return mean.Times(Models);
     }
 }
