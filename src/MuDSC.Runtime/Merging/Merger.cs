@@ -39,6 +39,9 @@ public sealed class Merger
             throw new ArgumentException($"{method} needs activation correlations", nameof(activations));
         if (method.Similarity == SimilarityKind.Mixed && alpha is < 0 or > 1)
             throw new MergeException($"alpha must be in [0, 1], got {alpha}");
+        descent ??= new CoordinateDescentOptions();
+        if (descent.MaxSweeps < 1 || descent.Patience < 1)
+            throw new ArgumentOutOfRangeException(nameof(descent), descent, "the coordinate descent needs at least one sweep and a patience of at least one");
         if (method.Matcher == MatcherKind.Identity) return MatchingSet.Identity(_plan, Models, _device);
 
         // Activation-based matchings: the answer of align/zipit, the start of MuDSC's descent.
@@ -51,7 +54,7 @@ public sealed class Merger
                 current[space.Name] = MatchSpace(space, activations![space.Name], method.Matcher, zip, blockOrders);
             if (!method.UsesCoordinateDescent) return current;
         }
-        return Descend(method, activations, alpha, zip, descent ?? new CoordinateDescentOptions(), current, blockOrders, progress);
+        return Descend(method, activations, alpha, zip, descent, current, blockOrders, progress);
     }
 
     /// <summary>
@@ -100,8 +103,7 @@ public sealed class Merger
             }
         }
         current.Dispose();
-        best ??= MatchingSet.Empty(_device);
-        best.Sweeps = scores;
+        best!.Sweeps = scores; // the first sweep always sets it
         return best;
     }
 
