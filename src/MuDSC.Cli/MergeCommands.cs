@@ -16,6 +16,12 @@ namespace MuDSC.Cli;
 /// <summary>`mudsc merge` and `mudsc compare`.</summary>
 internal static class MergeCommands
 {
+    private static Option<bool> TieHeads() => new("--tie-heads")
+    {
+        Description = "Pair the heads of attention's v with those of its qk space (each model's permutation keeps its function). " +
+            "Off by default: the reference pairs the two spaces' heads independently.",
+    };
+
     private static Argument<string[]> Checkpoints() =>
         new("checkpoints") { Description = "Two or more safetensors checkpoints of one architecture.", Arity = new ArgumentArity(2, 16) };
 
@@ -31,10 +37,11 @@ internal static class MergeCommands
         var alpha = new Option<double?>("--alpha") { Description = "MuDSC's weight-space share of the similarity, in [0, 1]." };
         var alphaSearch = new Option<bool>("--alpha-search") { Description = "Search alpha over 0.9..0.1 by Joint on the merge set (the default for mudsc-* without --alpha)." };
         var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
+        var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
         {
-            files, method, alpha, alphaSearch, output, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, tieHeads, taskA, taskB, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -44,7 +51,8 @@ internal static class MergeCommands
             using (context)
             {
                 var chosen = MergeMethod.Parse(parse.GetValue(method)!);
-                var run = WithStatus($"merging with {chosen}", progress => context.Session.Run(chosen, parse.GetValue(alpha), progress));
+                var options = new MatchOptions(TieHeads: parse.GetValue(tieHeads));
+                var run = WithStatus($"merging with {chosen}", progress => context.Session.Run(chosen, parse.GetValue(alpha), progress, options));
                 using (run.Model)
                 {
                     var table = new ResultsTable($"{chosen} merge, Fashion-MNIST test set (%)");
@@ -61,6 +69,7 @@ internal static class MergeCommands
                             ["alpha"] = run.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
                             ["merged_from"] = string.Join(",", context.Checkpoints.Select(c => Path.GetFileName(c.Source))),
                             ["regime"] = context.Checkpoints[0].Metadata.GetValueOrDefault("regime", ""),
+                            ["tie_heads"] = options.TieHeads ? "true" : "false",
                         };
                         Checkpoint.Save(outPath, run.Model, context.Session.Spec, ClassSet.All, context.Session.ClassEmbeddings, extra);
                         AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
@@ -78,15 +87,17 @@ internal static class MergeCommands
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV here." };
         var json = new Option<string?>("--json") { Description = "Also write the table as JSON here." };
+        var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var command = new Command("compare", "Merge checkpoints with several methods and print one table: base models, each method, and the ensemble.")
         {
-            files, methods, csv, json, taskA, taskB, device, data,
+            files, methods, csv, json, tieHeads, taskA, taskB, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
-            var rows = Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
+            var rows = Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
+                new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
             Render("Fashion-MNIST test set (%)", rows);
             if (parse.GetValue(csv) is string csvPath) AtomicFile.WriteAllText(csvPath, ToCsv(rows));
             if (parse.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
@@ -98,7 +109,8 @@ internal static class MergeCommands
     /// <summary>One row of a comparison table.</summary>
     public sealed record Row(string Model, double Joint, double Avg, double TaskA, double TaskB, double? Alpha, double? Seconds);
 
-    public static List<Row> Run(string[] files, IReadOnlyList<MergeMethod> methods, string taskA, string taskB, string device, string? data)
+    public static List<Row> Run(string[] files, IReadOnlyList<MergeMethod> methods, string taskA, string taskB, string device, string? data,
+        MatchOptions? options = null)
     {
         using var context = Context.Open(files, taskA, taskB, device, data);
         var rows = new List<Row>();
@@ -108,7 +120,7 @@ internal static class MergeCommands
             rows.Add(ToRow(Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), baseAndEnsemble[i], null, null));
         foreach (var method in methods)
         {
-            var run = WithStatus($"merging with {method}", progress => context.Session.Run(method, alpha: null, progress));
+            var run = WithStatus($"merging with {method}", progress => context.Session.Run(method, alpha: null, progress, options));
             using (run.Model)
                 rows.Add(ToRow(method.Name, context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings), run.Alpha, run.Times.Total));
         }

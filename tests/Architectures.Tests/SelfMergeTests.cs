@@ -77,7 +77,7 @@ public class SelfMergeTests
         var method = MergeMethod.Parse(methodName);
         var activations = ActivationCorrelations.Compute(plan, models, data, torch.CPU, batchSize: 32);
         var merger = new Merger(plan, models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), torch.CPU);
-        using var matchings = merger.Match(method, activations, alpha: 0.5, zip: new ZipOptions(Decay: 1));
+        using var matchings = merger.Match(method, activations, alpha: 0.5, new MatchOptions(Zip: new ZipOptions(Decay: 1)));
         Assert.That(matchings.Matchings.Values.All(m => m.Models == 3 && m.Merged == m.UnitsPerModel), Is.True);
 
         using var result = ModelZoo.Create("resnet20", 5);

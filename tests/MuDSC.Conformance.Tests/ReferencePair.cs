@@ -19,7 +19,8 @@ internal sealed class ReferencePair : IDisposable
 {
     public const string Scratch = "resnet20_scratch";
     public const string GroupNorm = "resnet20gn_scratch";
-    public static readonly string[] All = [Scratch, GroupNorm];
+    public const string Vit = "vit_scratch";
+    public static readonly string[] All = [Scratch, GroupNorm, Vit];
 
     /// <summary>Every method the reference ran, by our names.</summary>
     public static readonly string[] Methods = MergeMethod.All.Select(m => m.Name).ToArray();

@@ -87,11 +87,11 @@ public static class ActivationCorrelations
         }
     }
 
-    /// <summary>The tap's chunks of a fused output (last axis), stacked as further samples of one set of units.</summary>
+    /// <summary>The tap's chunk of a fused output (last axis).</summary>
     private static Tensor ChunkFeatures(Tensor output, PlanTap tap)
     {
         long size = output.shape[^1] / tap.ChunkCount;
-        return torch.cat(tap.OutputChunks!.Select(c => Features(output.narrow(-1, c * size, size))).ToArray(), 0);
+        return Features(output.narrow(-1, tap.OutputChunk!.Value * size, size));
     }
 
     /// <summary>Channels-first samples [B, features, positions]: [B, C, H, W] -> [B, C, H*W]; [B, T, D] -> [B, D, T]; [B, D] -> [B, D, 1].</summary>

@@ -82,13 +82,12 @@ public sealed class MergeSession : IDisposable
     public IReadOnlyList<nn.Module<Tensor, Tensor>> BaseModels => _baseModels;
 
     /// <summary>Merges with <paramref name="method"/>; for MuDSC, <paramref name="alpha"/> null means the protocol's search.</summary>
-    public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, ZipOptions? zip = null,
-        CoordinateDescentOptions? descent = null)
+    public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, MatchOptions? options = null)
     {
         double activationSeconds = method.UsesActivations ? EnsureActivations(progress) : 0;
         if (method.Similarity != SimilarityKind.Mixed || alpha is not null)
         {
-            var run = RunOnce(method, alpha ?? 0.5, progress, zip, descent);
+            var run = RunOnce(method, alpha ?? 0.5, progress, options);
             return run with { Alpha = method.Similarity == SimilarityKind.Mixed ? alpha : null, Times = run.Times with { Activations = activationSeconds } };
         }
 
@@ -97,7 +96,7 @@ public sealed class MergeSession : IDisposable
         var total = new PhaseTimes(activationSeconds, 0, 0, 0);
         foreach (double candidate in AlphaGrid)
         {
-            var run = RunOnce(method, candidate, progress, zip, descent);
+            var run = RunOnce(method, candidate, progress, options);
             total = total with
             {
                 Matching = total.Matching + run.Times.Matching,
@@ -119,11 +118,10 @@ public sealed class MergeSession : IDisposable
         return best! with { Times = total };
     }
 
-    private MergeRun RunOnce(MergeMethod method, double alpha, IProgress<string>? progress, ZipOptions? zip,
-        CoordinateDescentOptions? descent)
+    private MergeRun RunOnce(MergeMethod method, double alpha, IProgress<string>? progress, MatchOptions? options)
     {
         var clock = Stopwatch.StartNew();
-        using var matchings = _merger.Match(method, _activations, alpha, zip, descent, progress);
+        using var matchings = _merger.Match(method, _activations, alpha, options, progress);
         double matching = clock.Elapsed.TotalSeconds;
 
         clock.Restart();

@@ -9,6 +9,15 @@ namespace MuDSC.Merging;
 public sealed record CoordinateDescentOptions(int MaxSweeps = 100, int Patience = 5, int Seed = 0);
 
 /// <summary>
+/// How spaces are matched. <see cref="TieHeads"/> (off by default; the reference does not tie):
+/// a head-structured space fused after another in one projection (attention's v after qk) takes
+/// that space's head pairing instead of pairing its heads on its own similarity. Tied, every
+/// model's permutation keeps its function; untied, as in the reference, a merged head may take its
+/// attention pattern from one of B's heads and the values it mixes from another.
+/// </summary>
+public sealed record MatchOptions(ZipOptions? Zip = null, CoordinateDescentOptions? Descent = null, bool TieHeads = false);
+
+/// <summary>
 /// Matches every space of a plan across N models with one method, and applies matchings to
 /// their state dicts. Activation correlations are passed in (computed once per model set).
 /// </summary>
@@ -32,14 +41,15 @@ public sealed class Merger
 
     /// <summary>Matches every space. <paramref name="activations"/> is required by activation and mixed methods.</summary>
     public MatchingSet Match(MergeMethod method, IReadOnlyDictionary<string, double[,]>? activations, double alpha = 0.5,
-        ZipOptions? zip = null, CoordinateDescentOptions? descent = null, IProgress<string>? progress = null)
+        MatchOptions? options = null, IProgress<string>? progress = null)
     {
-        zip ??= new ZipOptions();
+        options ??= new MatchOptions();
+        var zip = options.Zip ?? new ZipOptions();
+        var descent = options.Descent ?? new CoordinateDescentOptions();
         if (method.UsesActivations && activations is null)
             throw new ArgumentException($"{method} needs activation correlations", nameof(activations));
         if (method.Similarity == SimilarityKind.Mixed && alpha is < 0 or > 1)
             throw new MergeException($"alpha must be in [0, 1], got {alpha}");
-        descent ??= new CoordinateDescentOptions();
         if (descent.MaxSweeps < 1 || descent.Patience < 1)
             throw new ArgumentOutOfRangeException(nameof(descent), descent, "the coordinate descent needs at least one sweep and a patience of at least one");
         if (method.Matcher == MatcherKind.Identity) return MatchingSet.Identity(_plan, Models, _device);
@@ -47,7 +57,7 @@ public sealed class Merger
         // Activation-based matchings: the answer of align/zipit, the start of MuDSC's descent.
         // Weight-only methods start with no space matched.
         var current = MatchingSet.Empty(_device);
-        var blockOrders = new Dictionary<string, int[][]>(StringComparer.Ordinal);
+        var blockOrders = options.TieHeads ? new Dictionary<string, int[][]>(StringComparer.Ordinal) : null;
         if (method.UsesActivations)
         {
             foreach (var space in _plan.Spaces)
@@ -66,7 +76,7 @@ public sealed class Merger
     /// after `Patience` such sweeps the best is returned.
     /// </summary>
     private MatchingSet Descend(MergeMethod method, IReadOnlyDictionary<string, double[,]>? activations, double alpha,
-        ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, Dictionary<string, int[][]> blockOrders,
+        ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, Dictionary<string, int[][]>? blockOrders,
         IProgress<string>? progress)
     {
         using var generator = new Generator((ulong)descent.Seed);
@@ -150,17 +160,22 @@ public sealed class Merger
             return axis.Role == AxisRole.Out ? merge : unmerge;
         });
 
+    /// <param name="blockOrders">
+    /// Each head-structured space's latest head pairing, when heads are tied: a space whose heads
+    /// follow another's (<see cref="PlanSpace.BlockOrderOf"/>) takes that pairing. Null: every space pairs its own.
+    /// </param>
     private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
-        Dictionary<string, int[][]> blockOrders)
+        Dictionary<string, int[][]>? blockOrders)
     {
         var zipOptions = matcher == MatcherKind.Zip ? zip : null;
         if (space.Blocks == 1)
             return zipOptions is null ? PermuteMatcher.Match(similarity, Models) : ZipMatcher.Match(similarity, Models, zipOptions);
 
-        // Heads tied to another space's move with that space's current head assignment.
-        int[][]? fixedOrder = space.BlockOrderOf is not null ? blockOrders.GetValueOrDefault(space.BlockOrderOf) ?? IdentityOrders(space) : null;
+        int[][]? fixedOrder = blockOrders is not null && space.BlockOrderOf is not null
+            ? blockOrders.GetValueOrDefault(space.BlockOrderOf) ?? IdentityOrders(space)
+            : null;
         var (matching, orders) = GroupMatcher.Match(similarity, Models, (int)space.Blocks, zipOptions, fixedOrder);
-        blockOrders[space.Name] = orders;
+        if (blockOrders is not null) blockOrders[space.Name] = orders;
         return matching;
     }
 

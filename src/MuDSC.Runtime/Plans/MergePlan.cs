@@ -45,14 +45,14 @@ public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole
 
 /// <summary>
 /// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,
-/// for a space only a fused projection writes (attention's qk), the listed chunks of its output
-/// (each chunk's positions count as further samples of the same units).
+/// for a space only a fused projection writes (attention's qk), chunk <see cref="OutputChunk"/> of
+/// <see cref="ChunkCount"/> of its output.
 /// </summary>
-public sealed record PlanTap(string Space, string Module, int[]? OutputChunks = null, int ChunkCount = 1)
+public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1)
 {
-    public bool AtOutput => OutputChunks is not null;
+    public bool AtOutput => OutputChunk is not null;
 
-    public override string ToString() => AtOutput ? $"{Module}[out {string.Join("+", OutputChunks!)}/{ChunkCount}]" : Module;
+    public override string ToString() => AtOutput ? $"{Module}[out {OutputChunk}/{ChunkCount}]" : Module;
 }
 
 /// <summary>

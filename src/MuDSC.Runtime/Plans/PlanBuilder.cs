@@ -167,14 +167,16 @@ public sealed class PlanBuilder
         return taps;
     }
 
-    /// <summary>A space read by nothing but written as chunks of one fused weight is read at those chunks of its output.</summary>
+    /// <summary>
+    /// A space read by nothing but written as chunks of one fused weight is read at the last of
+    /// those chunks of its output: for attention's qk, the keys alone, as the reference reads it.
+    /// </summary>
     private PlanTap? FusedOutputTap(PlanSpace space)
     {
         var writer = _axes.FirstOrDefault(a => a.Space == space.Name && a.Role == AxisRole.Out && a.Chunks > 1 && a.Parameter.EndsWith(".weight", StringComparison.Ordinal));
         if (writer is null) return null;
-        var chunks = _axes.Where(a => a.Parameter == writer.Parameter && a.Axis == writer.Axis && a.Space == space.Name)
-            .Select(a => a.Chunk).Distinct().Order().ToArray();
-        return new PlanTap(space.Name, ModuleOf(writer.Parameter), chunks, writer.Chunks);
+        int last = _axes.Where(a => a.Parameter == writer.Parameter && a.Axis == writer.Axis && a.Space == space.Name).Max(a => a.Chunk);
+        return new PlanTap(space.Name, ModuleOf(writer.Parameter), last, writer.Chunks);
     }
 
     private void CheckCoverage(string architecture, Dictionary<string, Tensor> stateDict)
