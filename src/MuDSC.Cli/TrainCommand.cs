@@ -36,8 +36,12 @@ internal static class TrainCommand
             Description = "Seed of the fixed class embeddings; models to be merged must share it (ignored with --init, which brings its own).",
             DefaultValueFactory = _ => 0,
         };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 5 };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine decay to 0).", DefaultValueFactory = _ => 0.05 };
+        const string recipe = "default: the architecture's recipe (conv nets: the protocol's SGD, 5 epochs, lr 0.05, weight decay 5e-4; vit: AdamW, 15 epochs, lr 1e-3, weight decay 0.05)";
+        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs ({recipe})." };
+        var lr = new Option<double?>("--lr") { Description = $"Peak learning rate, cosine decay to 0 per step ({recipe})." };
+        var optimizer = new Option<string?>("--optimizer") { Description = $"sgd (momentum 0.9) or adamw ({recipe})." };
+        optimizer.AcceptOnlyFromAmong("sgd", "adamw");
+        var weightDecay = new Option<double?>("--weight-decay") { Description = $"Weight decay on every parameter ({recipe})." };
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width, GroupNorm groups and embeddings come from it." };
         var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors, written atomically).", Required = true };
@@ -46,7 +50,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on one task with the protocol's recipe and write a safetensors checkpoint.")
         {
-            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, init, regime, output, device, data,
+            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, optimizer, weightDecay, init, regime, output, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -55,6 +59,9 @@ internal static class TrainCommand
             int seedValue = parse.GetValue(seed);
             string? initPath = parse.GetValue(init);
             int? groups = parse.GetValue(normGroups);
+            if (parse.GetValue(epochs) is <= 0) throw new UsageException($"--epochs {parse.GetValue(epochs)}: train for at least one epoch.");
+            if (parse.GetValue(lr) is double rate && !(rate > 0 && double.IsFinite(rate))) throw new UsageException($"--lr {rate}: the learning rate must be a positive finite number.");
+            if (parse.GetValue(weightDecay) is double decay && !(decay >= 0 && double.IsFinite(decay))) throw new UsageException($"--weight-decay {decay}: must be zero or a positive finite number.");
             if (groups is <= 0) throw new UsageException($"--norm-groups {groups}: the group count must be positive.");
             if (groups is not null && initPath is not null)
                 throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");
@@ -85,18 +92,24 @@ internal static class TrainCommand
             }
 
             using var train = FashionMnist.LoadTrain(parse.GetValue(data));
-            var options = new TrainingOptions(classSet, parse.GetValue(epochs), seedValue, LearningRate: parse.GetValue(lr));
-            AnsiConsole.MarkupLineInterpolated($"training [bold]{spec.Arch}[/] width {spec.Width} on classes {classSet} for {options.Epochs} epochs, seed {seedValue}, on {dev}");
+            var recipeDefaults = ModelCatalog.DefaultRecipe(spec.Arch, classSet, seedValue);
+            var options = recipeDefaults with
+            {
+                Epochs = parse.GetValue(epochs) ?? recipeDefaults.Epochs,
+                LearningRate = parse.GetValue(lr) ?? recipeDefaults.LearningRate,
+                WeightDecay = parse.GetValue(weightDecay) ?? recipeDefaults.WeightDecay,
+                Optimizer = parse.GetValue(optimizer) switch { "sgd" => OptimizerKind.Sgd, "adamw" => OptimizerKind.AdamW, _ => recipeDefaults.Optimizer },
+            };
+            AnsiConsole.MarkupLineInterpolated(
+                $"training [bold]{spec.Arch}[/] width {spec.Width} on classes {classSet} for {options.Epochs} epochs ({options.Optimizer}, lr {options.LearningRate}, weight decay {options.WeightDecay}), seed {seedValue}, on {dev}");
             var result = TrainingProgressBar.Run($"{spec.Arch} [{classSet}]",
                 progress => Trainer.Train(model, embeddings, train, options, dev, progress));
 
             string regimeValue = parse.GetValue(regime) ?? (initPath is null ? "scratch" : "pretrained");
-            var extra = new Dictionary<string, string>
+            var extra = new Dictionary<string, string>(options.ToMetadata())
             {
                 ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
                 ["regime"] = regimeValue,
-                ["epochs"] = options.Epochs.ToString(CultureInfo.InvariantCulture),
-                ["lr"] = options.LearningRate.ToString(CultureInfo.InvariantCulture),
                 ["init"] = initPath is null ? "" : Path.GetFileName(initPath),
                 ["train_loss"] = result.Loss.ToString("F4", CultureInfo.InvariantCulture),
                 ["train_accuracy"] = result.Accuracy.ToString("F4", CultureInfo.InvariantCulture),

@@ -6,7 +6,20 @@ using static TorchSharp.torch;
 
 namespace MuDSC.Training;
 
-/// <summary>The protocol's recipe: SGD with momentum and weight decay, cosine decay to 0 per step.</summary>
+/// <summary>The optimiser of a training recipe.</summary>
+public enum OptimizerKind
+{
+    /// <summary>SGD with momentum and weight decay (the protocol's).</summary>
+    Sgd,
+
+    /// <summary>AdamW (betas 0.9, 0.999; decoupled weight decay on every parameter).</summary>
+    AdamW,
+}
+
+/// <summary>
+/// A training recipe; the defaults are the protocol's: SGD with momentum and weight decay, cosine
+/// decay to 0 per step. <see cref="Momentum"/> applies to SGD only.
+/// </summary>
 public sealed record TrainingOptions(
     ClassSet Classes,
     int Epochs,
@@ -14,7 +27,22 @@ public sealed record TrainingOptions(
     int BatchSize = 128,
     double LearningRate = 0.05,
     double Momentum = 0.9,
-    double WeightDecay = 5e-4);
+    double WeightDecay = 5e-4,
+    OptimizerKind Optimizer = OptimizerKind.Sgd)
+{
+    /// <summary>The recipe as checkpoint metadata, so a checkpoint says how it was trained.</summary>
+    public IEnumerable<KeyValuePair<string, string>> ToMetadata()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        yield return new("optimizer", Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw");
+        yield return new("epochs", Epochs.ToString(inv));
+        yield return new("lr", LearningRate.ToString(inv));
+        yield return new("weight_decay", WeightDecay.ToString(inv));
+        yield return new("batch_size", BatchSize.ToString(inv));
+        if (Optimizer == OptimizerKind.Sgd) yield return new("momentum", Momentum.ToString(inv));
+        yield return new("schedule", "cosine per step to 0");
+    }
+}
 
 public sealed record TrainingProgress(
     int Epoch, int Epochs, long Step, long TotalSteps, double Loss, double Accuracy, double ImagesPerSecond);
@@ -34,8 +62,7 @@ public static class Trainer
         using var targetOf = ScalarArithmetic.Full(ClassSet.ClassCount, -1, ScalarType.Int64, device);
         for (int i = 0; i < options.Classes.Count; i++) targetOf[options.Classes.Classes[i]] = torch.tensor((long)i);
 
-        using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum,
-            weight_decay: options.WeightDecay);
+        using var optimizer = CreateOptimizer(model, options);
         long stepsPerEpoch = (taskData.Count + options.BatchSize - 1) / options.BatchSize;
         long totalSteps = stepsPerEpoch * options.Epochs;
         var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps);
@@ -77,4 +104,11 @@ public static class Trainer
         model.eval();
         return last;
     }
+
+    private static torch.optim.Optimizer CreateOptimizer(nn.Module model, TrainingOptions options) => options.Optimizer switch
+    {
+        OptimizerKind.Sgd => torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay),
+        OptimizerKind.AdamW => torch.optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, null),
+    };
 }
