@@ -84,12 +84,7 @@ public sealed class CorrelationAccumulator : IDisposable
     public double[,] CorrelationArray()
     {
         using var correlation = Correlation();
-        using var cpu = correlation.cpu();
-        int rows = (int)cpu.shape[0];
-        var flat = cpu.data<double>().ToArray();
-        var result = new double[rows, rows];
-        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
-        return result;
+        return PearsonCorrelation.ToArray(correlation);
     }
 
     public void Dispose()
