@@ -209,12 +209,24 @@ internal static class MergeCommands
             var device = CommonOptions.ResolveDevice(deviceName);
             var a = CommonOptions.ParseClasses(taskA, "--classes");
             var b = CommonOptions.ParseClasses(taskB, "--classes-b");
-            var checkpoints = files.Select(f => Checkpoint.Load(f, device)).ToList();
-            using var train = FashionMnist.LoadTrain(data);
-            var mergeSet = FashionMnist.MergeSet(train, [a, b]);
-            var test = FashionMnist.LoadTest(data);
-            var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
-            return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);
+            var checkpoints = new List<Checkpoint>();
+            LabeledImages? mergeSet = null, test = null;
+            try
+            {
+                foreach (var file in files) checkpoints.Add(Checkpoint.Load(file, device));
+                using (var train = FashionMnist.LoadTrain(data)) mergeSet = FashionMnist.MergeSet(train, [a, b]);
+                test = FashionMnist.LoadTest(data);
+                var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
+                return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);
+            }
+            catch
+            {
+                // A later step failed: release what the earlier ones loaded.
+                foreach (var checkpoint in checkpoints) checkpoint.Dispose();
+                mergeSet?.Dispose();
+                test?.Dispose();
+                throw;
+            }
         }
 
         public void Dispose()

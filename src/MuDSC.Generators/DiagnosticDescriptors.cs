@@ -56,17 +56,13 @@ internal static class DiagnosticDescriptors
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,
         ConflictingSpace, ReservedName, NotAModule);
 
-    public static DiagnosticDescriptor ById(string id) => id switch
+    /// <summary>The descriptor of a diagnostic id the parser reported; an id without one is a bug, not MDSC010.</summary>
+    public static DiagnosticDescriptor ById(string id)
     {
-        "MDSC001" => NotPartial,
-        "MDSC002" => UndeclaredSpace,
-        "MDSC003" => WrongSpaceCount,
-        "MDSC004" => UnusedSpace,
-        "MDSC005" => MissingMaps,
-        "MDSC006" => BadHeadsFrom,
-        "MDSC007" => ChildNotMergeable,
-        "MDSC008" => ConflictingSpace,
-        "MDSC009" => ReservedName,
-        _ => NotAModule,
-    };
+        foreach (var descriptor in All)
+        {
+            if (descriptor.Id == id) return descriptor;
+        }
+        throw new System.ArgumentException($"no diagnostic descriptor has id '{id}'", nameof(id));
+    }
 }

@@ -52,18 +52,18 @@ public class HeadPairingTests
     }
 
     /// <summary>Model B's permutation from an alignment to model 0: merged unit j is B's unit p[j].</summary>
-    private static Tensor ModelBPermutation(int[] assignment)
+    private static Tensor ModelBPermutation(IReadOnlyList<int> assignment)
     {
-        int n = assignment.Length / 2;
+        int n = assignment.Count / 2;
         var p = new long[n];
         for (int i = 0; i < n; i++) p[assignment[n + i]] = i;
         return torch.tensor(p);
     }
 
     /// <summary>For each merged head, the head of B whose units it holds.</summary>
-    private static IEnumerable<int> HeadPairing(int[] assignment, PlanSpace space)
+    private static IEnumerable<int> HeadPairing(IReadOnlyList<int> assignment, PlanSpace space)
     {
-        int n = assignment.Length / 2, d = (int)space.BlockSize;
-        return Enumerable.Range(0, (int)space.Blocks).Select(head => Array.FindIndex(assignment, n, n, a => a / d == head) - n).Select(i => i / d);
+        int n = assignment.Count / 2, d = (int)space.BlockSize;
+        return Enumerable.Range(0, (int)space.Blocks).Select(head => Enumerable.Range(0, n).First(i => assignment[n + i] / d == head) / d);
     }
 }

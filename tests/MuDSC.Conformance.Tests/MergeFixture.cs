@@ -41,7 +41,7 @@ internal sealed class MergeFixture : IDisposable
         new(Pair.Plan.Spaces.ToDictionary(s => s.Name, s =>
         {
             var assignment = Pair.Assignment(method, s.Name);
-            return new UnitMatching(assignment, assignment.Max() + 1, Models.Count, 0);
+            return new UnitMatching([.. assignment], assignment.Max() + 1, Models.Count, 0);
         }), torch.CPU);
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using MuDSC.Generators;
 
 namespace MuDSC.Tests;
 
@@ -172,14 +173,24 @@ public class DiagnosticTests
     }
 
     [Test]
+    public void EveryIdMapsToItsOwnDescriptorAndAnUnknownIdIsABug()
+    {
+        foreach (var descriptor in DiagnosticDescriptors.All)
+            Assert.That(DiagnosticDescriptors.ById(descriptor.Id), Is.SameAs(descriptor));
+        Assert.That(DiagnosticDescriptors.All.Select(d => d.Id), Is.Unique);
+        Assert.Throws<ArgumentException>(() => DiagnosticDescriptors.ById("MDSC999"));
+    }
+
+    [Test]
     public void EveryDiagnosticHasADocumentationPage()
     {
         string docs = Path.Combine(Path.GetDirectoryName(GeneratorHarness.ArchitecturesDirectory())!, "..", "docs", "diagnostics");
-        foreach (int n in Enumerable.Range(1, 10))
+        Assert.That(DiagnosticDescriptors.All, Is.Not.Empty);
+        foreach (var descriptor in DiagnosticDescriptors.All)
         {
-            string page = Path.Combine(docs, $"MDSC{n:000}.md");
+            string page = Path.Combine(docs, $"{descriptor.Id}.md");
             Assert.That(File.Exists(page), Is.True, page);
-            Assert.That(File.ReadAllText(page), Does.Contain($"MDSC{n:000}").And.Contain("## Fix"));
+            Assert.That(File.ReadAllText(page), Does.Contain(descriptor.Id).And.Contain("## Fix"));
         }
     }
 }

@@ -46,6 +46,26 @@ public class BatchNormStatisticsTests
     }
 
     [Test]
+    public void AFailedResetLeavesTheModelAsItWas()
+    {
+        var norm = nn.BatchNorm2d(3);
+        var model = nn.Sequential(("bn", (nn.Module<Tensor, Tensor>)norm));
+        using (torch.no_grad())
+        {
+            norm.running_mean!.FillWith(5);
+            norm.running_var!.FillWith(9);
+        }
+        model.eval();
+        using var wrongChannels = new LabeledImages(torch.randn(4, 2, 2, 2), torch.zeros(4, ScalarType.Int64));
+
+        Assert.That(() => BatchNormStatistics.Reset(model, wrongChannels, torch.CPU), Throws.Exception);
+        Assert.That(norm.running_mean!.data<float>().ToArray(), Is.All.EqualTo(5f), "statistics restored");
+        Assert.That(norm.running_var!.data<float>().ToArray(), Is.All.EqualTo(9f));
+        Assert.That(norm.training, Is.False, "back in eval mode");
+        Assert.That(norm.momentum, Is.EqualTo(0.1), "momentum restored");
+    }
+
+    [Test]
     public void ModelsWithoutBatchNormAreLeftAlone()
     {
         var model = nn.Sequential(("gn", (nn.Module<Tensor, Tensor>)nn.GroupNorm(1, 3)));

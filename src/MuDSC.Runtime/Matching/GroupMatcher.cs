@@ -42,7 +42,7 @@ public static class GroupMatcher
             for (int i = 0; i < units.Length; i++) assignment[units[i]] = b * g + inner.Assignment[i];
             valueSum += inner.Value;
         }
-        return (new UnitMatching(assignment, n, models, valueSum / blocks), blockOrders);
+        return (new UnitMatching([.. assignment], n, models, valueSum / blocks), blockOrders);
     }
 
     private static int[] AssignBlocks(double[,] similarity, int model, int n, int blocks, int g)

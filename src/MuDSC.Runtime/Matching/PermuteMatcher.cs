@@ -23,7 +23,7 @@ public static class PermuteMatcher
                 total += block[j, column[j]];
             }
         }
-        return new UnitMatching(assignment, n, models, models > 1 ? total / (n * (models - 1)) : 0);
+        return new UnitMatching([.. assignment], n, models, models > 1 ? total / (n * (models - 1)) : 0);
     }
 
     internal static int UnitsPerModel(double[,] similarity, int models)

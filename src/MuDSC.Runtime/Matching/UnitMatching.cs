@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,15 +7,38 @@ namespace MuDSC.Matching;
 /// <summary>
 /// The outcome of matching one space across N models: each of the O = N*n stacked units is
 /// assigned to one of <see cref="Merged"/> merged units. <see cref="Value"/> is the mean
-/// similarity of what was matched (used to score coordinate-descent sweeps).
+/// similarity of what was matched (used to score coordinate-descent sweeps). Immutable, and equal
+/// to another matching with the same assignment (not the same array).
 /// </summary>
-public sealed record UnitMatching(int[] Assignment, int Merged, int Models, double Value)
+public sealed record UnitMatching
 {
+    public UnitMatching(ImmutableArray<int> assignment, int merged, int models, double value)
+    {
+        if (models < 1 || assignment.IsDefaultOrEmpty || assignment.Length % models != 0)
+            throw new ArgumentException($"{assignment.Length} stacked units cannot be {models} models' units");
+        if (assignment.Any(a => a < 0 || a >= merged))
+            throw new ArgumentException($"every unit must be assigned to one of {merged} merged units");
+        (Assignment, Merged, Models, Value) = (assignment, merged, models, value);
+    }
+
+    public ImmutableArray<int> Assignment { get; }
+
+    public int Merged { get; }
+
+    public int Models { get; }
+
+    public double Value { get; }
+
+    public bool Equals(UnitMatching? other) =>
+        other is not null && Merged == other.Merged && Models == other.Models && Value.Equals(other.Value) && Assignment.SequenceEqual(other.Assignment);
+
+    public override int GetHashCode() => Assignment.Aggregate(HashCode.Combine(Merged, Models, Value), HashCode.Combine);
+
     public int UnitsPerModel => Assignment.Length / Models;
 
     /// <summary>Every unit of every model kept as its own merged unit in place (no matching yet).</summary>
     public static UnitMatching Identity(int unitsPerModel, int models) =>
-        new(Enumerable.Range(0, unitsPerModel * models).Select(u => u % unitsPerModel).ToArray(), unitsPerModel, models, 0);
+        new([.. Enumerable.Range(0, unitsPerModel * models).Select(u => u % unitsPerModel)], unitsPerModel, models, 0);
 
     /// <summary>U (O x m): 1 where a unit is assigned to a merged unit.</summary>
     public Tensor Unmerge(Device device, ScalarType dtype = ScalarType.Float32)

@@ -88,7 +88,7 @@ public static class ZipMatcher
             foreach (int unit in members[rep]) assignment[unit] = mergedCount;
             mergedCount++;
         }
-        return new UnitMatching(assignment, mergedCount, models, merges > 0 ? valueSum / merges : 0);
+        return new UnitMatching([.. assignment], mergedCount, models, merges > 0 ? valueSum / merges : 0);
     }
 
     private readonly record struct Pair(double Value, int I, int J)

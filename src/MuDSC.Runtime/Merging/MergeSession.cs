@@ -43,26 +43,25 @@ public sealed class MergeSession : IDisposable
         ClassSet taskA, ClassSet taskB, Device device)
     {
         if (checkpoints.Count == 0) throw new MergeException("merging needs at least two checkpoints, got 0");
-        // Model 0 gives the plan (so a bad tensor can be reported with its spaces) and is kept as a base model.
-        var first = checkpoints[0].CreateModel(factory, device);
-        Plan = PlanBuilder.Build(first, checkpoints[0].Spec.Arch);
-        try
-        {
-            MergeInputs.Validate(checkpoints, mergeSet, Plan);
-        }
-        catch
-        {
-            first.Dispose();
-            throw;
-        }
         _factory = factory;
         _device = device;
         MergeSet = mergeSet;
         Spec = checkpoints[0].Spec;
-        ClassEmbeddings = checkpoints[0].ClassEmbeddings.to(device);
-        _baseModels.Add(first);
-        _baseModels.AddRange(checkpoints.Skip(1).Select(c => c.CreateModel(factory, device)));
-        foreach (var model in _baseModels) BatchNormStatistics.Reset(model, mergeSet, device);
+        try
+        {
+            // Model 0 gives the plan (so a bad tensor can be reported with its spaces) and is kept as a base model.
+            _baseModels.Add(checkpoints[0].CreateModel(factory, device));
+            Plan = PlanBuilder.Build(_baseModels[0], checkpoints[0].Spec.Arch);
+            MergeInputs.Validate(checkpoints, mergeSet, Plan);
+            foreach (var checkpoint in checkpoints.Skip(1)) _baseModels.Add(checkpoint.CreateModel(factory, device));
+            foreach (var model in _baseModels) BatchNormStatistics.Reset(model, mergeSet, device);
+            ClassEmbeddings = checkpoints[0].ClassEmbeddings.to(device);
+        }
+        catch
+        {
+            foreach (var model in _baseModels) model.Dispose(); // nothing half-built outlives a failed constructor
+            throw;
+        }
         _merger = new Merger(Plan, _baseModels.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), device);
         _mergeSetEvaluator = new Evaluator(mergeSet, taskA, taskB, device);
     }

@@ -108,9 +108,20 @@ public class CorrelationAndGroupTests
     }
 
     [Test]
+    public void MatchingsWithTheSameAssignmentAreEqualAndInvalidOnesAreRefused()
+    {
+        int[] units = [0, 1, 1, 0];
+        Assert.That(new UnitMatching([.. units], 2, 2, 0.5), Is.EqualTo(new UnitMatching([0, 1, 1, 0], 2, 2, 0.5)));
+        Assert.That(new UnitMatching([.. units], 2, 2, 0.5).GetHashCode(), Is.EqualTo(new UnitMatching([0, 1, 1, 0], 2, 2, 0.5).GetHashCode()));
+        Assert.That(new UnitMatching([0, 1, 0, 1], 2, 2, 0.5), Is.Not.EqualTo(new UnitMatching([0, 1, 1, 0], 2, 2, 0.5)));
+        Assert.Throws<ArgumentException>(() => _ = new UnitMatching([0, 1, 2], 2, 2, 0), "3 units are not 2 models' units");
+        Assert.Throws<ArgumentException>(() => _ = new UnitMatching([0, 1, 2, 0], 2, 2, 0), "unit assigned past the merged units");
+    }
+
+    [Test]
     public void MergeMatrixAveragesTheAssignedUnits()
     {
-        var matching = new UnitMatching([0, 1, 1, 0], Merged: 2, Models: 2, Value: 0);
+        var matching = new UnitMatching([0, 1, 1, 0], merged: 2, models: 2, value: 0);
         using var u = matching.Unmerge(torch.CPU);
         using var m = matching.Merge(torch.CPU);
         Assert.That(u.data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 0, 1, 0, 1, 1, 0 }));
