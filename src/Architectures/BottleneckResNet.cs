@@ -94,7 +94,7 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
         var x = nn.functional.relu(bn1.call(conv1.call(input)));
         x = nn.functional.relu(bn2.call(conv2.call(x)));
         x = bn3.call(conv3.call(x));
-        x = x.PlusInPlace(downsample is null ? input : downsample.call(input));
+        x = x.add_(downsample is null ? input : downsample.call(input), Scalars.One);
         return nn.functional.relu(x).MoveToOuterDisposeScope();
     }
 }

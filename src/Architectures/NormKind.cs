@@ -40,8 +40,8 @@ public sealed record Normalization(NormKind Kind, int Groups = 0)
     {
         var norm = nn.GroupNorm(groups, channels);
         using var noGrad = torch.no_grad();
-        norm.weight.FillWith(1);
-        norm.bias!.FillWith(0);
+        norm.weight.fill_(Scalars.One);
+        norm.bias!.zero_();
         return norm;
     }
 }

@@ -83,7 +83,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var x = nn.functional.relu(bn1.call(conv1.call(input)));
         x = bn2.call(conv2.call(x));
-        x = x.PlusInPlace(shortcut is null ? input : shortcut.call(input));
+        x = x.add_(shortcut is null ? input : shortcut.call(input), Scalars.One);
         return nn.functional.relu(x).MoveToOuterDisposeScope();
     }
 }

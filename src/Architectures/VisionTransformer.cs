@@ -26,8 +26,11 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
         if (dim % heads != 0) throw new ArgumentException($"dim {dim} is not divisible into {heads} heads");
         int tokens = (imageSize / patch) * (imageSize / patch) + 1;
         patch_embed = new PatchEmbed(inChannels, dim, patch);
-        cls_token = new Parameter(torch.randn(1, 1, dim).Times(0.02));
-        pos_embed = new Parameter(torch.randn(1, tokens, dim).Times(0.02));
+        using (var initScale = 0.02.ToScalar())
+        {
+            cls_token = new Parameter(torch.randn(1, 1, dim).mul_(initScale));
+            pos_embed = new Parameter(torch.randn(1, tokens, dim).mul_(initScale));
+        }
         blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new TransformerBlock(dim, heads, mlpRatio)).ToArray());
         norm = nn.LayerNorm(dim);
         head = nn.Linear(dim, embedDim);
@@ -38,7 +41,7 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = patch_embed.call(input);
-        x = torch.cat([cls_token.expand(x.shape[0], -1, -1), x], 1).Plus(pos_embed);
+        x = torch.cat([cls_token.expand(x.shape[0], -1, -1), x], 1).add(pos_embed, Scalars.One);
         foreach (var block in blocks) x = block.call(x);
         return head.call(norm.call(x)[.., 0]).MoveToOuterDisposeScope();
     }
@@ -80,8 +83,8 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = input.Plus(attn.call(norm1.call(input)));
-        x = x.Plus(mlp.call(norm2.call(x)));
+        var x = input.add(attn.call(norm1.call(input)), Scalars.One);
+        x = x.add(mlp.call(norm2.call(x)), Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }
@@ -94,12 +97,14 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
 public sealed partial class Attention : nn.Module<Tensor, Tensor>
 {
     private readonly int numHeads;
+    private readonly Scalar scale; // held for the module's life: a temporary Scalar can be finalised mid-call
     [Maps("x", "qk", "qk", "v")] private readonly Linear qkv;
     [Maps("v", "x")] private readonly Linear proj;
 
     public Attention(int dim, int heads) : base(nameof(Attention))
     {
         numHeads = heads;
+        scale = (1.0 / Math.Sqrt(dim / heads)).ToScalar();
         qkv = nn.Linear(dim, dim * 3);
         proj = nn.Linear(dim, dim);
         RegisterComponents();
@@ -112,7 +117,7 @@ public sealed partial class Attention : nn.Module<Tensor, Tensor>
         long headDim = dim / numHeads;
         var parts = qkv.call(input).reshape(batch, tokens, 3, numHeads, headDim).permute(2, 0, 3, 1, 4);
         var (q, k, v) = (parts[0], parts[1], parts[2]);
-        var weights = q.matmul(k.transpose(-2, -1)).Times(1.0 / Math.Sqrt(headDim)).softmax(-1);
+        var weights = q.matmul(k.transpose(-2, -1)).mul(scale).softmax(-1);
         var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, tokens, dim);
         return proj.call(mixed).MoveToOuterDisposeScope();
     }

@@ -43,6 +43,8 @@ public class BatchNormStatisticsTests
         Assert.That(norm.running_var!.data<float>().ToArray(), Is.EqualTo(variances.Select(v => (float)v)).Within(1e-4f));
         Assert.That(norm.training, Is.False, "model is left in eval mode");
         Assert.That(norm.momentum, Is.EqualTo(0.1), "momentum is restored");
+        Assert.That(norm.num_batches_tracked!.item<long>(), Is.EqualTo(3), "the counter says how many batches were seen");
+        Assert.That(model.state_dict().Keys, Is.EqualTo(new[] { "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked" }));
     }
 
     [Test]

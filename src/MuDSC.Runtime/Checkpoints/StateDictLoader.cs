@@ -32,6 +32,7 @@ public static class StateDictLoader
         using var noGrad = torch.no_grad();
         foreach (var (name, tensor) in target)
         {
+            using var scope = torch.NewDisposeScope(); // roots the dtype copy while copy_ reads it
             var value = source[name];
             tensor.copy_(value.dtype == tensor.dtype ? value : value.to_type(tensor.dtype));
         }

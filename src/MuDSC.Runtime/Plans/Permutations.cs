@@ -51,7 +51,8 @@ public static class Permutations
     /// <summary>Whether <paramref name="permutation"/> maps whole blocks of the space to whole blocks.</summary>
     public static bool RespectsStructure(PlanSpace space, Tensor permutation)
     {
-        var p = permutation.cpu().data<long>().ToArray();
+        using var cpu = permutation.cpu();
+        var p = cpu.data<long>().ToArray();
         if (p.Length != space.Size || p.Distinct().Count() != p.Length || p.Any(v => v < 0 || v >= space.Size)) return false;
         for (long block = 0; block < space.Blocks; block++)
         {
@@ -79,9 +80,10 @@ public static class Permutations
         var result = new Dictionary<string, Tensor>(stateDict, StringComparer.Ordinal);
         foreach (var group in plan.Axes.GroupBy(a => (a.Parameter, a.Axis)))
         {
+            using var scope = torch.NewDisposeScope(); // roots the index temporaries; the permuted tensor is moved out
             var tensor = stateDict[group.Key.Parameter];
             long length = tensor.shape[group.Key.Axis];
-            var index = torch.arange(length, ScalarType.Int64, tensor.device);
+            var index = ScalarArithmetic.Arange(length, tensor.device);
             foreach (var axis in group)
             {
                 long size = length / axis.Chunks;
@@ -89,7 +91,7 @@ public static class Permutations
                 index[TensorIndex.Slice(axis.Chunk * size, (axis.Chunk + 1) * size)] = p.Plus(axis.Chunk * size);
             }
             var current = result[group.Key.Parameter];
-            result[group.Key.Parameter] = current.index_select(group.Key.Axis, index);
+            result[group.Key.Parameter] = current.index_select(group.Key.Axis, index).MoveToOuterDisposeScope();
         }
         return result;
     }

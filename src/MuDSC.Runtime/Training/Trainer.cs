@@ -60,7 +60,11 @@ public static class Trainer
 
         // Label -> position in the class set, so targets index the task's logits.
         using var targetOf = ScalarArithmetic.Full(ClassSet.ClassCount, -1, ScalarType.Int64, device);
-        for (int i = 0; i < options.Classes.Count; i++) targetOf[options.Classes.Classes[i]] = torch.tensor((long)i);
+        for (int i = 0; i < options.Classes.Count; i++)
+        {
+            using var position = torch.tensor((long)i); // named: an unnamed temporary can be finalised mid-call
+            targetOf[options.Classes.Classes[i]] = position;
+        }
 
         using var optimizer = CreateOptimizer(model, options);
         long stepsPerEpoch = (taskData.Count + options.BatchSize - 1) / options.BatchSize;
