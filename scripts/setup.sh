@@ -74,7 +74,7 @@ PIN
     # libstdc++6 from trixie pulls trixie's libc6, libc-bin and libgcc-s1 (and libc6-dev where it is
     # installed) along with it: say exactly what apt will change before it does.
     local changes
-    changes=$(apt-get install -s -t trixie libstdc++6 2>/dev/null | awk '/^Inst / {print $2}' | tr '\n' ' ')
+    changes=$(apt-get install -s -t trixie libstdc++6 2>/dev/null | awk '/^Inst / {print $2}' | tr '\n' ' ' || true)
     say "apt will install or upgrade from trixie: ${changes:-libstdc++6}"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t trixie libstdc++6 >/dev/null
     has_glibcxx_3_4_32 || { say "error: libstdc++6 from trixie still lacks GLIBCXX_3.4.32" >&2; exit 1; }
