@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using Microsoft.CodeAnalysis.CSharp;
 using MuDSC.Generators.Model;
 
 namespace MuDSC.Generators;
@@ -11,6 +12,10 @@ public sealed partial class MergePlanGenerator
     internal static class Emitter
     {
         private const string Scope = "global::MuDSC.Plans";
+
+        /// <summary>Marks emitted members as tool-made, so analyzers and coverage tools skip them.</summary>
+        private static readonly string GeneratedCode =
+            $"[global::System.CodeDom.Compiler.GeneratedCode(\"MuDSC.Generators\", \"{typeof(Emitter).Assembly.GetName().Version}\")]";
 
         public static string Emit(ClassModel model)
         {
@@ -44,6 +49,7 @@ public sealed partial class MergePlanGenerator
         private static void EmitSpaceNames(SourceWriter w, ClassModel model)
         {
             w.Line("/// <summary>The names of this class's ports and local spaces, as [Ports] and [MergeGroup] declare them.</summary>");
+            w.Line(GeneratedCode);
             w.Line("public static class Spaces");
             w.Open();
             foreach (var name in model.Ports.Concat(model.Groups.Select(g => g.Name)))
@@ -53,6 +59,7 @@ public sealed partial class MergePlanGenerator
 
         private static void EmitDeclarePlan(SourceWriter w, ClassModel model)
         {
+            w.Line(GeneratedCode);
             w.Line($"void {Scope}.IMergeable.DeclarePlan({Scope}.PlanScope scope)");
             w.Open();
             for (int i = 0; i < model.Ports.Count; i++)
@@ -110,8 +117,7 @@ public sealed partial class MergePlanGenerator
             return text.ToString();
         }
 
-        private static string Literal(string value) =>
-            "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
     }
 
     /// <summary>An indentation-aware line writer with a fixed newline.</summary>
