@@ -20,13 +20,18 @@ public sealed class MergeableAnalyzer : DiagnosticAnalyzer
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.EnableConcurrentExecution();
-        context.RegisterSymbolAction(Analyze, SymbolKind.NamedType);
+        context.RegisterCompilationStartAction(start =>
+        {
+            // Resolved once per compilation; a compilation that cannot see the attribute has nothing to check.
+            var mergeable = start.Compilation.GetTypeByMetadataName(MergePlanGenerator.MergeableAttribute);
+            if (mergeable is not null) start.RegisterSymbolAction(symbol => Analyze(symbol, mergeable), SymbolKind.NamedType);
+        });
     }
 
-    private static void Analyze(SymbolAnalysisContext context)
+    private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol mergeable)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        if (!type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == MergePlanGenerator.MergeableAttribute)) return;
+        if (!type.GetAttributes().Any(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, mergeable))) return;
         var syntax = type.DeclaringSyntaxReferences
             .Select(r => r.GetSyntax(context.CancellationToken))
             .OfType<ClassDeclarationSyntax>()
