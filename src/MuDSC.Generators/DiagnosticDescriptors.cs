@@ -8,49 +8,60 @@ internal static class DiagnosticDescriptors
 {
     private const string Category = "MuDSC.Declaration";
 
-    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+    /// <param name="fix">The description: what to change, as the docs page's "Fix" says it.</param>
+    private static DiagnosticDescriptor Error(string id, string title, string message, string fix) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
-            description: title + ".", helpLinkUri: $"docs/diagnostics/{id}.md");
+            description: fix, helpLinkUri: $"docs/diagnostics/{id}.md");
 
     public static readonly DiagnosticDescriptor NotPartial = Error("MDSC001",
         "A [Mergeable] class must be partial",
-        "[Mergeable] class '{0}' must be declared partial so the generator can add its merge plan: write 'partial class {0}'");
+        "[Mergeable] class '{0}' must be declared partial so the generator can add its merge plan: write 'partial class {0}'",
+        "Add 'partial' to the class; a nested [Mergeable] class needs its containing classes to be partial too.");
 
     public static readonly DiagnosticDescriptor UndeclaredSpace = Error("MDSC002",
         "A space name is not declared",
-        "Field '{0}' of '{1}' names space '{2}', which '{1}' does not declare: add [MergeGroup(\"{2}\")], list it in [Ports], or use \"in\", \"out\" or \"_\" for a fixed end");
+        "Field '{0}' of '{1}' names space '{2}', which '{1}' does not declare: add [MergeGroup(\"{2}\")], list it in [Ports], or use \"in\", \"out\" or \"_\" for a fixed end",
+        "Declare the space on the class with [MergeGroup(\"name\")] or list it in [Ports], correct the spelling, or use \"in\", \"out\" or \"_\" for an end that is never permuted.");
 
     public static readonly DiagnosticDescriptor WrongSpaceCount = Error("MDSC003",
         "Wrong number of spaces for the layer kind",
-        "Field '{0}' of '{1}' is {2} and binds {3}, but its declaration names {4} space(s)");
+        "Field '{0}' of '{1}' is {2} and binds {3}, but its declaration names {4} space(s)",
+        "Name one space per binding of the layer kind: (in, out) for Conv2d and Linear, (in, out1, out2, ...) for a fused Linear, (space) for a norm, the child's [Ports] in order.");
 
     public static readonly DiagnosticDescriptor UnusedSpace = Error("MDSC004",
         "A space is declared but not used",
-        "Space '{0}' of '{1}' is {2}: {3}");
+        "Space '{0}' of '{1}' is {2}: {3}",
+        "Bind the space where it is read (and where it is written), or remove the declaration; use \"out\" for the model's fixed output.");
 
     public static readonly DiagnosticDescriptor MissingMaps = Error("MDSC005",
         "A layer with parameters has no [Maps]",
-        "Field '{0}' of '{1}' holds parameters but has no [Maps]: bind its spaces with [Maps(...)] or mark it [NotMerged] to average it");
+        "Field '{0}' of '{1}' holds parameters but has no [Maps]: bind its spaces with [Maps(...)] or mark it [NotMerged] to average it",
+        "Add [Maps(...)] with the spaces the layer reads and writes, or mark the field [NotMerged] to average it across models.");
 
     public static readonly DiagnosticDescriptor BadHeadsFrom = Error("MDSC006",
         "HeadsFrom does not name an integer member",
-        "[MergeGroup(\"{0}\")] of '{1}' takes its head count from '{2}', which is not an int or long field or property of '{1}': pass nameof(...) of one");
+        "[MergeGroup(\"{0}\")] of '{1}' takes its head count from '{2}', which is not an int or long field or property of '{1}': pass nameof(...) of one",
+        "Pass nameof(...) of an int or long instance field or property of the class that holds the number of heads.");
 
     public static readonly DiagnosticDescriptor ChildNotMergeable = Error("MDSC007",
         "A child module is not [Mergeable]",
-        "Field '{0}' of '{1}' has type '{2}', which the planner does not know and which is not [Mergeable]: mark '{2}' [Mergeable] and partial, or mark the field [NotMerged]");
+        "Field '{0}' of '{1}' has type '{2}', which the planner does not know and which is not [Mergeable]: mark '{2}' [Mergeable] and partial, or mark the field [NotMerged]",
+        "Mark the child type [Mergeable] and partial, declare its [Ports] and annotate its fields; or mark the field [NotMerged].");
 
     public static readonly DiagnosticDescriptor ConflictingSpace = Error("MDSC008",
         "A space is declared twice",
-        "Space '{0}' of '{1}' is declared more than once{2}: declare each space once, with one structure");
+        "Space '{0}' of '{1}' is declared more than once{2}: declare each space once, with one structure",
+        "Declare each space once, with one structure (one HeadsFrom at most).");
 
     public static readonly DiagnosticDescriptor ReservedName = Error("MDSC009",
         "A space name is reserved or already a port",
-        "'{0}' in '{1}' cannot be declared as a space: {2}");
+        "'{0}' in '{1}' cannot be declared as a space: {2}",
+        "Rename the space: \"in\", \"out\" and \"_\" are fixed ends, and a port already names a space the parent binds.");
 
     public static readonly DiagnosticDescriptor NotAModule = Error("MDSC010",
         "[Maps] on a member that is not a module or tensor",
-        "Field '{0}' of '{1}' has [Maps] or [Tap], but its type '{2}' is not a TorchSharp module, Parameter or Tensor");
+        "Field '{0}' of '{1}' has [Maps] or [Tap], but its type '{2}' is not a TorchSharp module, Parameter or Tensor",
+        "Put [Maps] and [Tap] only on fields holding a TorchSharp module, a Parameter or a Tensor; remove it from other members.");
 
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,

@@ -176,7 +176,11 @@ public class DiagnosticTests
     public void EveryIdMapsToItsOwnDescriptorAndAnUnknownIdIsABug()
     {
         foreach (var descriptor in DiagnosticDescriptors.All)
+        {
             Assert.That(DiagnosticDescriptors.ById(descriptor.Id), Is.SameAs(descriptor));
+            // The description carries the fix, not the title again.
+            Assert.That(descriptor.Description.ToString(), Is.Not.Empty.And.Not.Contains(descriptor.Title.ToString()), descriptor.Id);
+        }
         Assert.That(DiagnosticDescriptors.All.Select(d => d.Id), Is.Unique);
         Assert.Throws<ArgumentException>(() => DiagnosticDescriptors.ById("MDSC999"));
     }
