@@ -8,15 +8,8 @@ namespace MuDSC.Tests;
 /// </summary>
 public class SnapshotTests
 {
-    private static (Microsoft.CodeAnalysis.GeneratorDriverRunResult Result, Compilation Output) RunOnArchitectures()
-    {
-        var sources = Directory.GetFiles(GeneratorHarness.ArchitecturesDirectory(), "*.cs")
-            .Order(StringComparer.Ordinal)
-            .Select(path => (Path.GetFileName(path), File.ReadAllText(path)))
-            .Append(("Usings.cs", "global using System; global using System.Linq; global using System.Collections.Generic;"))
-            .ToArray();
-        return GeneratorHarness.Run(GeneratorHarness.Compile(sources));
-    }
+    private static (Microsoft.CodeAnalysis.GeneratorDriverRunResult Result, Compilation Output) RunOnArchitectures() =>
+        GeneratorHarness.Run(GeneratorHarness.Compile(GeneratorHarness.ArchitectureSources()));
 
     [Test]
     public void GeneratedCodeMatchesTheSnapshots()
