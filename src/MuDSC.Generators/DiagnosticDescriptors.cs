@@ -40,7 +40,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor BadHeadsFrom = Error("MDSC006",
         "HeadsFrom does not name an integer member",
-        "[MergeGroup(\"{0}\")] of '{1}' takes its head count from '{2}', which is not an int or long field or property of '{1}': pass nameof(...) of one",
+        "[MergeGroup(\"{0}\")] of '{1}' takes its head count from '{2}', which is not an int or long instance field or property of '{1}': pass nameof(...) of one",
         "Pass nameof(...) of an int or long instance field or property of the class that holds the number of heads.");
 
     public static readonly DiagnosticDescriptor ChildNotMergeable = Error("MDSC007",
@@ -63,9 +63,24 @@ internal static class DiagnosticDescriptors
         "Field '{0}' of '{1}' has [Maps] or [Tap], but its type '{2}' is not a TorchSharp module, Parameter or Tensor",
         "Put [Maps] and [Tap] only on fields holding a TorchSharp module, a Parameter or a Tensor; remove it from other members.");
 
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error("MDSC011",
+        "A type containing a [Mergeable] class must be partial",
+        "'{0}' contains [Mergeable] class '{1}' and must be declared partial too, so the generator can add '{1}''s merge plan inside it",
+        "Add 'partial' to every type that contains the [Mergeable] class.");
+
+    public static readonly DiagnosticDescriptor GenericClass = Error("MDSC012",
+        "A [Mergeable] class cannot be generic",
+        "[Mergeable] class '{0}' is generic; a merge plan describes one concrete architecture",
+        "Make the class non-generic (a generic base class without [Mergeable] is fine), or declare a [Mergeable] subclass per concrete type.");
+
+    public static readonly DiagnosticDescriptor CollidingConstants = Error("MDSC013",
+        "Two space names give one generated constant",
+        "Spaces '{0}' and '{1}' of '{2}' would both be the constant Spaces.{3}",
+        "Rename one of the spaces so that their names differ in letters or digits, not only in punctuation.");
+
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,
-        ConflictingSpace, ReservedName, NotAModule);
+        ConflictingSpace, ReservedName, NotAModule, ContainingTypeNotPartial, GenericClass, CollidingConstants);
 
     /// <summary>The descriptor of a diagnostic id the parser reported; an id without one is a bug, not MDSC010.</summary>
     public static DiagnosticDescriptor ById(string id)

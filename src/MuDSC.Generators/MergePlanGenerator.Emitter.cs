@@ -53,7 +53,7 @@ public sealed partial class MergePlanGenerator
             w.Line("public static class Spaces");
             w.Open();
             foreach (var name in model.Ports.Concat(model.Groups.Select(g => g.Name)))
-                w.Line($"public const string {Pascal(name)} = {Literal(name)};");
+                w.Line($"public const string {ConstantName(name)} = {Literal(name)};");
             w.Close();
         }
 
@@ -103,7 +103,8 @@ public sealed partial class MergePlanGenerator
 
         private static string Variable(string space) => "space_" + Identifier(space);
 
-        private static string Pascal(string name)
+        /// <summary>The <c>Spaces</c> constant of a port or space name: its identifier form, first letter upper case.</summary>
+        internal static string ConstantName(string name)
         {
             string id = Identifier(name);
             return char.ToUpperInvariant(id[0]) + id.Substring(1);

@@ -60,6 +60,12 @@ public sealed partial class MergePlanGenerator
                 Report("MDSC001", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
                 return new ParseResult(null, diagnostics.ToEquatableArray());
             }
+            // The plan is emitted into every containing type as a partial declaration, and names the class without type parameters.
+            foreach (var outer in syntax.Ancestors().OfType<TypeDeclarationSyntax>().Where(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)))
+                Report("MDSC011", LocationInfo.From(outer.Identifier.GetLocation()), outer.Identifier.Text, type.Name);
+            if (type.IsGenericType)
+                Report("MDSC012", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
+            if (diagnostics.Count > 0) return new ParseResult(null, diagnostics.ToEquatableArray());
 
             var ports = ReadPorts(type, Report);
             var groups = ReadGroups(type, ports, Report);
@@ -73,6 +79,7 @@ public sealed partial class MergePlanGenerator
                 if (model is not null) fields.Add(model);
             }
             CheckUsage(type, ports, groups, bound, Report);
+            CheckConstantNames(type, ports.Concat(groups), Report);
 
             var model2 = diagnostics.Count > 0 ? null : new ClassModel(
                 type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
@@ -284,8 +291,19 @@ public sealed partial class MergePlanGenerator
             _ => "no space (use [Tap] to read activations here)",
         };
 
+        /// <summary>Two names that give one constant of the generated <c>Spaces</c> class would not compile.</summary>
+        private static void CheckConstantNames(INamedTypeSymbol type, IEnumerable<Declared> names, Reporter report)
+        {
+            foreach (var clash in names.GroupBy(d => Emitter.ConstantName(d.Name)).Where(g => g.Select(d => d.Name).Distinct().Count() > 1))
+            {
+                var both = clash.Select(d => d.Name).Distinct().ToList();
+                report("MDSC013", clash.Last().Location, both[0], both[1], type.Name, clash.Key);
+            }
+        }
+
+        /// <summary>An int or long instance field or property: the generated plan reads it as <c>this.name</c>.</summary>
         private static bool IsIntegerMember(INamedTypeSymbol type, string name) =>
-            type.GetMembers(name).Any(m => m switch
+            type.GetMembers(name).Any(m => !m.IsStatic && m switch
             {
                 IFieldSymbol f => f.Type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64,
                 IPropertySymbol p => p.Type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64,

@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace MuDSC.Generators;
 
 /// <summary>
-/// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC010) at their real source
+/// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC013) at their real source
 /// locations, so they show as squiggles and respect #pragma. Shares the generator's parser, so
 /// what it reports is exactly why the generator emitted nothing.
 /// </summary>

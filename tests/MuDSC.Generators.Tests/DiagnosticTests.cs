@@ -107,6 +107,51 @@ public class DiagnosticTests
             """), "MDSC006", "MergeGroup(\"qk\"", "'heads'", "int or long");
 
     [Test]
+    public void MDSC006_HeadsFromNamesAStaticMember() =>
+        ExpectOnly(Net("[Mergeable, Ports(\"x\"), MergeGroup(\"qk\", HeadsFrom = nameof(heads))]", """
+                private static readonly int heads = 4;
+                [Maps("x", "qk", "qk")] private readonly Linear fused = nn.Linear(8, 16);
+                [Maps("x", "x")] private readonly Linear mix = nn.Linear(8, 8);
+            """), "MDSC006", "MergeGroup(\"qk\"", "'heads'", "instance");
+
+    [Test]
+    public void MDSC011_ContainingTypeNotPartial() =>
+        ExpectOnly(Preamble + """
+            public static class Models
+            {
+                [Mergeable, MergeGroup("h")]
+                public sealed partial class Net : nn.Module<Tensor, Tensor>
+                {
+                    [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                    [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                    public Net() : base("Net") { }
+                    public override Tensor forward(Tensor input) => input;
+                }
+            }
+            """, "MDSC011", "Models", "'Models'", "'Net'", "partial");
+
+    [Test]
+    public void MDSC012_GenericClass() =>
+        ExpectOnly(Preamble + """
+            [Mergeable, MergeGroup("h")]
+            public sealed partial class Net<T> : nn.Module<Tensor, Tensor>
+            {
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                public Net() : base("Net") { }
+                public override Tensor forward(Tensor input) => input;
+            }
+            """, "MDSC012", "Net<T>", "'Net'", "generic");
+
+    [Test]
+    public void MDSC013_SpaceNamesThatGiveOneConstant() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"mid-1\"), MergeGroup(\"mid_1\")]", """
+                [Maps("in", "mid-1")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("mid-1", "mid_1")] private readonly Linear fc2 = nn.Linear(8, 8);
+                [Maps("mid_1", "out")] private readonly Linear fc3 = nn.Linear(8, 2);
+            """), "MDSC013", "MergeGroup(\"mid_1\")", "'mid-1'", "'mid_1'", "Spaces.Mid_1");
+
+    [Test]
     public void MDSC007_ChildModuleNotMergeable() =>
         ExpectOnly(Preamble + """
             public sealed class Custom : nn.Module<Tensor, Tensor>
