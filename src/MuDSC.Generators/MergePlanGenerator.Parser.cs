@@ -58,14 +58,14 @@ public sealed partial class MergePlanGenerator
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 Report("MDSC001", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
-                return new ParseResult(null, diagnostics.ToEquatableArray());
+                return new ParseResult(null, null, diagnostics.ToEquatableArray());
             }
             // The plan is emitted into every containing type as a partial declaration, and names the class without type parameters.
             foreach (var outer in syntax.Ancestors().OfType<TypeDeclarationSyntax>().Where(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)))
                 Report("MDSC011", LocationInfo.From(outer.Identifier.GetLocation()), outer.Identifier.Text, type.Name);
             if (type.IsGenericType)
                 Report("MDSC012", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
-            if (diagnostics.Count > 0) return new ParseResult(null, diagnostics.ToEquatableArray());
+            if (diagnostics.Count > 0) return new ParseResult(null, null, diagnostics.ToEquatableArray());
 
             var ports = ReadPorts(type, Report);
             var groups = ReadGroups(type, ports, Report);
@@ -81,16 +81,25 @@ public sealed partial class MergePlanGenerator
             CheckUsage(type, ports, groups, bound, Report);
             CheckConstantNames(type, ports.Concat(groups), Report);
 
-            var model2 = diagnostics.Count > 0 ? null : new ClassModel(
+            var place = new ClassPlace(
                 type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
                 ContainingTypes(type).ToEquatableArray(),
                 type.Name,
-                HintName(type),
+                HintName(type));
+            if (diagnostics.Count > 0)
+                return new ParseResult(null, new FailedClass(place, diagnostics.Select(Describe).ToEquatableArray()), diagnostics.ToEquatableArray());
+            var model2 = new ClassModel(place.Namespace, place.ContainingTypes, place.Name, place.HintName,
                 ports.Select(p => p.Name).ToEquatableArray(),
                 groups.Select(g => g.Model).ToEquatableArray(),
                 fields.ToEquatableArray());
-            return new ParseResult(model2, diagnostics.ToEquatableArray());
+            return new ParseResult(model2, null, diagnostics.ToEquatableArray());
         }
+
+        /// <summary>"MDSC002: the message", as the analyzer would report it.</summary>
+        private static string Describe(DiagnosticInfo info) =>
+            info.Id + ": " + string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                DiagnosticDescriptors.ById(info.Id).MessageFormat.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                info.Arguments.Cast<object>().ToArray());
 
         private delegate void Reporter(string id, LocationInfo? where, params string[] args);
 

@@ -7,7 +7,8 @@ namespace MuDSC.Generators;
 /// <summary>
 /// Turns [Mergeable] TorchSharp model classes into their merge plans: for each class, one
 /// generated file implementing IMergeable.DeclarePlan and the typed space names. A class whose
-/// declarations are in error gets no output; <see cref="MergeableAnalyzer"/> reports why.
+/// declarations are in error gets a DeclarePlan that throws with the errors (when it can take a
+/// partial declaration at all); <see cref="MergeableAnalyzer"/> reports them at compile time.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class MergePlanGenerator : IIncrementalGenerator
@@ -29,5 +30,11 @@ public sealed partial class MergePlanGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Models);
 
         context.RegisterSourceOutput(models, static (spc, model) => spc.AddSource(model.HintName, Emitter.Emit(model)));
+
+        var failures = parsed
+            .Where(static r => r.Failed is not null)
+            .Select(static (r, _) => r.Failed!)
+            .WithTrackingName(TrackingNames.Failures);
+        context.RegisterSourceOutput(failures, static (spc, failed) => spc.AddSource(failed.Place.HintName, Emitter.EmitFailure(failed)));
     }
 }

@@ -9,7 +9,7 @@ namespace MuDSC.Generators;
 /// <summary>
 /// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC013) at their real source
 /// locations, so they show as squiggles and respect #pragma. Shares the generator's parser, so
-/// what it reports is exactly why the generator emitted nothing.
+/// what it reports is exactly what the generator's throwing DeclarePlan names.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class MergeableAnalyzer : DiagnosticAnalyzer

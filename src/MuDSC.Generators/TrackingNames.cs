@@ -5,4 +5,5 @@ public static class TrackingNames
 {
     public const string Parse = nameof(Parse);
     public const string Models = nameof(Models);
+    public const string Failures = nameof(Failures);
 }

@@ -205,16 +205,39 @@ public class DiagnosticTests
         Assert.That(GeneratorHarness.AnalyzerDiagnostics(source), Is.Empty);
     }
 
+    /// <summary>
+    /// A class in error still gets a plan that fails loudly: a suppressed error or a build without
+    /// analyzers compiles, and PlanBuilder.Build then throws with the MDSC id, not "not [Mergeable]".
+    /// </summary>
     [Test]
-    public void TheGeneratorEmitsNothingForAClassInError()
+    public void AClassInErrorGetsADeclarePlanThatThrowsWithItsErrors()
     {
-        string source = Net("[Mergeable, MergeGroup(\"h\")]", """
+        var source = Net("[Mergeable, MergeGroup(\"h\")]", """
                 [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
-                [Maps("hh", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                [Maps("hiden", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
             """);
-        var (result, _) = GeneratorHarness.Run(GeneratorHarness.Compile(source));
-        Assert.That(result.GeneratedTrees, Is.Empty);
+        var (result, output) = GeneratorHarness.Run(GeneratorHarness.Compile(source));
         Assert.That(result.Diagnostics, Is.Empty, "the analyzer reports; the generator stays silent");
+        var generated = result.Results.Single().GeneratedSources.Single().SourceText.ToString();
+        Assert.That(generated, Does.Contain("void global::MuDSC.Plans.IMergeable.DeclarePlan"));
+        Assert.That(generated, Does.Contain("throw new global::MuDSC.Plans.PlanException(").And.Contain("MDSC002: Field 'fc2' of 'Net' names space 'hiden'"));
+        Assert.That(generated, Does.Not.Contain("class Spaces"), "no typed names from a declaration in error");
+        Assert.That(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error), Is.Empty, "the stub compiles");
+    }
+
+    [Test]
+    public void AClassThatCannotTakeAPartialDeclarationGetsNothing()
+    {
+        var source = Preamble + """
+            [Mergeable]
+            public sealed class Plain : nn.Module<Tensor, Tensor>
+            {
+                public Plain() : base("Plain") { }
+                public override Tensor forward(Tensor input) => input;
+            }
+            """;
+        var (result, _) = GeneratorHarness.Run(GeneratorHarness.Compile(source));
+        Assert.That(result.Results.Single().GeneratedSources, Is.Empty);
     }
 
     [Test]

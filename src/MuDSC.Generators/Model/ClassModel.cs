@@ -63,5 +63,15 @@ internal sealed record ClassModel(
     EquatableArray<GroupModel> Groups,
     EquatableArray<FieldModel> Fields);
 
-/// <summary>A parse result: the model to emit (null when declarations are in error) and the diagnostics.</summary>
-internal sealed record ParseResult(ClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>Where a generated declaration goes: the class's namespace, containing types, name and file name.</summary>
+internal sealed record ClassPlace(string? Namespace, EquatableArray<string> ContainingTypes, string Name, string HintName);
+
+/// <summary>
+/// A class whose declarations are in error but which can take a generated partial declaration: it
+/// gets a DeclarePlan that throws with these errors, so that a suppressed error or a build without
+/// analyzers fails at plan time with the MDSC ids, not with "not [Mergeable]".
+/// </summary>
+internal sealed record FailedClass(ClassPlace Place, EquatableArray<string> Errors);
+
+/// <summary>A parse result: the model to emit (null when declarations are in error), the failure to emit instead, and the diagnostics.</summary>
+internal sealed record ParseResult(ClassModel? Model, FailedClass? Failed, EquatableArray<DiagnosticInfo> Diagnostics);
