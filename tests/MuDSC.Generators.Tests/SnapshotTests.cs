@@ -9,7 +9,13 @@ namespace MuDSC.Tests;
 public class SnapshotTests
 {
     private static (Microsoft.CodeAnalysis.GeneratorDriverRunResult Result, Compilation Output) RunOnArchitectures() =>
-        GeneratorHarness.Run(GeneratorHarness.Compile(GeneratorHarness.ArchitectureSources()));
+        GeneratorHarness.Run(GeneratorHarness.Compile([.. GeneratorHarness.ArchitectureSources(), .. ExtraInputs()]));
+
+    /// <summary>Declarations the shipped architectures do not exercise: nesting, the global namespace, [NotMerged], names that are not identifiers.</summary>
+    private static IEnumerable<(string Path, string Text)> ExtraInputs() =>
+        Directory.GetFiles(Path.Combine(GeneratorHarness.SnapshotDirectory(), "..", "SnapshotInputs"), "*.cs.txt")
+            .Order(StringComparer.Ordinal)
+            .Select(path => (Path.GetFileNameWithoutExtension(path), File.ReadAllText(path)));
 
     [Test]
     public void GeneratedCodeMatchesTheSnapshots()
