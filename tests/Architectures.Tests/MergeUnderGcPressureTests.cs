@@ -27,17 +27,7 @@ public class MergeUnderGcPressureTests
         using var a = ModelZoo.Create(arch, 1);
         using var b = ModelZoo.Create(arch, 2);
         var plan = PlanBuilder.Build(a);
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        try
+        GcPressure.While(() =>
         {
             for (int run = 0; run < 3; run++)
             {
@@ -54,11 +44,6 @@ public class MergeUnderGcPressureTests
                 using var output = result.call(data.Images);
                 Assert.That(output.isfinite().all().item<bool>(), Is.True);
             }
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
+        });
     }
 }

@@ -12,30 +12,6 @@ public class ScalarLifetimeStressTests
 {
     private const int Iterations = 20_000;
 
-    /// <summary>Runs <paramref name="body"/> repeatedly while a second thread collects garbage and runs finalisers.</summary>
-    internal static void UnderGcPressure(Action body, int iterations = Iterations)
-    {
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        try
-        {
-            for (int i = 0; i < iterations; i++) body();
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
-    }
-
     /// <summary>
     /// The same chain with implicit Scalars (<c>x.mul(2.0).add(1.0)</c>) crashes the test host within
     /// these iterations (docs/notes/torchsharp-scalar-lifetime.md); held Scalars and scoped temporaries do not.
@@ -44,11 +20,14 @@ public class ScalarLifetimeStressTests
     public void HeldScalarsAndScopedTemporariesSurviveCollections()
     {
         using var x = torch.randn(64);
-        UnderGcPressure(() =>
+        GcPressure.While(() =>
         {
-            using var scope = torch.NewDisposeScope();
-            var y = x.Times(2.0).Plus(1.0).DividedBy(3.0).Plus(x).AtLeast(-1);
-            Assert.That(y.shape[0], Is.EqualTo(64));
+            for (int i = 0; i < Iterations; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var y = x.Times(2.0).Plus(1.0).DividedBy(3.0).Plus(x).AtLeast(-1);
+                Assert.That(y.shape[0], Is.EqualTo(64));
+            }
         });
     }
 }
