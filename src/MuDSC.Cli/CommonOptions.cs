@@ -2,7 +2,6 @@ using System.CommandLine;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
 using MuDSC.IO;
-using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,7 +47,10 @@ internal static class CommonOptions
         }
     }
 
-    /// <summary>Runs a command body; known failures print one red line and exit 1 instead of a stack trace.</summary>
+    /// <summary>
+    /// Runs a command body; known failures print "error: ..." on stderr (unwrapped, so logs and
+    /// scripts get the whole message) and exit 1 instead of a stack trace.
+    /// </summary>
     public static int Run(Func<int> body)
     {
         try
@@ -57,7 +59,7 @@ internal static class CommonOptions
         }
         catch (Exception e) when (e is UsageException or DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
     }
