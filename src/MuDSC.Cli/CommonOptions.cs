@@ -65,5 +65,44 @@ internal static class CommonOptions
     }
 }
 
+/// <summary>Output paths checked before any work: writable, not a directory, never one of the inputs.</summary>
+internal static class OutputPaths
+{
+    /// <summary>Refuses, in milliseconds, an output that would fail after the work or overwrite an input.</summary>
+    /// <param name="outputs">(option, path) pairs; null paths are outputs not asked for.</param>
+    public static void Check(IEnumerable<(string Option, string? Path)> outputs, IEnumerable<string?> inputs)
+    {
+        var inputPaths = inputs.OfType<string>().Where(p => p.Length > 0).Select(Path.GetFullPath).ToList();
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (option, path) in outputs)
+        {
+            if (path is null) continue;
+            if (path.Trim().Length == 0) throw new UsageException($"{option}: the path is empty.");
+            string full = Path.GetFullPath(path);
+            if (Directory.Exists(full)) throw new UsageException($"{option} {path}: is a directory; give a file name.");
+            if (inputPaths.Contains(full)) throw new UsageException($"{option} {path}: is also an input; writing it would destroy that input. Choose another file.");
+            if (seen.TryGetValue(full, out var other)) throw new UsageException($"{option} {path}: is also the {other} output; give each output its own file.");
+            seen[full] = option;
+            string? parent = Path.GetDirectoryName(full);
+            if (parent is null || !Directory.Exists(parent)) throw new UsageException($"{option} {path}: folder {parent} does not exist.");
+            ProbeWritable(option, path, parent);
+        }
+    }
+
+    /// <summary>Creates and deletes a hidden probe file, so an unwritable folder fails now and not after the work.</summary>
+    private static void ProbeWritable(string option, string path, string folder)
+    {
+        string probe = Path.Combine(folder, $".mudsc-probe-{Guid.NewGuid():N}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{option} {path}: cannot write in {folder} ({e.Message}).");
+        }
+    }
+}
+
 /// <summary>A mistake in the command line or its inputs, reported without a stack trace.</summary>
 internal sealed class UsageException(string message) : Exception(message);

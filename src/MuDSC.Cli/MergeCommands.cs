@@ -47,6 +47,7 @@ internal static class MergeCommands
         {
             if (parse.GetValue(alpha) is not null && parse.GetValue(alphaSearch))
                 throw new UsageException("give either --alpha or --alpha-search, not both");
+            OutputPaths.Check([("--out", parse.GetValue(output))], parse.GetValue(files)!);
             var context = Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
             using (context)
             {
@@ -96,6 +97,7 @@ internal static class MergeCommands
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
+            OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], parse.GetValue(files)!);
             var rows = Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
                 new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
             Render("Fashion-MNIST test set (%)", rows);

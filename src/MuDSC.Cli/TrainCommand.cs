@@ -58,6 +58,7 @@ internal static class TrainCommand
             var classSet = CommonOptions.ParseClasses(parse.GetValue(classes)!, "--classes");
             int seedValue = parse.GetValue(seed);
             string? initPath = parse.GetValue(init);
+            OutputPaths.Check([("--out", parse.GetValue(output))], [initPath]);
             int? groups = parse.GetValue(normGroups);
             if (parse.GetValue(epochs) is <= 0) throw new UsageException($"--epochs {parse.GetValue(epochs)}: train for at least one epoch.");
             if (parse.GetValue(lr) is double rate && !(rate > 0 && double.IsFinite(rate))) throw new UsageException($"--lr {rate}: the learning rate must be a positive finite number.");
