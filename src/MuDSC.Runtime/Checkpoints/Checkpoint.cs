@@ -117,7 +117,9 @@ public sealed class Checkpoint : IDisposable
         }
         catch (ArgumentException e)
         {
-            throw new CheckpointException($"{Source}: {e.Message} (metadata {ModelSpec.NormGroupsKey}).");
+            // Name the metadata key only when the checkpoint set it: other factory errors are not about it.
+            string key = Spec.NormGroups is null ? "" : $" (metadata {ModelSpec.NormGroupsKey})";
+            throw new CheckpointException($"{Source}: {e.Message}{key}.");
         }
         try
         {
