@@ -1,3 +1,4 @@
+using MuDSC.Modules;
 using MuDSC.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -31,17 +32,7 @@ public sealed record Normalization(NormKind Kind, int Groups = 0)
         NormKind.BatchNorm => nn.BatchNorm2d(channels),
         NormKind.GroupNorm when channels % Groups != 0 =>
             throw new ArgumentException($"GroupNorm with {Groups} groups cannot normalise {channels} channels: the group count must divide every layer's channel count"),
-        NormKind.GroupNorm => InitializedGroupNorm(Groups, channels),
+        NormKind.GroupNorm => Layers.GroupNorm(Groups, channels),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
     };
-
-    /// <summary>TorchSharp 0.107's GroupNorm leaves its affine parameters uninitialised (torch.empty); PyTorch uses 1 and 0.</summary>
-    private static GroupNorm InitializedGroupNorm(long groups, long channels)
-    {
-        var norm = nn.GroupNorm(groups, channels);
-        using var noGrad = torch.no_grad();
-        norm.weight.fill_(Scalars.One);
-        norm.bias!.zero_();
-        return norm;
-    }
 }

@@ -76,13 +76,14 @@ internal static class BenchCommand
             using var noGrad = torch.no_grad();
             foreach (var model in session.BaseModels)
             {
-                foreach (var batch in mergeSet.Batches(BatchNormStatistics.DefaultBatchSize, device))
+                foreach (var images in mergeSet.ImageBatches())
                 {
-                    using (batch) using (model.call(batch.Images)) { }
+                    using var batch = images.to(device);
+                    using (model.call(batch)) { }
                 }
             }
         });
-        double resetPass = Time(() => BatchNormStatistics.Reset(session.BaseModels[0], mergeSet, device));
+        double resetPass = Time(() => BatchNormStatistics.Reset(session.BaseModels[0], mergeSet.ImageBatches(), device));
 
         var table = new Table().Border(TableBorder.Rounded).Title("ResNet20 w1 merge on the 1,000-image merge set (seconds; MuDSC at alpha 0.5, no search)");
         foreach (var column in new[] { "method", "activations", "matching", "apply", "BN reset", "total", "floor + matching", "ratio" })

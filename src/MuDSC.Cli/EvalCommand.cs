@@ -49,7 +49,7 @@ internal static class EvalCommand
         {
             using var checkpoint = Checkpoint.Load(path, device);
             using var model = checkpoint.CreateModel(ModelCatalog.Instance, device);
-            if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet, device);
+            if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
             table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
         }
         return table;

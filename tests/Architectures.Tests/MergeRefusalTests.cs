@@ -67,7 +67,7 @@ public class MergeRefusalTests
         using var model = ModelZoo.Create("resnet20", 1);
         var plan = PlanBuilder.Build(model);
         using var poisoned = Images(4, fill: float.PositiveInfinity);
-        var e = Assert.Throws<MergeException>(() => ActivationCorrelations.Compute(plan, [model, model], poisoned, torch.CPU))!;
+        var e = Assert.Throws<MergeException>(() => ActivationCorrelations.Compute(plan, [model, model], poisoned.ImageBatches(), torch.CPU))!;
         Assert.That(e.Message, Does.Contain("activations of space 's1' hold NaN or Inf"));
     }
 

@@ -31,15 +31,15 @@ public class MergeUnderGcPressureTests
         {
             for (int run = 0; run < 3; run++)
             {
-                foreach (var model in new[] { a, b }) BatchNormStatistics.Reset(model, data, torch.CPU, batchSize: 16);
-                var activations = ActivationCorrelations.Compute(plan, [a, b], data, torch.CPU, batchSize: 16);
+                foreach (var model in new[] { a, b }) BatchNormStatistics.Reset(model, data.ImageBatches(16), torch.CPU);
+                var activations = ActivationCorrelations.Compute(plan, [a, b], data.ImageBatches(16), torch.CPU);
                 var merger = new Merger(plan, [a.state_dict(), b.state_dict()], torch.CPU);
                 using var matchings = merger.Match(MergeMethod.Parse(method), activations, alpha: 0.5);
                 var merged = merger.Apply(matchings);
                 using var result = ModelZoo.Create(arch, 3);
                 StateDictLoader.Load(result, merged, "merged");
                 foreach (var tensor in merged.Values) tensor.Dispose();
-                BatchNormStatistics.Reset(result, data, torch.CPU, batchSize: 16);
+                BatchNormStatistics.Reset(result, data.ImageBatches(16), torch.CPU);
                 using var noGrad = torch.no_grad();
                 using var output = result.call(data.Images);
                 Assert.That(output.isfinite().all().item<bool>(), Is.True);

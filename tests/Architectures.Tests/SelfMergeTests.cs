@@ -27,7 +27,7 @@ public class SelfMergeTests
         using var model = ModelZoo.Create(arch, 3);
         // As the protocol does before merging: statistics from the data, so no unit is dead on it
         // (a unit constant on the merge set has no activation similarity to tell its copy by).
-        BatchNormStatistics.Reset(model, data, torch.CPU);
+        BatchNormStatistics.Reset(model, data.ImageBatches(), torch.CPU);
         var plan = PlanBuilder.Build(model);
         var original = model.state_dict();
         var permuted = Permutations.Apply(plan, original, Permutations.Random(plan, new Generator(11)));
@@ -36,7 +36,7 @@ public class SelfMergeTests
 
         var method = MergeMethod.Parse(methodName);
         var models = new List<nn.Module<Tensor, Tensor>> { model, copy };
-        var activations = method.UsesActivations ? ActivationCorrelations.Compute(plan, models, data, torch.CPU, batchSize: 32) : null;
+        var activations = method.UsesActivations ? ActivationCorrelations.Compute(plan, models, data.ImageBatches(32), torch.CPU) : null;
         var merger = new Merger(plan, [original, copy.state_dict()], torch.CPU);
         using var matchings = merger.Match(method, activations, alpha: 0.5);
         var merged = merger.Apply(matchings);
@@ -63,7 +63,7 @@ public class SelfMergeTests
     {
         using var data = new LabeledImages(torch.randn(new long[] { 64, 1, 28, 28 }, generator: new Generator(2)), torch.zeros(64, ScalarType.Int64));
         using var model = ModelZoo.Create("resnet20", 3);
-        BatchNormStatistics.Reset(model, data, torch.CPU);
+        BatchNormStatistics.Reset(model, data.ImageBatches(), torch.CPU);
         var plan = PlanBuilder.Build(model);
         var models = new List<nn.Module<Tensor, Tensor>> { model };
         for (int copy = 0; copy < 2; copy++)
@@ -75,7 +75,7 @@ public class SelfMergeTests
         }
 
         var method = MergeMethod.Parse(methodName);
-        var activations = ActivationCorrelations.Compute(plan, models, data, torch.CPU, batchSize: 32);
+        var activations = ActivationCorrelations.Compute(plan, models, data.ImageBatches(32), torch.CPU);
         var merger = new Merger(plan, models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), torch.CPU);
         using var matchings = merger.Match(method, activations, alpha: 0.5, new MatchOptions(Zip: new ZipOptions(Decay: 1)));
         Assert.That(matchings.Matchings.Values.All(m => m.Models == 3 && m.Merged == m.UnitsPerModel), Is.True);

@@ -22,7 +22,7 @@ internal sealed class MergeFixture : IDisposable
         using (var train = FashionMnist.LoadTrain())
             MergeSet = FashionMnist.MergeSet(train, Checkpoints.Select(c => c.Classes));
         Models = Checkpoints.Select(c => c.CreateModel(ModelCatalog.Instance, torch.CPU)).ToList();
-        foreach (var model in Models) BatchNormStatistics.Reset(model, MergeSet, torch.CPU);
+        foreach (var model in Models) BatchNormStatistics.Reset(model, MergeSet.ImageBatches(), torch.CPU);
         Merger = new Merger(Pair.Plan, Models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), torch.CPU);
     }
 

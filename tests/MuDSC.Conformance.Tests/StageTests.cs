@@ -50,7 +50,7 @@ public class StageTests(string pairName)
     [Test]
     public void ActivationCorrelationsEqualTheReferences()
     {
-        var ours = ActivationCorrelations.Compute(_fixture.Pair.Plan, _fixture.Models, _fixture.MergeSet, torch.CPU);
+        var ours = ActivationCorrelations.Compute(_fixture.Pair.Plan, _fixture.Models, _fixture.MergeSet.ImageBatches(), torch.CPU);
         Assert.Multiple(() =>
         {
             foreach (var (space, reference) in _fixture.Pair.Correlations)
@@ -88,7 +88,7 @@ public class StageTests(string pairName)
     {
         Assert.Multiple(() =>
         {
-            foreach (double alpha in MergeSession.AlphaGrid)
+            foreach (double alpha in MergeOptions.DefaultAlphaGrid)
             {
                 using var matchings = _fixture.Merger.Match(MergeMethod.Parse(method), _fixture.Pair.Correlations, alpha);
                 Assert.That(matchings.Sweeps, Is.EqualTo(_fixture.Pair.Sweeps(Key(method, alpha))).Within(1e-4), $"alpha {alpha}");

@@ -22,7 +22,7 @@ public class BatchNormStatisticsTests
         using var data = new LabeledImages(torch.randn(new long[] { 250, 3, 2, 2 }, generator: generator).Times(2).Plus(1.0),
             torch.zeros(250, ScalarType.Int64));
 
-        Assert.That(BatchNormStatistics.Reset(model, data, torch.CPU, batchSize: 100), Is.True);
+        Assert.That(BatchNormStatistics.Reset(model, data.ImageBatches(100), torch.CPU), Is.True);
 
         // Independent computation: the plain average, over the three batches, of each batch's
         // per-channel mean and unbiased variance.
@@ -60,7 +60,7 @@ public class BatchNormStatisticsTests
         model.eval();
         using var wrongChannels = new LabeledImages(torch.randn(4, 2, 2, 2), torch.zeros(4, ScalarType.Int64));
 
-        Assert.That(() => BatchNormStatistics.Reset(model, wrongChannels, torch.CPU), Throws.Exception);
+        Assert.That(() => BatchNormStatistics.Reset(model, wrongChannels.ImageBatches(), torch.CPU), Throws.Exception);
         Assert.That(norm.running_mean!.data<float>().ToArray(), Is.All.EqualTo(5f), "statistics restored");
         Assert.That(norm.running_var!.data<float>().ToArray(), Is.All.EqualTo(9f));
         Assert.That(norm.training, Is.False, "back in eval mode");
@@ -72,6 +72,6 @@ public class BatchNormStatisticsTests
     {
         var model = nn.Sequential(("gn", (nn.Module<Tensor, Tensor>)nn.GroupNorm(1, 3)));
         using var data = new LabeledImages(torch.randn(4, 3, 2, 2), torch.zeros(4, ScalarType.Int64));
-        Assert.That(BatchNormStatistics.Reset(model, data, torch.CPU), Is.False);
+        Assert.That(BatchNormStatistics.Reset(model, data.ImageBatches(), torch.CPU), Is.False);
     }
 }

@@ -54,6 +54,23 @@ public sealed class LabeledImages : IDisposable
     public static LabeledImages Concat(params LabeledImages[] parts) =>
         new(torch.cat(parts.Select(p => p.Images).ToArray(), 0), torch.cat(parts.Select(p => p.Labels).ToArray(), 0));
 
+    /// <summary>The protocol's batch size for activations and BatchNorm resets.</summary>
+    public const int MergeBatchSize = 100;
+
+    /// <summary>
+    /// The images in order as CPU views of <paramref name="batchSize"/> (the last may be short), for
+    /// merge inputs: each view is released when the enumeration moves past it. Re-enumerable.
+    /// </summary>
+    public IEnumerable<Tensor> ImageBatches(int batchSize = MergeBatchSize)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be positive");
+        for (long start = 0; start < Count; start += batchSize)
+        {
+            using var view = Images.narrow(0, start, Math.Min(batchSize, Count - start));
+            yield return view;
+        }
+    }
+
     /// <summary>Batches in order, or shuffled by <paramref name="shuffle"/>; the last batch may be short.</summary>
     public IEnumerable<Batch> Batches(int batchSize, Device device, Random? shuffle = null)
     {

@@ -1,4 +1,3 @@
-using MuDSC.Data;
 using MuDSC.Matching;
 using MuDSC.Plans;
 using TorchSharp;
@@ -13,8 +12,9 @@ namespace MuDSC.Merging;
 /// </summary>
 public static class ActivationCorrelations
 {
+    /// <param name="inputs">One tensor per batch, moved to <paramref name="device"/>; read, never disposed.</param>
     public static Dictionary<string, double[,]> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
-        LabeledImages data, Device device, int batchSize = 100, IProgress<double>? progress = null)
+        IEnumerable<Tensor> inputs, Device device)
     {
         var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => s.Name).ToList();
         if (untapped.Count > 0)
@@ -51,16 +51,17 @@ public static class ActivationCorrelations
                 models[m].eval();
             }
 
-            int done = 0;
+            int batches = 0;
             using var noGrad = torch.no_grad();
-            foreach (var batch in data.Batches(batchSize, device))
+            foreach (var input in inputs)
             {
-                using (batch)
+                using (var batch = input.to(device))
                 {
                     foreach (var model in models)
                     {
-                        using var output = model.call(batch.Images);
+                        using var output = model.call(batch);
                     }
+                    RequireEveryTapFired(plan, captured);
                     foreach (var space in plan.Spaces)
                     {
                         using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
@@ -72,9 +73,9 @@ public static class ActivationCorrelations
                         store.Clear();
                     }
                 }
-                done += batchSize;
-                progress?.Report(Math.Min(1.0, (double)done / data.Count));
+                batches++;
             }
+            if (batches == 0) throw new MergeException("the merge inputs hold no batch; activation-based methods need at least one");
             var broken = accumulators.Where(kv => !kv.Value.IsFinite()).Select(kv => kv.Key).ToList();
             if (broken.Count > 0)
                 throw new MergeException($"activations of space '{broken[0]}' hold NaN or Inf on the merge set; check the models' weights and the merge-set images.");
@@ -84,6 +85,22 @@ public static class ActivationCorrelations
         {
             foreach (var remove in removeHooks) remove();
             foreach (var accumulator in accumulators.Values) accumulator.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A hook fires only when its module runs through <c>call()</c>: a parent whose forward calls a
+    /// child's <c>forward()</c> directly skips the child's hooks.
+    /// </summary>
+    private static void RequireEveryTapFired(MergePlan plan, Dictionary<string, Tensor>[] captured)
+    {
+        for (int m = 0; m < captured.Length; m++)
+        {
+            var silent = plan.Taps.FirstOrDefault(t => !captured[m].ContainsKey(t.Space));
+            if (silent is not null)
+                throw new MergeException(
+                    $"the tap of space '{silent.Space}' (module '{silent.Module}') never fired in model {m}'s forward pass: " +
+                    "submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.");
         }
     }
 

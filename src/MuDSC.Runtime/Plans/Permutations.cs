@@ -10,7 +10,8 @@ namespace MuDSC.Plans;
 public static class Permutations
 {
     /// <summary>Random structure-respecting permutations of every space of the plan (tied head orders shared).</summary>
-    public static Dictionary<string, Tensor> Random(MergePlan plan, Generator generator, Device? device = null)
+    /// <param name="moveBlocks">False: groups and heads stay in place, units permute within them.</param>
+    public static Dictionary<string, Tensor> Random(MergePlan plan, Generator generator, Device? device = null, bool moveBlocks = true)
     {
         var blockOrders = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -18,7 +19,7 @@ public static class Permutations
         {
             long[] order = space.BlockOrderOf is not null && blockOrders.TryGetValue(space.BlockOrderOf, out var shared)
                 ? shared
-                : RandomOrder(space.Blocks, generator);
+                : moveBlocks ? RandomOrder(space.Blocks, generator) : IdentityOrder(space.Blocks);
             blockOrders[space.Name] = order;
             result[space.Name] = Compose(space, order, generator, device);
         }
@@ -39,6 +40,8 @@ public static class Permutations
         using var order = torch.randperm(count, generator: generator);
         return order.data<long>().ToArray();
     }
+
+    private static long[] IdentityOrder(long count) => Enumerable.Range(0, (int)count).Select(i => (long)i).ToArray();
 
     private static Tensor Compose(PlanSpace space, long[] blockOrder, Generator generator, Device? device)
     {

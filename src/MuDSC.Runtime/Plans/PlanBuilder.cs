@@ -125,6 +125,7 @@ public sealed class PlanBuilder
         }
 
         CheckCoverage(architecture, stateDict);
+        CheckFinite(architecture, stateDict);
         var permuted = _axes.Select(a => a.Parameter).ToHashSet(StringComparer.Ordinal);
         return new MergePlan(architecture, spaces, _axes, Taps(spaces), _mentioned.Where(p => !permuted.Contains(p)).ToList());
     }
@@ -188,6 +189,21 @@ public sealed class PlanBuilder
             throw new PlanException($"the plan of {architecture} does not cover {string.Join(", ", missing)}; add [Maps] or [NotMerged] to the layers holding them.");
         if (unknown.Count > 0)
             throw new PlanException($"the plan of {architecture} names {string.Join(", ", unknown)}, which the model's state dict lacks (a [ComponentName] or field name differs from the key).");
+    }
+
+    /// <summary>A NaN or Inf weight would poison every similarity it enters; refuse it by name before any math.</summary>
+    private void CheckFinite(string architecture, Dictionary<string, Tensor> stateDict)
+    {
+        foreach (var (name, tensor) in stateDict)
+        {
+            if (!tensor.is_floating_point()) continue;
+            using var finite = tensor.isfinite();
+            using var all = finite.all();
+            if (all.item<bool>()) continue;
+            var spaces = _axes.Where(a => a.Parameter == name).Select(a => a.Space).Distinct().ToList();
+            string where = spaces.Count > 0 ? $" (space {string.Join(", ", spaces)})" : "";
+            throw new PlanException($"parameter '{name}'{where} of {architecture} holds NaN or Inf; a model with non-finite weights cannot be merged.");
+        }
     }
 
     internal static string ModuleOf(string parameter)

@@ -1,6 +1,6 @@
-using MuDSC.Data;
 using TorchSharp;
 using TorchSharp.Modules;
+using MuDSC.Merging;
 using static TorchSharp.torch;
 
 namespace MuDSC.Training;
@@ -11,11 +11,12 @@ namespace MuDSC.Training;
 /// </summary>
 public static class BatchNormStatistics
 {
-    public const int DefaultBatchSize = 100;
-
     /// <summary>
-    /// Returns false (and does nothing) when the model has no BatchNorm layer. If a forward pass
-    /// fails, the model is left as it was: statistics, momentum and eval mode restored.
+    /// Resets every BatchNorm layer of <paramref name="model"/> from forward passes over
+    /// <paramref name="inputs"/> (one tensor per batch, moved to <paramref name="device"/>; the
+    /// batch size matters, as each batch's statistics are averaged). Returns false (and does
+    /// nothing) when the model has no BatchNorm layer. If a forward pass fails, the model is left
+    /// as it was: statistics, momentum and eval mode restored.
     /// </summary>
     /// <remarks>
     /// TorchSharp's train-mode forward increments <c>num_batches_tracked</c> with temporary Scalars,
@@ -23,7 +24,7 @@ public static class BatchNormStatistics
     /// detached during the passes and the cumulative average is driven here: momentum 1/k for batch
     /// k, which is exactly what momentum None computes from the counter.
     /// </remarks>
-    public static bool Reset(nn.Module<Tensor, Tensor> model, LabeledImages data, Device device, int batchSize = DefaultBatchSize)
+    public static bool Reset(nn.Module<Tensor, Tensor> model, IEnumerable<Tensor> inputs, Device device)
     {
         var norms = model.modules().OfType<BatchNorm>().ToList();
         if (norms.Count == 0) return false;
@@ -40,13 +41,14 @@ public static class BatchNormStatistics
             long batches = 0;
             using (torch.no_grad())
             {
-                foreach (var batch in data.Batches(batchSize, device))
+                foreach (var input in inputs)
                 {
                     batches++;
                     foreach (var norm in norms) norm.momentum = 1.0 / batches;
-                    using (batch)
-                    using (model.call(batch.Images)) { }
+                    using var batch = input.to(device);
+                    using (model.call(batch)) { }
                 }
+                if (batches == 0) throw new MergeException("the inputs for the BatchNorm reset hold no batch; pass at least one");
             }
             for (int i = 0; i < norms.Count; i++)
             {

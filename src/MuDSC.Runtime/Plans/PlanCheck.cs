@@ -1,0 +1,154 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Plans;
+
+/// <summary>
+/// Checks a declaration against the model it describes, at run time: permuting a space's units
+/// wherever the plan says they appear must leave the model's outputs unchanged. A declaration can
+/// compile and still be wrong (a norm bound to another space of the same size, attention values
+/// declared without heads); this finds the space. Put it in your own tests.
+/// </summary>
+public static class PlanCheck
+{
+    /// <summary>
+    /// Builds the plan of <paramref name="model"/> and checks every space: each is permuted alone (with
+    /// the spaces whose heads follow it) by random structure-respecting permutations, then all at
+    /// once, and the outputs on <paramref name="sampleInput"/> are compared with the unpermuted ones.
+    /// Tensors whose elements are all equal (fresh norms and biases) are randomised first, since they
+    /// would hide a wrong binding; the model's state and mode are restored afterwards.
+    /// </summary>
+    /// <param name="sampleInput">A batch the model's forward accepts, on the model's device (a few samples suffice).</param>
+    /// <param name="trials">Random permutations tried per space.</param>
+    /// <param name="seed">Seeds the permutations and the randomised tensors.</param>
+    /// <returns>The checked plan.</returns>
+    /// <exception cref="PlanException">A space whose permutation changes the outputs, named with its structure and layers.</exception>
+    public static MergePlan Verify(nn.Module<Tensor, Tensor> model, Tensor sampleInput, int trials = 2, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampleInput);
+        if (trials < 1) throw new ArgumentOutOfRangeException(nameof(trials), trials, "at least one trial per space");
+        var plan = PlanBuilder.Build(model);
+        bool wasTraining = model.training;
+        var state = model.state_dict();
+        var saved = state.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var generator = new Generator((ulong)seed);
+        try
+        {
+            model.eval();
+            using var noGrad = torch.no_grad();
+            RandomiseConstants(state, generator);
+            var original = state.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            try
+            {
+                using var expected = model.call(sampleInput);
+                // Within groups and heads first, so a space missing its heads is named before the
+                // heads it should have moved with.
+                foreach (bool moveBlocks in new[] { false, true })
+                {
+                    foreach (var space in plan.Spaces.Where(s => s.BlockOrderOf is null && (!moveBlocks || s.Blocks > 1)))
+                    {
+                        var moved = plan.Spaces.Where(s => s.Name == space.Name || s.BlockOrderOf == space.Name).Select(s => s.Name).ToHashSet();
+                        for (int trial = 0; trial < trials; trial++)
+                            Check(model, plan, original, sampleInput, expected, AlongSpaces(plan, moved, generator, moveBlocks), space.Name, moveBlocks);
+                    }
+                }
+                Check(model, plan, original, sampleInput, expected, Permutations.Random(plan, generator), spaceName: null, moveBlocks: true);
+            }
+            finally
+            {
+                foreach (var tensor in original.Values) tensor.Dispose();
+            }
+        }
+        finally
+        {
+            using (torch.no_grad())
+            {
+                foreach (var (name, tensor) in saved) state[name].copy_(tensor);
+            }
+            foreach (var tensor in saved.Values) tensor.Dispose();
+            model.train(wasTraining);
+            GC.KeepAlive(generator);
+        }
+        return plan;
+    }
+
+    /// <summary>Random permutations of the spaces in <paramref name="moved"/> (heads shared as declared); identity elsewhere.</summary>
+    private static Dictionary<string, Tensor> AlongSpaces(MergePlan plan, HashSet<string> moved, Generator generator, bool moveBlocks)
+    {
+        var random = Permutations.Random(plan, generator, moveBlocks: moveBlocks);
+        foreach (var space in plan.Spaces.Where(s => !moved.Contains(s.Name)))
+        {
+            random[space.Name].Dispose();
+            random[space.Name] = ScalarArithmetic.Arange(space.Size, torch.CPU);
+        }
+        return random;
+    }
+
+    private static void Check(nn.Module<Tensor, Tensor> model, MergePlan plan, Dictionary<string, Tensor> original, Tensor input,
+        Tensor expected, Dictionary<string, Tensor> permutations, string? spaceName, bool moveBlocks)
+    {
+        var state = model.state_dict();
+        var permuted = Permutations.Apply(plan, original, permutations);
+        try
+        {
+            foreach (var (name, tensor) in permuted) state[name].copy_(tensor);
+            using var actual = model.call(input);
+            using var difference = actual.sub(expected);
+            using var absolute = difference.abs();
+            using var largest = absolute.max();
+            using var scaleTensor = expected.abs().max();
+            double error = largest.item<float>(), scale = Math.Max(1.0, scaleTensor.item<float>());
+            if (double.IsNaN(error) || error > 1e-3 * scale)
+                throw new PlanException(Explain(plan, spaceName, moveBlocks, error, scale));
+        }
+        finally
+        {
+            foreach (var (name, tensor) in permuted)
+            {
+                if (!ReferenceEquals(tensor, original[name])) tensor.Dispose();
+            }
+            foreach (var p in permutations.Values) p.Dispose();
+        }
+    }
+
+    private static string Explain(MergePlan plan, string? spaceName, bool movedBlocks, double error, double scale)
+    {
+        string change = $"changes the model's outputs (largest difference {error:G3} at output scale {scale:G3})";
+        if (spaceName is null)
+            return $"permuting every space of {plan.Architecture} at once {change}, though each space alone does not; check spaces that share a layer.";
+        var space = plan.Space(spaceName);
+        string structure = space.Structure switch
+        {
+            SpaceStructure.Heads => $"{space.Blocks} heads",
+            SpaceStructure.Groups => $"{space.Blocks} groups",
+            _ => "free",
+        };
+        var layers = plan.AxesOf(spaceName).Select(a => PlanBuilder.ModuleOf(a.Parameter)).Distinct().Take(8);
+        if (movedBlocks && space.Blocks > 1)
+            return $"moving whole {(space.Structure == SpaceStructure.Heads ? "heads" : "groups")} of space '{spaceName}' of {plan.Architecture} ({structure}) {change}, " +
+                   "though permuting units within them does not: what these blocks feed must move with them. For attention, declare the values " +
+                   $"with the same HeadsFrom and fuse them after '{spaceName}' in one projection; check the layers bound to '{spaceName}' ({string.Join(", ", layers)}).";
+        return $"permuting space '{spaceName}' of {plan.Architecture} ({structure}) {change}: the declaration does not describe the model. " +
+               $"Check the layers bound to '{spaceName}' ({string.Join(", ", layers)}): a norm or layer bound to a space it does not act on, " +
+               "or heads or groups missing (attention values need HeadsFrom, like the queries and keys).";
+    }
+
+    /// <summary>Replaces every floating tensor whose elements are all equal by a random positive or signed one of similar scale.</summary>
+    private static void RandomiseConstants(Dictionary<string, Tensor> state, Generator generator)
+    {
+        foreach (var tensor in state.Values)
+        {
+            if (!tensor.is_floating_point() || tensor.numel() < 2) continue;
+            using var scope = torch.NewDisposeScope();
+            var flat = tensor.flatten();
+            if (!flat.eq(flat[0]).all().item<bool>()) continue;
+            double value = flat[0].item<float>();
+            var noise = torch.rand(tensor.shape, generator: generator).to(tensor.dtype, tensor.device);
+            // Positive constants (variances, norm scales) stay positive; zeros become small signed values.
+            var randomised = value > 0 ? noise.Plus(0.5).Times(value) : noise.Minus(0.5).Times(0.2).Plus(value);
+            tensor.copy_(randomised);
+        }
+        GC.KeepAlive(generator);
+    }
+}

@@ -1,0 +1,125 @@
+using MuDSC.Dsl;
+using MuDSC.Modules;
+using MuDSC.Plans;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests;
+
+/// <summary>
+/// PlanCheck.Verify passes correct declarations and names the space of a wrong one that compiles,
+/// including the two cases no plan-time size check can see.
+/// </summary>
+public partial class PlanCheckTests
+{
+    /// <summary>bn1 normalises conv1's channels ("a") but is declared on "b", which has the same size.</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class MisboundNormNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d conv1 = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("b")] private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
+        [Maps("a", "b")] private readonly Conv2d conv2 = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("b")] private readonly GroupNorm gn2 = Layers.GroupNorm(2, 8);
+        [Maps("b", "out")] private readonly Linear head = nn.Linear(8, 4);
+
+        public MisboundNormNet() : base(nameof(MisboundNormNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = nn.functional.relu(bn1.call(conv1.call(input)));
+            x = nn.functional.relu(gn2.call(conv2.call(x)));
+            return head.call(x.mean([2L, 3L])).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>The same network declared right.</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class BoundNormNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d conv1 = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("a")] private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
+        [Maps("a", "b")] private readonly Conv2d conv2 = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("b")] private readonly GroupNorm gn2 = Layers.GroupNorm(2, 8);
+        [Maps("b", "out")] private readonly Linear head = nn.Linear(8, 4);
+
+        public BoundNormNet() : base(nameof(BoundNormNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = nn.functional.relu(bn1.call(conv1.call(input)));
+            x = nn.functional.relu(gn2.call(conv2.call(x)));
+            return head.call(x.mean([2L, 3L])).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>Attention whose values are declared without heads: v's units may then move across heads.</summary>
+    [Mergeable, MergeGroup("x"), MergeGroup("qk", HeadsFrom = nameof(numHeads)), MergeGroup("v")]
+    private sealed partial class HeadlessValuesAttention : nn.Module<Tensor, Tensor>
+    {
+        private readonly int numHeads = 2;
+        [Maps("in", "x")] private readonly Linear embed = nn.Linear(6, 8);
+        [Maps("x", "qk", "qk", "v")] private readonly Linear qkv = nn.Linear(8, 24);
+        [Maps("v", "x")] private readonly Linear proj = nn.Linear(8, 8);
+        [Maps("x", "out")] private readonly Linear head = nn.Linear(8, 3);
+
+        public HeadlessValuesAttention() : base(nameof(HeadlessValuesAttention)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = embed.call(input);
+            long batch = x.shape[0], tokens = x.shape[1];
+            var parts = qkv.call(x).reshape(batch, tokens, 3, numHeads, 4).permute(2, 0, 3, 1, 4);
+            var weights = parts[0].matmul(parts[1].transpose(-2, -1)).softmax(-1);
+            var mixed = weights.matmul(parts[2]).transpose(1, 2).reshape(batch, tokens, 8);
+            x = x.add(proj.call(mixed), Scalars.One);
+            return head.call(x.mean([1L])).MoveToOuterDisposeScope();
+        }
+    }
+
+    private static Tensor Images() => torch.randn(new long[] { 4, 1, 10, 10 }, generator: new Generator(3));
+
+    [Test]
+    public void ANormBoundToAnotherSpaceOfTheSameSizeIsNamed()
+    {
+        using var model = new MisboundNormNet();
+        using var x = Images();
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        // Permuting "a" moves conv1's channels but not bn1's scales, which stay bound to "b".
+        Assert.That(e.Message, Does.Contain("permuting space 'a' of MisboundNormNet (free)").And.Contain("conv1, conv2"));
+    }
+
+    [Test]
+    public void ValuesWithoutHeadsAreNamed()
+    {
+        using var model = new HeadlessValuesAttention();
+        using var x = torch.randn(new long[] { 3, 5, 6 }, generator: new Generator(4));
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        Assert.That(e.Message, Does.Contain("permuting space 'v'").And.Contain("(free)").And.Contain("HeadsFrom"));
+    }
+
+    [Test]
+    public void ACorrectDeclarationPassesAndTheModelIsRestored()
+    {
+        using var model = new BoundNormNet();
+        model.train();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var x = Images();
+        var plan = PlanCheck.Verify(model, x);
+        Assert.That(plan.Spaces.Select(s => s.Name), Is.EqualTo(new[] { "a", "b" }));
+        Assert.That(model.training, Is.True, "the mode is restored");
+        foreach (var (name, tensor) in model.state_dict())
+            Assert.That(tensor.allclose(before[name], rtol: 0, atol: 0), Is.True, $"{name} restored");
+    }
+
+    [TestCaseSource(typeof(ModelZoo), nameof(ModelZoo.Architectures))]
+    public void EveryShippedArchitecturePasses(string arch)
+    {
+        using var model = ModelZoo.Create(arch, 1);
+        using var x = ModelZoo.Input(2);
+        Assert.DoesNotThrow(() => PlanCheck.Verify(model, x, trials: 1));
+    }
+}

@@ -1,0 +1,145 @@
+using MuDSC.Dsl;
+using MuDSC.Merging;
+using MuDSC.Plans;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tests;
+
+/// <summary>The public merge API on shipped architectures, checked against direct computations.</summary>
+public partial class PublicMergeApiTests
+{
+    /// <summary>Calls its layers' forward() directly, so no hook on them ever runs.</summary>
+    [Mergeable, MergeGroup("h")]
+    private sealed partial class ForwardCallingNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+        [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(6, 2);
+
+        public ForwardCallingNet() : base(nameof(ForwardCallingNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input) => fc2.forward(fc1.forward(input).relu());
+    }
+
+    [Test]
+    public void ATapThatNeverFiresSaysToUseCall()
+    {
+        using var a = new ForwardCallingNet();
+        using var b = new ForwardCallingNet();
+        var e = Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], () => new ForwardCallingNet(),
+            new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc2') never fired").And.Contain(".call(input), not .forward(input)"));
+    }
+
+    private static List<Tensor> Inputs(int batches = 3, int seed = 5) =>
+        Enumerable.Range(0, batches).Select(i => torch.randn(new long[] { 8, 1, 28, 28 }, generator: new Generator((ulong)(seed + i)))).ToList();
+
+    [Test]
+    public void AveragingWithoutAResetIsTheMeanOfTheStateDicts()
+    {
+        using var a = ModelZoo.Create("resnet20", 1);
+        using var b = ModelZoo.Create("resnet20", 2);
+        var inputs = Inputs();
+        var result = Merge.Models([a, b], inputs, () => ModelZoo.Create("resnet20", 3),
+            new MergeOptions { Method = MergeMethod.Average, ResetBatchNorm = false });
+        using var merged = result.Model;
+        var sa = a.state_dict();
+        var sb = b.state_dict();
+        foreach (var (name, tensor) in merged.state_dict())
+        {
+            if (!tensor.is_floating_point()) continue;
+            using var mean = sa[name].add(sb[name], Scalars.One).div(2.ToScalar());
+            Assert.That(tensor.allclose(mean, rtol: 1e-5, atol: 1e-6), Is.True, name);
+        }
+        Assert.That(result.Report.Spaces.All(s => s.CrossModelMerges == s.Units && s.WithinModelMerges == 0), Is.True);
+        Assert.That(inputs.All(t => !t.IsInvalid), Is.True, "the caller's inputs are not disposed");
+    }
+
+    [TestCase("align")]
+    [TestCase("mudsc-zip")]
+    public void MergingWithAPermutedCopyGivesTheModelBack(string methodName)
+    {
+        using var model = ModelZoo.Create("resnet20gn", 1);
+        var plan = PlanBuilder.Build(model);
+        var permuted = Permutations.Apply(plan, model.state_dict(), Permutations.Random(plan, new Generator(9)));
+        using var copy = ModelZoo.Create("resnet20gn", 2);
+        Checkpoints.StateDictLoader.Load(copy, permuted, "permuted copy");
+
+        var result = Merge.Models([model, copy], Inputs(), () => ModelZoo.Create("resnet20gn", 3),
+            new MergeOptions { Method = MergeMethod.Parse(methodName), Alpha = methodName.StartsWith("mudsc") ? 0.5 : null });
+        using var merged = result.Model;
+        using var x = ModelZoo.Input(4);
+        using var noGrad = torch.no_grad();
+        using var expected = model.call(x);
+        using var actual = merged.call(x);
+        Assert.That(actual.allclose(expected, rtol: 1e-3, atol: 1e-4), Is.True);
+        Assert.That(result.Report.Spaces.Sum(s => s.WithinModelMerges), Is.Zero, "every unit finds its copy in the other model");
+        Assert.That(result.Report.Spaces.All(s => s.MergeValue > 0.99), Is.True);
+    }
+
+    [Test]
+    public void TheAlphaSearchKeepsTheBestScoredModel()
+    {
+        using var a = ModelZoo.Create("resnet20", 1);
+        using var b = ModelZoo.Create("resnet20", 2);
+        var inputs = Inputs();
+        var merger = new ModelMerger<nn.Module<Tensor, Tensor>>([a, b], inputs, () => ModelZoo.Create("resnet20", 3));
+        double[] grid = [0.8, 0.5, 0.2];
+        double[] scores = [1, 3, 2];
+        int call = 0;
+        var search = merger.Run(new MergeOptions { Method = MergeMethod.MudscAlign, AlphaGrid = grid }, _ => scores[call++]);
+        using var searched = search.Model;
+        Assert.That(search.Report.Alpha, Is.EqualTo(0.5));
+        Assert.That(search.Report.AlphaSearch.Select(t => (t.Alpha, t.Score)), Is.EqualTo(new[] { (0.8, 1.0), (0.5, 3.0), (0.2, 2.0) }));
+
+        var direct = merger.Run(new MergeOptions { Method = MergeMethod.MudscAlign, Alpha = 0.5 });
+        using var directModel = direct.Model;
+        var expected = directModel.state_dict();
+        foreach (var (name, tensor) in searched.state_dict())
+            Assert.That(tensor.allclose(expected[name], rtol: 0, atol: 0), Is.True, $"{name}: the kept model is alpha 0.5's");
+        Assert.That(direct.Report.AlphaSearch, Is.Empty);
+        Assert.That(direct.Report.Sweeps, Is.Not.Empty);
+    }
+
+    [Test]
+    public void BadOptionsAreRefusedBeforeAnyWork()
+    {
+        using var a = ModelZoo.Create("mlp", 1);
+        using var b = ModelZoo.Create("mlp", 2);
+        MergeException Refusal(MergeOptions options, Func<nn.Module<Tensor, Tensor>, double>? score = null) =>
+            Assert.Throws<MergeException>(() => Merge.Models([a, b], [], () => throw new AssertionException("no model is built"), options, score))!;
+
+        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip }).Message, Does.Contain("needs an Alpha, or a score function"));
+        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.ZipIt, Alpha = 0.3 }).Message, Does.Contain("only to the MuDSC methods"));
+        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip, Alpha = 1.5 }).Message, Does.Contain("[0, 1]"));
+        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip, AlphaGrid = [] }, _ => 0).Message, Does.Contain("AlphaGrid"));
+    }
+
+    [Test]
+    public void ModelsOfDifferentSizesAreRefused()
+    {
+        using var a = ModelZoo.Create("resnet20", 1);
+        using var wide = MuDSC.Architectures.ModelCatalog.Instance.Create(new Models.ModelSpec("resnet20", 2, 1, 16), torch.CPU);
+        var e = Assert.Throws<MergeException>(() => new ModelMerger<nn.Module<Tensor, Tensor>>([a, wide], Inputs(), () => a))!;
+        Assert.That(e.Message, Does.Contain("model 1 differs from model 0 in space s1"));
+    }
+
+    [Test]
+    public void EmptyMergeInputsAreRefusedByName()
+    {
+        using var a = ModelZoo.Create("resnet20", 1);
+        using var b = ModelZoo.Create("resnet20", 2);
+        var e = Assert.Throws<MergeException>(() => Merge.Models([a, b], [], () => ModelZoo.Create("resnet20", 3), new MergeOptions { Method = MergeMethod.Align }))!;
+        Assert.That(e.Message, Does.Contain("merge inputs hold no batch"));
+    }
+
+    [Test]
+    public void NonFiniteWeightsAreRefusedAtPlanTimeByName()
+    {
+        using var model = ModelZoo.Create("resnet20", 1);
+        using (torch.no_grad()) model.state_dict()["layer3.2.conv1.weight"][0, 0, 0, 0] = torch.tensor(float.PositiveInfinity);
+        var e = Assert.Throws<PlanException>(() => PlanBuilder.Build(model))!;
+        Assert.That(e.Message, Does.Contain("parameter 'layer3.2.conv1.weight' (space layer3.2.mid, s3)").And.Contain("NaN or Inf"));
+    }
+}
