@@ -17,6 +17,16 @@ read -r passed failed skipped < <(awk -F'[:,]' '/ - Failed: *[0-9]+, Passed:/ {
 } END { print p+0, f+0, s+0 }' "$log")
 rm -f "$log"
 
+# The packages, as a user gets them: samples/ built against them by version and run.
+samples_log=$(mktemp)
+./scripts/samples.sh | tee "$samples_log"
+samples_status=${PIPESTATUS[0]}
+read -r sample_passed sample_failed < <(sed -n 's/^samples: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$samples_log")
+rm -f "$samples_log"
+passed=$((passed + ${sample_passed:-0}))
+failed=$((failed + ${sample_failed:-1}))
+[ "$samples_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$samples_status
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crash or build error counts as a failure
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"

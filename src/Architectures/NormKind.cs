@@ -1,5 +1,4 @@
 using MuDSC.Modules;
-using MuDSC.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +19,7 @@ public enum NormKind
 public sealed record Normalization(NormKind Kind, int Groups = 0)
 {
     /// <summary>The reference's group count for its GroupNorm ResNets, whatever the width.</summary>
-    public const int DefaultGroups = ModelSpec.DefaultNormGroups;
+    public const int DefaultGroups = 8;
 
     public static readonly Normalization Batch = new(NormKind.BatchNorm);
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using MuDSC.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;

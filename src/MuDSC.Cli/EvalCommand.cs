@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MuDSC.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;

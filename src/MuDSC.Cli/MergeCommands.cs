@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MuDSC.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
@@ -39,15 +40,29 @@ internal static class MergeCommands
         var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
         var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
+        var own = new OwnDataOptions();
         var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
         {
             files, method, alpha, alphaSearch, output, tieHeads, taskA, taskB, device, data,
         };
+        foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             if (parse.GetValue(alpha) is not null && parse.GetValue(alphaSearch))
                 throw new UsageException("give either --alpha or --alpha-search, not both");
-            OutputPaths.Check([("--out", parse.GetValue(output))], parse.GetValue(files)!);
+            OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (parse.GetValue(own.MergeSet) is string mergeSet)
+            {
+                RefuseProtocolOptions(parse, taskA, taskB, data);
+                var merge = new MergeOptions
+                {
+                    Method = MergeMethod.Parse(parse.GetValue(method)!),
+                    Alpha = parse.GetValue(alpha),
+                    Matching = new MatchOptions(TieHeads: parse.GetValue(tieHeads)),
+                };
+                return MergeOwnData(parse.GetValue(files)!, mergeSet, own.Spec(parse), parse.GetValue(device)!, merge, parse.GetValue(output));
+            }
+            if (own.Spec(parse) is not null) throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
             var context = Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
             using (context)
             {
@@ -90,17 +105,23 @@ internal static class MergeCommands
         var json = new Option<string?>("--json") { Description = "Also write the table as JSON here." };
         var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
+        var own = new OwnDataOptions();
         var command = new Command("compare", "Merge checkpoints with several methods and print one table: base models, each method, and the ensemble.")
         {
             files, methods, csv, json, tieHeads, taskA, taskB, device, data,
         };
+        foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
-            OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], parse.GetValue(files)!);
-            var rows = Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
+            OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (own.Spec(parse) is not null && parse.GetValue(own.MergeSet) is null)
+                throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
+            var rows = parse.GetValue(own.MergeSet) is string mergeSet
+                ? CompareOwnData(parse.GetValue(files)!, mergeSet, own.Spec(parse), parse.GetValue(device)!, chosen, new MatchOptions(TieHeads: parse.GetValue(tieHeads)), parse, taskA, taskB, data)
+                : Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
                 new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
-            Render("Fashion-MNIST test set (%)", rows);
+            Render(parse.GetValue(own.MergeSet) is string set ? $"{Path.GetFileName(set)} (merge set, top-1 %)" : "Fashion-MNIST test set (%)", rows);
             if (parse.GetValue(csv) is string csvPath) AtomicFile.WriteAllText(csvPath, ToCsv(rows));
             if (parse.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -128,6 +149,62 @@ internal static class MergeCommands
         }
         rows.Add(ToRow("ensemble", baseAndEnsemble[^1], null, null));
         return rows;
+    }
+
+    /// <summary>`merge --merge-set`: one method through the public API; accuracy on the merge set when it has labels.</summary>
+    private static int MergeOwnData(string[] files, string mergeSet, ModelSpec? spec, string deviceName, MergeOptions merge, string? outPath)
+    {
+        bool search = merge.Method.Similarity == SimilarityKind.Mixed && merge.Alpha is null;
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), search ? $"the alpha search of {merge.Method}" : null);
+        var result = WithStatus($"merging with {merge.Method}", progress =>
+            own.Merger.Run(merge with { Progress = progress }, own.Labels is null ? null : own.Accuracy));
+        using (result.Model)
+        {
+            Console.WriteLine(result.Report);
+            if (own.Labels is not null)
+            {
+                Console.WriteLine($"top-1 accuracy on {mergeSet}:");
+                for (int i = 0; i < files.Length; i++) Console.WriteLine($"  {Path.GetFileName(files[i])}: {ResultsTable.Percent(own.Accuracy(own.Models[i]))}%");
+                Console.WriteLine($"  {merge.Method}: {ResultsTable.Percent(own.Accuracy(result.Model))}%");
+            }
+            if (outPath is not null)
+            {
+                own.Save(outPath, result.Model, new Dictionary<string, string>
+                {
+                    ["method"] = merge.Method.Name,
+                    ["alpha"] = result.Report.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
+                    ["merged_from"] = string.Join(",", files.Select(Path.GetFileName)),
+                    ["merge_set"] = Path.GetFileName(mergeSet),
+                });
+                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>`compare --merge-set`: every method on the user's merge set; rows hold top-1 accuracy on it (Joint; no tasks).</summary>
+    private static List<Row> CompareOwnData(string[] files, string mergeSet, ModelSpec? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
+        MatchOptions options, ParseResult parse, params Option[] protocolOptions)
+    {
+        RefuseProtocolOptions(parse, protocolOptions);
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)");
+        var rows = files.Select((f, i) => Score(Path.GetFileNameWithoutExtension(f), own.Accuracy(own.Models[i]), null, null)).ToList();
+        foreach (var method in methods)
+        {
+            var result = WithStatus($"merging with {method}", progress =>
+                own.Merger.Run(new MergeOptions { Method = method, Matching = options, Progress = progress }, own.Accuracy));
+            using (result.Model) rows.Add(Score(method.Name, own.Accuracy(result.Model), result.Report.Alpha, result.Report.Times.Total));
+        }
+        return rows;
+    }
+
+    private static Row Score(string model, double accuracy, double? alpha, double? seconds) => new(model, accuracy, accuracy, double.NaN, double.NaN, alpha, seconds);
+
+    /// <summary>The Fashion-MNIST protocol's options mean nothing on a user's merge set: refuse them rather than ignore them.</summary>
+    private static void RefuseProtocolOptions(ParseResult parse, params Option[] options)
+    {
+        var given = options.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+        if (given is not null) throw new UsageException($"{given.Name} belongs to the Fashion-MNIST protocol and has no effect with --merge-set; drop it");
     }
 
     public static void Render(string title, IEnumerable<Row> rows)

@@ -3,7 +3,11 @@ using Microsoft.CodeAnalysis;
 
 namespace MuDSC.Generators;
 
-/// <summary>Every diagnostic of the architecture DSL. Each id has a page docs/diagnostics/MDSCnnn.md.</summary>
+/// <summary>
+/// Every diagnostic of the architecture DSL. Each id has a page docs/diagnostics/MDSCnnn.md in the
+/// repository; no help link points there, since a relative link resolves nowhere in a consumer's
+/// project: the message names the field and the fix, the description says the fix in full.
+/// </summary>
 internal static class DiagnosticDescriptors
 {
     private const string Category = "MuDSC.Declaration";
@@ -11,7 +15,7 @@ internal static class DiagnosticDescriptors
     /// <param name="fix">The description: what to change, as the docs page's "Fix" says it.</param>
     private static DiagnosticDescriptor Error(string id, string title, string message, string fix) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
-            description: fix, helpLinkUri: $"docs/diagnostics/{id}.md");
+            description: fix);
 
     public static readonly DiagnosticDescriptor NotPartial = Error("MDSC001",
         "A [Mergeable] class must be partial",

@@ -30,7 +30,7 @@ public sealed partial class MergePlanGenerator
             Declaration(failed.Place, w =>
             {
                 string message = $"{failed.Place.Name} has declaration errors, so the generator could not write its merge plan " +
-                    $"(they are compile errors unless suppressed or analyzers are off): {string.Join("; ", failed.Errors)}. See docs/diagnostics/.";
+                    $"(they are compile errors unless suppressed or analyzers are off): {string.Join("; ", failed.Errors)}.";
                 w.Line(GeneratedCode);
                 w.Line($"void {Scope}.IMergeable.DeclarePlan({Scope}.PlanScope scope) =>");
                 w.Line($"    throw new {Scope}.PlanException({Literal(message)});");

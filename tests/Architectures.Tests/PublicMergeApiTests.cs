@@ -1,3 +1,4 @@
+using MuDSC.Models;
 using MuDSC.Dsl;
 using MuDSC.Merging;
 using MuDSC.Plans;
@@ -120,7 +121,7 @@ public partial class PublicMergeApiTests
     public void ModelsOfDifferentSizesAreRefused()
     {
         using var a = ModelZoo.Create("resnet20", 1);
-        using var wide = MuDSC.Architectures.ModelCatalog.Instance.Create(new Models.ModelSpec("resnet20", 2, 1, 16), torch.CPU);
+        using var wide = ModelCatalog.Instance.Create(new ModelSpec("resnet20", 2, 1, 16), torch.CPU);
         var e = Assert.Throws<MergeException>(() => new ModelMerger<nn.Module<Tensor, Tensor>>([a, wide], Inputs(), () => a))!;
         Assert.That(e.Message, Does.Contain("model 1 differs from model 0 in space s1"));
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MuDSC.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.IO;

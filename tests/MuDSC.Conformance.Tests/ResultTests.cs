@@ -1,3 +1,4 @@
+using MuDSC.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;

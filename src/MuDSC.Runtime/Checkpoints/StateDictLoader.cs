@@ -9,6 +9,7 @@ namespace MuDSC.Checkpoints;
 /// </summary>
 public static class StateDictLoader
 {
+    /// <summary>Copies <paramref name="source"/> into <paramref name="module"/>'s parameters and buffers; <paramref name="sourceName"/> names the source in errors.</summary>
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> source, string sourceName)
     {
         var target = module.state_dict();

@@ -11,6 +11,7 @@ public sealed class MergeableAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class PortsAttribute(params string[] names) : Attribute
 {
+    /// <summary>The port names, in the order a parent's [Maps] binds them.</summary>
     public string[] Names { get; } = names;
 }
 
@@ -22,6 +23,7 @@ public sealed class PortsAttribute(params string[] names) : Attribute
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Field, AllowMultiple = true, Inherited = false)]
 public sealed class MergeGroupAttribute(string name) : Attribute
 {
+    /// <summary>The space's name, local to the class.</summary>
     public string Name { get; } = name;
 
     /// <summary>The name of an integer field or property holding the number of heads.</summary>
@@ -37,6 +39,7 @@ public sealed class MergeGroupAttribute(string name) : Attribute
 [AttributeUsage(AttributeTargets.Field, Inherited = false)]
 public sealed class MapsAttribute(params string[] spaces) : Attribute
 {
+    /// <summary>The spaces bound, in the layer kind's order.</summary>
     public string[] Spaces { get; } = spaces;
 }
 
@@ -48,8 +51,10 @@ public sealed class MapsAttribute(params string[] spaces) : Attribute
 [AttributeUsage(AttributeTargets.Field, Inherited = false)]
 public sealed class SequenceAttribute(string input, string output) : Attribute
 {
+    /// <summary>The space the first block reads.</summary>
     public string Input { get; } = input;
 
+    /// <summary>The space the last block writes.</summary>
     public string Output { get; } = output;
 }
 
@@ -57,6 +62,7 @@ public sealed class SequenceAttribute(string input, string output) : Attribute
 [AttributeUsage(AttributeTargets.Field, AllowMultiple = true, Inherited = false)]
 public sealed class TapAttribute(string space) : Attribute
 {
+    /// <summary>The space whose activations are read here.</summary>
     public string Space { get; } = space;
 }
 

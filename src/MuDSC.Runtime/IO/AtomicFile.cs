@@ -1,7 +1,7 @@
 namespace MuDSC.IO;
 
 /// <summary>Writes a file so that readers see either the old content or the complete new one.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

@@ -17,8 +17,10 @@ public static class SafeTensorsDType
         ("BOOL", ScalarType.Bool, 1),
     ];
 
+    /// <summary>Every dtype name this reader supports.</summary>
     public static IEnumerable<string> Names => Table.Select(t => t.Name);
 
+    /// <summary>The TorchSharp type and element size of a safetensors dtype name; false for an unsupported one.</summary>
     public static bool TryParse(string name, out ScalarType type, out int elementSize)
     {
         foreach (var entry in Table)
@@ -33,6 +35,7 @@ public static class SafeTensorsDType
         return false;
     }
 
+    /// <summary>The safetensors dtype name of a TorchSharp type.</summary>
     public static string NameOf(ScalarType type)
     {
         foreach (var entry in Table)

@@ -6,11 +6,13 @@ namespace MuDSC.IO;
 /// </summary>
 public sealed class SafeTensorsException : Exception
 {
+    /// <summary>An error in the file at <paramref name="path"/>; the message is prefixed with it.</summary>
     public SafeTensorsException(string path, string message, Exception? inner = null)
         : base($"{path}: {message}", inner)
     {
         Path = path;
     }
 
+    /// <summary>The file the error is about.</summary>
     public string Path { get; }
 }

@@ -9,6 +9,7 @@ public sealed record SafeTensorsContent(
     IReadOnlyDictionary<string, Tensor> Tensors,
     IReadOnlyDictionary<string, string> Metadata) : IDisposable
 {
+    /// <summary>Disposes every tensor read.</summary>
     public void Dispose()
     {
         foreach (var tensor in Tensors.Values) tensor.Dispose();

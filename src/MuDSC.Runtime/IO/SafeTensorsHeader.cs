@@ -20,6 +20,7 @@ public sealed class SafeTensorsHeader
 
     private const string MetadataKey = "__metadata__";
 
+    /// <summary>A header of <paramref name="tensors"/> in data order and string <paramref name="metadata"/>.</summary>
     public SafeTensorsHeader(IReadOnlyList<TensorEntry> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         Tensors = tensors;
@@ -29,6 +30,7 @@ public sealed class SafeTensorsHeader
     /// <summary>Tensors in data order.</summary>
     public IReadOnlyList<TensorEntry> Tensors { get; }
 
+    /// <summary>The free-form string metadata (the header's <c>__metadata__</c>).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>Reads the 8-byte prefix and the JSON header; checks them against the file length.</summary>

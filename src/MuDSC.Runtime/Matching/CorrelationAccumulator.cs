@@ -9,7 +9,7 @@ namespace MuDSC.Matching;
 /// Samples are shifted by the first batch's feature means before they are multiplied (the
 /// covariance does not change), so features with a large mean and small spread keep their precision.
 /// </summary>
-public sealed class CorrelationAccumulator : IDisposable
+internal sealed class CorrelationAccumulator : IDisposable
 {
     /// <summary>Standard deviations below this are treated as this (constant features).</summary>
     public const double StdFloor = 1e-7;

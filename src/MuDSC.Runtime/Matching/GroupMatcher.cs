@@ -6,7 +6,7 @@ namespace MuDSC.Matching;
 /// unit assignment inside the pair), then units are matched inside matched blocks, by
 /// assignment (permute) or by zip. Merged block b holds model 0's block b, so structure survives.
 /// </summary>
-public static class GroupMatcher
+internal static class GroupMatcher
 {
     /// <param name="blockOrders">
     /// Optional fixed block assignment (blockOrders[i - 1][b] = model i's block matched to model 0's

@@ -8,7 +8,7 @@ namespace MuDSC.Matching;
 /// to the first, swapping the chosen one out of the scan list, and a tie on path cost goes to a
 /// column that is still free. Degenerate similarities (dead units give rows of zeros) tie often.
 /// </summary>
-public static class LinearAssignment
+internal static class LinearAssignment
 {
     /// <summary>Returns <c>column[row]</c> maximising the sum of <c>score[row, column[row]]</c>.</summary>
     public static int[] Maximize(double[,] score)

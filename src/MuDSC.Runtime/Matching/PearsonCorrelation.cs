@@ -9,7 +9,7 @@ namespace MuDSC.Matching;
 /// product of standard deviations floored at <see cref="CorrelationAccumulator.StdFloor"/>), so
 /// that matchings decided on near-ties agree with it.
 /// </summary>
-public static class PearsonCorrelation
+internal static class PearsonCorrelation
 {
     /// <param name="rows">[O, D]: O variables observed D times.</param>
     public static Tensor OfRows(Tensor rows)

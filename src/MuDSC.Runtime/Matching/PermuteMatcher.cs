@@ -4,7 +4,7 @@ namespace MuDSC.Matching;
 /// Alignment to model 0 ("Align", "Re-Basin"): for each model i > 0, the linear assignment of its
 /// units to model 0's that maximises the summed similarity. Merged unit j = model 0's unit j.
 /// </summary>
-public static class PermuteMatcher
+internal static class PermuteMatcher
 {
     /// <param name="similarity">O x O similarity of the stacked units (O = models * n).</param>
     public static UnitMatching Match(double[,] similarity, int models)

@@ -10,7 +10,7 @@ namespace MuDSC.Matching;
 /// similarity of what was matched (used to score coordinate-descent sweeps). Immutable, and equal
 /// to another matching with the same assignment (not the same array).
 /// </summary>
-public sealed record UnitMatching
+internal sealed record UnitMatching
 {
     public UnitMatching(ImmutableArray<int> assignment, int merged, int models, double value)
     {

@@ -16,7 +16,7 @@ public sealed record ZipOptions(double? Reduction = null, double Decay = 0.5, do
 /// its within-model pairs are barred. Same matches as the reference's O(O^3) repeated argmax, in
 /// O(O^2 log O) with a lazily invalidated max-heap of entries.
 /// </summary>
-public static class ZipMatcher
+internal static class ZipMatcher
 {
     public static UnitMatching Match(double[,] similarity, int models, ZipOptions? options = null)
     {

@@ -10,7 +10,7 @@ namespace MuDSC.Merging;
 /// batch and spatial or token positions are samples) in all models on the same data, and
 /// streams the O x O correlation of the stacked models' features.
 /// </summary>
-public static class ActivationCorrelations
+internal static class ActivationCorrelations
 {
     /// <param name="inputs">One tensor per batch, moved to <paramref name="device"/>; read, never disposed.</param>
     public static Dictionary<string, double[,]> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,

@@ -10,7 +10,7 @@ namespace MuDSC.Merging;
 /// with none), with each model's blocks of the merge (M) and unmerge (U) matrices cached on the
 /// device for the axis transforms.
 /// </summary>
-public sealed class MatchingSet : IDisposable
+internal sealed class MatchingSet : IDisposable
 {
     private readonly Dictionary<string, UnitMatching> _matchings;
     private readonly Dictionary<string, (Tensor Merge, Tensor Unmerge)[]> _matrices = new(StringComparer.Ordinal);

@@ -21,7 +21,7 @@ public sealed record MatchOptions(ZipOptions? Zip = null, CoordinateDescentOptio
 /// Matches every space of a plan across N models with one method, and applies matchings to
 /// their state dicts. Activation correlations are passed in (computed once per model set).
 /// </summary>
-public sealed class Merger
+internal sealed class Merger
 {
     private readonly MergePlan _plan;
     private readonly IReadOnlyList<IReadOnlyDictionary<string, Tensor>> _models;

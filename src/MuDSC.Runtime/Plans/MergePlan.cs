@@ -24,13 +24,16 @@ public enum SpaceStructure
 public sealed record PlanSpace(string Name, long Size, SpaceStructure Structure = SpaceStructure.Free, long Blocks = 1,
     string? BlockOrderOf = null)
 {
+    /// <summary>Units per group or head (the size for a free space).</summary>
     public long BlockSize => Size / Blocks;
 }
 
 /// <summary>Whether a layer writes (rows, norm weights, biases) or reads (columns) a space.</summary>
 public enum AxisRole
 {
+    /// <summary>The axis indexes units the layer writes.</summary>
     Out,
+    /// <summary>The axis indexes units the layer reads.</summary>
     In,
 }
 
@@ -50,8 +53,10 @@ public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole
 /// </summary>
 public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1)
 {
+    /// <summary>Whether the tap reads a chunk of the module's output rather than its input.</summary>
     public bool AtOutput => OutputChunk is not null;
 
+    /// <summary>The module, with the output chunk for an output tap.</summary>
     public override string ToString() => AtOutput ? $"{Module}[out {OutputChunk}/{ChunkCount}]" : Module;
 }
 
@@ -61,6 +66,7 @@ public sealed record PlanTap(string Space, string Module, int? OutputChunk = nul
 /// </summary>
 public sealed class MergePlan
 {
+    /// <summary>A plan; built by <see cref="PlanBuilder"/> from generated declarations.</summary>
     public MergePlan(string architecture, IReadOnlyList<PlanSpace> spaces, IReadOnlyList<PlanAxis> axes,
         IReadOnlyList<PlanTap> taps, IReadOnlyList<string> unpermuted)
     {
@@ -74,20 +80,26 @@ public sealed class MergePlan
 
     private readonly ILookup<string, PlanAxis> _axesByParameter;
 
+    /// <summary>The architecture's name (the model type's by default).</summary>
     public string Architecture { get; }
 
+    /// <summary>Every space, in the order their first writer is declared.</summary>
     public IReadOnlyList<PlanSpace> Spaces { get; }
 
+    /// <summary>Every parameter axis on a space.</summary>
     public IReadOnlyList<PlanAxis> Axes { get; }
 
+    /// <summary>Where each space's activations are recorded.</summary>
     public IReadOnlyList<PlanTap> Taps { get; }
 
     /// <summary>State-dict entries with no axis on a space (fixed ends, counters, [NotMerged] fields).</summary>
     public IReadOnlyList<string> Unpermuted { get; }
 
+    /// <summary>The space named <paramref name="name"/>.</summary>
     public PlanSpace Space(string name) => Spaces.FirstOrDefault(s => s.Name == name)
         ?? throw new KeyNotFoundException($"the plan of {Architecture} has no space '{name}'");
 
+    /// <summary>Every parameter axis on <paramref name="space"/>.</summary>
     public IEnumerable<PlanAxis> AxesOf(string space) => Axes.Where(a => a.Space == space);
 
     /// <summary>Every axis of one parameter on a space (empty for an unpermuted entry).</summary>

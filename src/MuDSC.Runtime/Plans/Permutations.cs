@@ -7,7 +7,7 @@ namespace MuDSC.Plans;
 /// Structure-respecting permutations of spaces and their application to a state dict through a plan.
 /// A permutation p of a space means: new unit j is old unit p[j].
 /// </summary>
-public static class Permutations
+internal static class Permutations
 {
     /// <summary>Random structure-respecting permutations of every space of the plan (tied head orders shared).</summary>
     /// <param name="moveBlocks">False: groups and heads stay in place, units permute within them.</param>

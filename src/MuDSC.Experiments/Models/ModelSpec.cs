@@ -1,4 +1,5 @@
 using System.Globalization;
+using MuDSC.Architectures;
 
 namespace MuDSC.Models;
 
@@ -10,7 +11,7 @@ namespace MuDSC.Models;
 /// </summary>
 public sealed record ModelSpec(string Arch, int Width = 1, int InChannels = 1, int EmbedDim = 64, int? NormGroups = null)
 {
-    public const int DefaultNormGroups = 8;
+    public const int DefaultNormGroups = Normalization.DefaultGroups;
 
     public const string NormGroupsKey = "norm_groups";
 

@@ -1,11 +1,11 @@
 using MuDSC.Data;
-using MuDSC.Models;
+using MuDSC.Architectures;
 using MuDSC.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MuDSC.Architectures;
+namespace MuDSC.Models;
 
 /// <summary>Every architecture this library ships, by the name stored in checkpoints.</summary>
 public sealed class ModelCatalog : IModelFactory

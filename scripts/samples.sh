@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Packs MuDSC and MuDSC.Architectures into artifacts/packages, then builds and runs every project
+# under samples/ against those packages by version, outside the solution, as a user would.
+# Expects a Release build (./scripts/setup.sh). Ends with "samples: N passed, N failed".
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+version=$(dotnet msbuild src/MuDSC.Runtime/MuDSC.Runtime.csproj -getProperty:Version)
+packages="$root/artifacts/packages"
+rm -rf "$packages"
+for project in src/MuDSC.Runtime src/Architectures; do
+    dotnet pack "$project" -c Release --no-build --nologo -v quiet -o "$packages" > /dev/null || { echo "samples: 0 passed, 1 failed (pack $project)"; exit 1; }
+done
+# A package of this version restored before holds older code: drop it from the NuGet cache.
+cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
+rm -rf "$cache/mudsc/$version" "$cache/mudsc.architectures/$version"
+
+passed=0 failed=0
+for project in samples/*/*.csproj; do
+    name=$(basename "$(dirname "$project")")
+    log=$(mktemp)
+    if dotnet build "$project" -c Release --nologo -v quiet -p:MuDSCVersion="$version" > "$log" 2>&1 &&
+       dotnet "$(dirname "$project")/bin/Release/net10.0/$name.dll" >> "$log" 2>&1; then
+        passed=$((passed + 1))
+        echo "sample $name: passed"
+        tail -n 12 "$log" | sed 's/^/  /'
+    else
+        failed=$((failed + 1))
+        echo "sample $name: FAILED"
+        tail -n 40 "$log" | sed 's/^/  /'
+    fi
+    rm -f "$log"
+done
+echo "samples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,219 @@
+using System.CommandLine;
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Heads;
+using MuDSC.IO;
+using MuDSC.Merging;
+using MuDSC.Models;
+using MuDSC.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>The options that name a user's merge set and, for checkpoints without our metadata, their architecture.</summary>
+internal sealed class OwnDataOptions
+{
+    public Option<string?> MergeSet { get; } = new("--merge-set")
+    {
+        Description = "Merge on your own data: a safetensors file with an 'inputs' tensor [N, C, H, W] (float32) and, for scores " +
+            "and the alpha search, 'labels' [N] (int64). Replaces the Fashion-MNIST protocol; scores are top-1 accuracy on this set.",
+    };
+
+    public Option<string?> Arch { get; } = new("--arch")
+    {
+        Description = "Architecture of checkpoints without MuDSC metadata (plain state dicts, PyTorch names): " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
+    };
+
+    public Option<int> Width { get; } = new("--width") { Description = "With --arch: width multiplier.", DefaultValueFactory = _ => 1 };
+
+    public Option<int> InChannels { get; } = new("--in-channels") { Description = "With --arch: input channels.", DefaultValueFactory = _ => 1 };
+
+    public Option<int?> Outputs { get; } = new("--outputs") { Description = "With --arch: the model's output size (its head's width)." };
+
+    public Option<int?> NormGroups { get; } = new("--norm-groups") { Description = "With --arch, for GroupNorm architectures: the group count (default 8)." };
+
+    public IEnumerable<Option> All => [MergeSet, Arch, Width, InChannels, Outputs, NormGroups];
+
+    /// <summary>The spec --arch describes, or null without --arch; a size option without --arch is a usage error.</summary>
+    public ModelSpec? Spec(ParseResult parse)
+    {
+        string? arch = parse.GetValue(Arch);
+        if (arch is null)
+        {
+            var stray = new Option[] { Width, InChannels, Outputs, NormGroups }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+            if (stray is not null) throw new UsageException($"{stray.Name} describes an architecture: give --arch with it");
+            return null;
+        }
+        if (!ModelCatalog.Instance.Architectures.Contains(arch))
+            throw new UsageException($"--arch: unknown architecture '{arch}' (known: {string.Join(", ", ModelCatalog.Instance.Architectures)})");
+        int outputs = parse.GetValue(Outputs) ?? throw new UsageException("--arch needs --outputs, the size of the model's output (its head's width)");
+        foreach (var (option, value) in new (Option Option, int Value)[] { (Width, parse.GetValue(Width)), (InChannels, parse.GetValue(InChannels)), (Outputs, outputs) })
+            if (value < 1) throw new UsageException($"{option.Name} must be at least 1, got {value}");
+        int? groups = parse.GetValue(NormGroups);
+        if (groups is < 1) throw new UsageException($"--norm-groups must be at least 1, got {groups}");
+        return new ModelSpec(arch, parse.GetValue(Width), parse.GetValue(InChannels), outputs, groups);
+    }
+}
+
+/// <summary>
+/// Checkpoints and a merge set of the user's own, merged through the public API: models validated
+/// against their architecture and the merge set before any work; scores (with labels) are top-1
+/// accuracy on the merge set, through the class embeddings for our checkpoints and on the outputs otherwise.
+/// </summary>
+internal sealed class OwnData : IDisposable
+{
+    private readonly List<nn.Module<Tensor, Tensor>> _models;
+    private readonly Tensor? _classEmbeddings;
+
+    private OwnData(string mergeSetPath, Tensor inputs, Tensor? labels, ModelSpec spec, List<nn.Module<Tensor, Tensor>> models,
+        Tensor? classEmbeddings, IReadOnlyList<string> sources, Device device)
+    {
+        (MergeSetPath, Inputs, Labels, Spec, _models, _classEmbeddings, Sources) = (mergeSetPath, inputs, labels, spec, models, classEmbeddings, sources);
+        Batches = inputs.split(LabeledImages.MergeBatchSize).ToList();
+        Merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, Batches, () => ModelCatalog.Instance.Create(spec, device));
+    }
+
+    public string MergeSetPath { get; }
+
+    public Tensor Inputs { get; }
+
+    public Tensor? Labels { get; }
+
+    public ModelSpec Spec { get; }
+
+    public IReadOnlyList<string> Sources { get; }
+
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Models => _models;
+
+    private List<Tensor> Batches { get; }
+
+    public ModelMerger<nn.Module<Tensor, Tensor>> Merger { get; }
+
+    /// <param name="needsLabels">Names what needs labels when the merge set must have them (checked before any model is loaded).</param>
+    public static OwnData Open(string[] files, string mergeSetPath, ModelSpec? declared, Device device, string? needsLabels)
+    {
+        var (inputs, labels) = ReadMergeSet(mergeSetPath);
+        if (labels is null && needsLabels is not null)
+        {
+            inputs.Dispose();
+            throw new UsageException($"{mergeSetPath} has no 'labels' tensor, which {needsLabels} needs; add labels [N] (int64) or give --alpha");
+        }
+        var models = new List<nn.Module<Tensor, Tensor>>();
+        try
+        {
+            ModelSpec? spec = null;
+            Tensor? embeddings = null;
+            foreach (var file in files)
+            {
+                var (model, fileSpec, fileEmbeddings) = LoadModel(file, declared, device);
+                models.Add(model);
+                if (spec is not null && fileSpec != spec)
+                    throw new UsageException($"{file} is {fileSpec.Arch} width {fileSpec.Width} but {files[0]} is {spec.Arch} width {spec.Width}; only one architecture and size can be merged");
+                spec ??= fileSpec;
+                embeddings ??= fileEmbeddings;
+            }
+            if (inputs.shape[1] != spec!.InChannels)
+                throw new UsageException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
+            int classes = (int)(embeddings?.shape[0] ?? spec.EmbedDim);
+            if (labels is not null)
+            {
+                using var low = labels.min();
+                using var high = labels.max();
+                if (low.item<long>() < 0 || high.item<long>() >= classes)
+                    throw new UsageException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
+            }
+            foreach (var model in models) BatchNormStatistics.Reset(model, inputs.split(LabeledImages.MergeBatchSize), device);
+            return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device);
+        }
+        catch
+        {
+            foreach (var model in models) model.Dispose();
+            inputs.Dispose();
+            labels?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Top-1 accuracy on the labelled merge set (requires labels).</summary>
+    public double Accuracy(nn.Module<Tensor, Tensor> model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        model.eval();
+        long correct = 0;
+        var device = Merger.Device;
+        foreach (var (inputs, labels) in Batches.Zip(Labels!.split(LabeledImages.MergeBatchSize)))
+        {
+            var output = model.call(inputs.to(device));
+            var logits = _classEmbeddings is null ? output : ClassEmbeddings.Logits(output, _classEmbeddings, ClassSet.All);
+            correct += logits.argmax(1).eq(labels.to(device)).sum().item<long>();
+        }
+        return (double)correct / Inputs.shape[0];
+    }
+
+    /// <summary>Writes the merged model: our checkpoint format when the inputs had it, else a plain state dict with the spec as metadata.</summary>
+    public void Save(string path, nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, string> extra)
+    {
+        if (_classEmbeddings is not null)
+        {
+            Checkpoint.Save(path, model, Spec, ClassSet.All, _classEmbeddings, extra);
+            return;
+        }
+        var metadata = Spec.ToMetadata().Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value);
+        SafeTensorsFile.Write(path, model.state_dict(), metadata);
+    }
+
+    private static (Tensor Inputs, Tensor? Labels) ReadMergeSet(string path)
+    {
+        using var content = SafeTensorsFile.Read(path);
+        if (!content.Tensors.TryGetValue("inputs", out var inputs))
+            throw new UsageException($"{path}: no 'inputs' tensor; a merge set holds 'inputs' [N, C, H, W] (float32) and optionally 'labels' [N] (int64)");
+        if (inputs.dim() != 4 || inputs.dtype != ScalarType.Float32 || inputs.shape[0] == 0)
+            throw new UsageException($"{path}: 'inputs' is {inputs.dtype} [{string.Join(", ", inputs.shape)}]; it must be float32 [N, C, H, W] with N >= 1");
+        using (var finite = inputs.isfinite())
+        using (var all = finite.all())
+        {
+            if (!all.item<bool>()) throw new UsageException($"{path}: 'inputs' holds NaN or Inf");
+        }
+        content.Tensors.TryGetValue("labels", out var labels);
+        if (labels is not null && (labels.dim() != 1 || labels.dtype != ScalarType.Int64 || labels.shape[0] != inputs.shape[0]))
+            throw new UsageException($"{path}: 'labels' is {labels.dtype} [{string.Join(", ", labels.shape)}]; it must be int64 [{inputs.shape[0]}], one per input");
+        return (inputs.clone(), labels?.clone());
+    }
+
+    /// <summary>A model from one file: our checkpoint (its metadata gives the spec), or a plain state dict of the --arch spec.</summary>
+    private static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, Tensor? Embeddings) LoadModel(string file, ModelSpec? declared, Device device)
+    {
+        using var content = SafeTensorsFile.Read(file, device);
+        if (content.Metadata.ContainsKey("arch"))
+        {
+            if (declared is not null)
+                throw new UsageException($"{file} records its architecture in its metadata ({content.Metadata["arch"]}); drop --arch and its size options");
+            using var checkpoint = Checkpoint.Load(file, device);
+            return (checkpoint.CreateModel(ModelCatalog.Instance, device), checkpoint.Spec, checkpoint.ClassEmbeddings.clone());
+        }
+        if (declared is null)
+            throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch and its sizes (--outputs, --width, --in-channels)");
+        var model = ModelCatalog.Instance.Create(declared, device);
+        try
+        {
+            StateDictLoader.Load(model, content.Tensors, file);
+            return (model, declared, null);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var model in _models) model.Dispose();
+        foreach (var batch in Batches) batch.Dispose();
+        Inputs.Dispose();
+        Labels?.Dispose();
+        _classEmbeddings?.Dispose();
+    }
+}
