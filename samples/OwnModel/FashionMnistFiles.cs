@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,6 +7,7 @@ namespace OwnModel;
 /// <summary>Our own data: Fashion-MNIST's gzip IDX files (Debian's dataset-fashion-mnist package).</summary>
 public static class FashionMnistFiles
 {
+    /// <summary>Where the apt package puts the files.</summary>
     public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
 
     /// <summary>Images [N, 1, 28, 28] scaled to [0, 1] and labels [N].</summary>

@@ -86,7 +86,7 @@ static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor la
     return predicted.eq(labels).to_type(ScalarType.Float32).mean().item<float>();
 }
 
-/// Accuracy on a task's images when the prediction is restricted to the task's classes.
+// Accuracy on a task's images when the prediction is restricted to the task's classes.
 static double TaskAccuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int[] classes)
 {
     using var noGrad = torch.no_grad();

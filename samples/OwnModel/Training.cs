@@ -6,6 +6,7 @@ namespace OwnModel;
 /// <summary>Plain TorchSharp training, as a user already has it: Adam, cross-entropy, a few epochs.</summary>
 public static class Training
 {
+    /// <summary>A new model trained on <paramref name="data"/> from seed <paramref name="seed"/>.</summary>
     public static TwoStageNet Train((Tensor Images, Tensor Labels) data, int seed, Device device, int epochs = 2, int batchSize = 64)
     {
         torch.manual_seed(seed);

@@ -19,8 +19,10 @@ public sealed partial class TwoStageNet : nn.Module<Tensor, Tensor>
     [Maps("s1", "s2")] private readonly GroupStage stage = new(16, 32);
     [Maps("s2", "out")] private readonly Linear head = nn.Linear(32, 10);
 
+    /// <summary>Fresh weights from TorchSharp's default initialisation.</summary>
     public TwoStageNet() : base(nameof(TwoStageNet)) => RegisterComponents();
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -40,6 +42,7 @@ public sealed partial class GroupStage : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly GroupNorm gn2;
     [Maps("x", "y")] private readonly Conv2d shortcut;
 
+    /// <summary>A stage from <paramref name="inChannels"/> to <paramref name="outChannels"/> at half resolution.</summary>
     public GroupStage(long inChannels, long outChannels) : base(nameof(GroupStage))
     {
         conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: 2, padding: 1, bias: false);
@@ -50,6 +53,7 @@ public sealed partial class GroupStage : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();

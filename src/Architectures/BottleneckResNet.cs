@@ -13,7 +13,9 @@ namespace MuDSC.Architectures;
 [Mergeable, MergeGroup("s1"), MergeGroup("s2"), MergeGroup("s3"), MergeGroup("s4"), MergeGroup("stem")]
 public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Blocks per stage of ResNet26.</summary>
     public static readonly int[] ResNet26Blocks = [2, 2, 2, 2];
+    /// <summary>Blocks per stage of ResNet50 (torchvision's).</summary>
     public static readonly int[] ResNet50Blocks = [3, 4, 6, 3];
 
     [Maps("in", "stem")] private readonly Conv2d conv1;
@@ -25,6 +27,7 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     [Tap("s4")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("s4", "out")] private readonly Linear fc;
 
+    /// <summary>Four bottleneck stages of <paramref name="blocks"/> blocks, 64..512 planes times <paramref name="width"/>; BatchNorm unless <paramref name="norm"/> says otherwise.</summary>
     public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null)
         : base(nameof(BottleneckResNet))
     {
@@ -52,6 +55,7 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -65,6 +69,7 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
 [Mergeable, Ports("x", "y"), MergeGroup("a"), MergeGroup("b")]
 public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Output channels per plane (torchvision's expansion).</summary>
     public const int Expansion = 4;
 
     [Maps("x", "a")] private readonly Conv2d conv1;
@@ -75,6 +80,7 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn3;
     [Maps("x", "y")] private readonly Projection? downsample;
 
+    /// <summary>1x1 to <paramref name="planes"/>, 3x3 with <paramref name="stride"/>, 1x1 to planes x <see cref="Expansion"/>, with a projection when the shape changes.</summary>
     public Bottleneck(long inPlanes, long planes, int stride, Normalization norm) : base(nameof(Bottleneck))
     {
         long outPlanes = planes * Expansion;
@@ -88,6 +94,7 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();

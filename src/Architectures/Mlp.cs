@@ -12,6 +12,7 @@ public sealed partial class Mlp : nn.Module<Tensor, Tensor>
     [Sequence("in", "h")] private readonly ModuleList<DenseLayer> layers;
     [Maps("h", "out")] private readonly Linear head;
 
+    /// <summary><paramref name="depth"/> hidden layers of <paramref name="hidden"/> units on flattened inputs, then a linear head.</summary>
     public Mlp(int depth = 3, int hidden = 128, int inFeatures = 28 * 28, int embedDim = 64) : base(nameof(Mlp))
     {
         if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), "an MLP needs at least one hidden layer");
@@ -20,6 +21,7 @@ public sealed partial class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -35,11 +37,13 @@ public sealed partial class DenseLayer : nn.Module<Tensor, Tensor>
 {
     [Maps("x", "y")] private readonly Linear fc;
 
+    /// <summary>A linear layer followed by ReLU.</summary>
     public DenseLayer(long inFeatures, long outFeatures) : base(nameof(DenseLayer))
     {
         fc = nn.Linear(inFeatures, outFeatures);
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input) => nn.functional.relu(fc.call(input));
 }

@@ -8,7 +8,9 @@ namespace MuDSC.Architectures;
 /// <summary>Which normalisation a conv net uses after each convolution.</summary>
 public enum NormKind
 {
+    /// <summary>BatchNorm2d after each convolution.</summary>
     BatchNorm,
+    /// <summary>GroupNorm after each convolution, one group count everywhere.</summary>
     GroupNorm,
 }
 
@@ -21,8 +23,10 @@ public sealed record Normalization(NormKind Kind, int Groups = 0)
     /// <summary>The reference's group count for its GroupNorm ResNets, whatever the width.</summary>
     public const int DefaultGroups = 8;
 
+    /// <summary>BatchNorm.</summary>
     public static readonly Normalization Batch = new(NormKind.BatchNorm);
 
+    /// <summary>GroupNorm with <paramref name="groups"/> groups (initialised as PyTorch does).</summary>
     public static Normalization Group(int groups = DefaultGroups) =>
         groups > 0 ? new(NormKind.GroupNorm, groups) : throw new ArgumentOutOfRangeException(nameof(groups), groups, "the GroupNorm group count must be positive");
 

@@ -24,6 +24,7 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
     [Tap("s3")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("s3", "out")] private readonly Linear linear;
 
+    /// <summary>Three stages of three basic blocks, 16/32/64 channels times <paramref name="width"/>; BatchNorm unless <paramref name="norm"/> says otherwise.</summary>
     public ResNet20(int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null)
         : base(nameof(ResNet20))
     {
@@ -40,6 +41,7 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -68,6 +70,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly nn.Module<Tensor, Tensor> bn2;
     [Maps("x", "y")] private readonly Projection? shortcut; // null: identity, so x and y must be one space
 
+    /// <summary>Two 3x3 convolutions with norms and a shortcut (a projection when <paramref name="stride"/> or the planes change).</summary>
     public BasicBlock(int inPlanes, int planes, int stride, Normalization norm) : base(nameof(BasicBlock))
     {
         conv1 = nn.Conv2d(inPlanes, planes, kernel_size: 3, stride: stride, padding: 1, bias: false);
@@ -78,6 +81,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();

@@ -15,13 +15,16 @@ public sealed partial class Vgg : nn.Module<Tensor, Tensor>
 {
     private const int Pool = 0;
 
+    /// <summary>VGG11's layers: channel counts, 0 for a max-pool.</summary>
     public static readonly int[] Vgg11 = [64, Pool, 128, Pool, 256, 256, Pool, 512, 512, Pool, 512, 512, Pool];
+    /// <summary>VGG16's layers: channel counts, 0 for a max-pool.</summary>
     public static readonly int[] Vgg16 = [64, 64, Pool, 128, 128, Pool, 256, 256, 256, Pool, 512, 512, 512, Pool, 512, 512, 512, Pool];
 
     [Sequence("in", "f")] private readonly ModuleList<ConvBlock> features;
     [Tap("f")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("f", "out")] private readonly Linear classifier;
 
+    /// <summary>Convolution blocks per <paramref name="configuration"/> (channels times <paramref name="width"/>), then a linear head.</summary>
     public Vgg(int[] configuration, int width = 1, int inChannels = 1, int embedDim = 64, int imageSize = 28) : base(nameof(Vgg))
     {
         var blocks = new List<ConvBlock>();
@@ -42,6 +45,7 @@ public sealed partial class Vgg : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -59,6 +63,7 @@ public sealed partial class ConvBlock : nn.Module<Tensor, Tensor>
     [Maps("y")] private readonly BatchNorm2d bn;
     private readonly bool poolAfter;
 
+    /// <summary>3x3 convolution, BatchNorm, ReLU, and a max-pool when <paramref name="poolAfter"/>.</summary>
     public ConvBlock(long inChannels, long outChannels, bool poolAfter) : base(nameof(ConvBlock))
     {
         conv = nn.Conv2d(inChannels, outChannels, kernel_size: 3, padding: 1);
@@ -67,6 +72,7 @@ public sealed partial class ConvBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();

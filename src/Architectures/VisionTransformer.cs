@@ -19,6 +19,7 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
     [Maps("x")] private readonly LayerNorm norm;
     [Maps("x", "out")] private readonly Linear head;
 
+    /// <summary>A ViT of <paramref name="depth"/> blocks of width <paramref name="dim"/> with <paramref name="heads"/> heads on <paramref name="patch"/>-pixel patches.</summary>
     public VisionTransformer(int dim = 32, int depth = 2, int heads = 4, int patch = 7, int mlpRatio = 2,
         int inChannels = 1, int imageSize = 28, int embedDim = 64) : base(nameof(VisionTransformer))
     {
@@ -37,6 +38,7 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -53,12 +55,14 @@ public sealed partial class PatchEmbed : nn.Module<Tensor, Tensor>
 {
     [Maps("in", "x")] private readonly Conv2d proj;
 
+    /// <summary>A <paramref name="patch"/>-strided convolution to <paramref name="dim"/> channels.</summary>
     public PatchEmbed(int inChannels, int dim, int patch) : base(nameof(PatchEmbed))
     {
         proj = nn.Conv2d(inChannels, dim, kernel_size: patch, stride: patch);
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input) => proj.call(input).flatten(2).transpose(1, 2);
 }
 
@@ -71,6 +75,7 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
     [Maps("x")] private readonly LayerNorm norm2;
     [Maps("x")] private readonly TransformerMlp mlp;
 
+    /// <summary>A pre-norm block of width <paramref name="dim"/>.</summary>
     public TransformerBlock(int dim, int heads, int mlpRatio) : base(nameof(TransformerBlock))
     {
         norm1 = nn.LayerNorm(dim);
@@ -80,6 +85,7 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -101,6 +107,7 @@ public sealed partial class Attention : nn.Module<Tensor, Tensor>
     [Maps("x", "qk", "qk", "v")] private readonly Linear qkv;
     [Maps("v", "x")] private readonly Linear proj;
 
+    /// <summary>Self-attention of width <paramref name="dim"/> split into <paramref name="heads"/> heads.</summary>
     public Attention(int dim, int heads) : base(nameof(Attention))
     {
         numHeads = heads;
@@ -110,6 +117,7 @@ public sealed partial class Attention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
@@ -130,6 +138,7 @@ public sealed partial class TransformerMlp : nn.Module<Tensor, Tensor>
     [Maps("x", "hidden")] private readonly Linear fc1;
     [Maps("hidden", "x")] private readonly Linear fc2;
 
+    /// <summary>fc1 to <paramref name="hidden"/> units, GELU, fc2 back to <paramref name="dim"/>.</summary>
     public TransformerMlp(int dim, int hidden) : base(nameof(TransformerMlp))
     {
         fc1 = nn.Linear(dim, hidden);
@@ -137,5 +146,6 @@ public sealed partial class TransformerMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override Tensor forward(Tensor input) => fc2.call(nn.functional.gelu(fc1.call(input)));
 }

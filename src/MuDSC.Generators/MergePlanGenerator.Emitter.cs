@@ -70,9 +70,19 @@ public sealed partial class MergePlanGenerator
             w.Line(GeneratedCode);
             w.Line("public static class Spaces");
             w.Open();
-            foreach (var name in model.Ports.Concat(model.Groups.Select(g => g.Name)))
-                w.Line($"public const string {ConstantName(name)} = {Literal(name)};");
+            foreach (var name in model.Ports)
+                EmitSpaceName(w, name, "Port");
+            foreach (var name in model.Groups.Select(g => g.Name))
+                EmitSpaceName(w, name, "Space");
             w.Close();
+        }
+
+        /// <summary>One constant, documented so that a consumer building with documentation warnings gets none from us.</summary>
+        private static void EmitSpaceName(SourceWriter w, string name, string kind)
+        {
+            string text = name.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+            w.Line($"/// <summary>{kind} \"{text}\".</summary>");
+            w.Line($"public const string {ConstantName(name)} = {Literal(name)};");
         }
 
         private static void EmitDeclarePlan(SourceWriter w, ClassModel model)

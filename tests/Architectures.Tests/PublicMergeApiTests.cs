@@ -50,7 +50,8 @@ public partial class PublicMergeApiTests
         foreach (var (name, tensor) in merged.state_dict())
         {
             if (!tensor.is_floating_point()) continue;
-            using var mean = sa[name].add(sb[name], Scalars.One).div(2.ToScalar());
+            using var sum = sa[name].add(sb[name], Scalars.One);
+            using var mean = sum.DividedBy(2);
             Assert.That(tensor.allclose(mean, rtol: 1e-5, atol: 1e-6), Is.True, name);
         }
         Assert.That(result.Report.Spaces.All(s => s.CrossModelMerges == s.Units && s.WithinModelMerges == 0), Is.True);

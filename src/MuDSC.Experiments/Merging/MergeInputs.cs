@@ -2,6 +2,7 @@ using MuDSC.Checkpoints;
 using MuDSC.Data;
 using MuDSC.Plans;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MuDSC.Merging;
 
@@ -33,7 +34,7 @@ public static class MergeInputs
         {
             foreach (var (name, tensor) in checkpoint.StateDict)
             {
-                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                if (tensor.is_floating_point() && !AllFinite(tensor))
                 {
                     var spaces = plan?.Axes.Where(a => a.Parameter == name).Select(a => a.Space).Distinct().ToList() ?? [];
                     string where = spaces.Count > 0 ? $" (space {string.Join(", ", spaces)})" : "";
@@ -41,6 +42,13 @@ public static class MergeInputs
                 }
             }
         }
+    }
+
+    private static bool AllFinite(Tensor tensor)
+    {
+        using var finite = tensor.isfinite();
+        using var all = finite.all();
+        return all.item<bool>();
     }
 
     private static string Describe(Checkpoint c) =>

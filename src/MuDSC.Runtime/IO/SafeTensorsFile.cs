@@ -61,7 +61,11 @@ public static class SafeTensorsFile
         try
         {
             foreach (var (name, tensor) in tensors)
-                cpu.Add((name, tensor.detach().cpu().contiguous()));
+            {
+                using var detached = tensor.detach(); // named: an unreachable intermediate can be finalised mid-call
+                using var onCpu = detached.cpu();
+                cpu.Add((name, onCpu.contiguous()));
+            }
 
             var entries = new List<TensorEntry>();
             long offset = 0;

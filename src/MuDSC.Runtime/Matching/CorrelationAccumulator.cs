@@ -63,8 +63,9 @@ internal sealed class CorrelationAccumulator : IDisposable
     /// <summary>Whether every running sum is finite (false once a NaN or Inf was added).</summary>
     public bool IsFinite()
     {
-        using var sumFinite = _sum.isfinite().all();
-        using var outerFinite = _outer.isfinite().all();
+        using var scope = torch.NewDisposeScope(); // roots the intermediate masks while all() reads them
+        var sumFinite = _sum.isfinite().all();
+        var outerFinite = _outer.isfinite().all();
         return sumFinite.item<bool>() && outerFinite.item<bool>();
     }
 

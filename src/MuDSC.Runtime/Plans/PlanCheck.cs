@@ -97,7 +97,8 @@ public static class PlanCheck
             using var difference = actual.sub(expected);
             using var absolute = difference.abs();
             using var largest = absolute.max();
-            using var scaleTensor = expected.abs().max();
+            using var magnitude = expected.abs(); // named: an unreachable intermediate can be finalised mid-call
+            using var scaleTensor = magnitude.max();
             double error = largest.item<float>(), scale = Math.Max(1.0, scaleTensor.item<float>());
             if (double.IsNaN(error) || error > 1e-3 * scale)
                 throw new PlanException(Explain(plan, spaceName, moveBlocks, error, scale));
