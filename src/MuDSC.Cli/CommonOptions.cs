@@ -27,12 +27,19 @@ internal static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     };
 
+    /// <summary>cpu, cuda or cuda:N, checked against what this build and machine have.</summary>
     public static Device ResolveDevice(string name)
     {
-        var device = torch.device(name);
-        if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
+        var match = System.Text.RegularExpressions.Regex.Match(name, "^(cpu|cuda)(?::([0-9]{1,3}))?$");
+        if (!match.Success || (match.Groups[1].Value == "cpu" && match.Groups[2].Success))
+            throw new UsageException($"--device '{name}': expected cpu, cuda or cuda:N (N a GPU index)");
+        if (match.Groups[1].Value == "cpu") return torch.CPU;
+        if (!torch.cuda.is_available())
             throw new UsageException($"--device {name}: CUDA is not available in this build or on this machine; use --device cpu or build with -p:TorchBackend=cuda.");
-        return device;
+        int index = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        int count = torch.cuda.device_count();
+        if (index >= count) throw new UsageException($"--device {name}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})");
+        return torch.device(DeviceType.CUDA, index);
     }
 
     public static ClassSet ParseClasses(string text, string option)
@@ -47,9 +54,16 @@ internal static class CommonOptions
         }
     }
 
+    /// <summary>Exit codes: a refused input or a failed step, a usage error, a bug of ours.</summary>
+    public const int UserError = 1, UsageError = 2, InternalError = 3;
+
+    /// <summary>Set by --verbose: an internal error prints its stack trace.</summary>
+    public static bool Verbose { get; set; }
+
     /// <summary>
-    /// Runs a command body; known failures print "error: ..." on stderr (unwrapped, so logs and
-    /// scripts get the whole message) and exit 1 instead of a stack trace.
+    /// Runs a command body, the one place errors become exit codes: each prints one unwrapped line
+    /// "error: ..." on stderr (whole in logs and scripts). Usage errors exit 2, refused inputs and
+    /// failed steps 1; anything else is a bug of ours: exit 3, the stack trace only with --verbose.
     /// </summary>
     public static int Run(Func<int> body)
     {
@@ -57,12 +71,26 @@ internal static class CommonOptions
         {
             return body();
         }
-        catch (Exception e) when (e is UsageException or DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException)
+        catch (UsageException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            return UsageError;
+        }
+        catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return UserError;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {Flatten(e.Message)} (a bug in mudsc; " +
+                (Verbose ? "stack trace below)" : "--verbose prints the stack trace)"));
+            if (Verbose) Console.Error.WriteLine(e);
+            return InternalError;
         }
     }
+
+    private static string Flatten(string message) => message.ReplaceLineEndings(" ");
 }
 
 /// <summary>Output paths checked before any work: writable, not a directory, never one of the inputs.</summary>

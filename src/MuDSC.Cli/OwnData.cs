@@ -109,19 +109,19 @@ internal sealed class OwnData : IDisposable
                 var (model, fileSpec, fileEmbeddings) = LoadModel(file, declared, device);
                 models.Add(model);
                 if (spec is not null && fileSpec != spec)
-                    throw new UsageException($"{file} is {fileSpec.Arch} width {fileSpec.Width} but {files[0]} is {spec.Arch} width {spec.Width}; only one architecture and size can be merged");
+                    throw new MergeException($"{file} is {fileSpec.Arch} width {fileSpec.Width} but {files[0]} is {spec.Arch} width {spec.Width}; only one architecture and size can be merged");
                 spec ??= fileSpec;
                 embeddings ??= fileEmbeddings;
             }
             if (inputs.shape[1] != spec!.InChannels)
-                throw new UsageException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
+                throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
             int classes = (int)(embeddings?.shape[0] ?? spec.EmbedDim);
             if (labels is not null)
             {
                 using var low = labels.min();
                 using var high = labels.max();
                 if (low.item<long>() < 0 || high.item<long>() >= classes)
-                    throw new UsageException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
+                    throw new DataException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
             }
             foreach (var model in models) BatchNormStatistics.Reset(model, inputs.split(LabeledImages.MergeBatchSize), device);
             return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device);
@@ -168,17 +168,17 @@ internal sealed class OwnData : IDisposable
     {
         using var content = SafeTensorsFile.Read(path);
         if (!content.Tensors.TryGetValue("inputs", out var inputs))
-            throw new UsageException($"{path}: no 'inputs' tensor; a merge set holds 'inputs' [N, C, H, W] (float32) and optionally 'labels' [N] (int64)");
+            throw new DataException($"{path}: no 'inputs' tensor; a merge set holds 'inputs' [N, C, H, W] (float32) and optionally 'labels' [N] (int64)");
         if (inputs.dim() != 4 || inputs.dtype != ScalarType.Float32 || inputs.shape[0] == 0)
-            throw new UsageException($"{path}: 'inputs' is {inputs.dtype} [{string.Join(", ", inputs.shape)}]; it must be float32 [N, C, H, W] with N >= 1");
+            throw new DataException($"{path}: 'inputs' is {inputs.dtype} [{string.Join(", ", inputs.shape)}]; it must be float32 [N, C, H, W] with N >= 1");
         using (var finite = inputs.isfinite())
         using (var all = finite.all())
         {
-            if (!all.item<bool>()) throw new UsageException($"{path}: 'inputs' holds NaN or Inf");
+            if (!all.item<bool>()) throw new DataException($"{path}: 'inputs' holds NaN or Inf");
         }
         content.Tensors.TryGetValue("labels", out var labels);
         if (labels is not null && (labels.dim() != 1 || labels.dtype != ScalarType.Int64 || labels.shape[0] != inputs.shape[0]))
-            throw new UsageException($"{path}: 'labels' is {labels.dtype} [{string.Join(", ", labels.shape)}]; it must be int64 [{inputs.shape[0]}], one per input");
+            throw new DataException($"{path}: 'labels' is {labels.dtype} [{string.Join(", ", labels.shape)}]; it must be int64 [{inputs.shape[0]}], one per input");
         return (inputs.clone(), labels?.clone());
     }
 

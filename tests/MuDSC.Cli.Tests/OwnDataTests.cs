@@ -74,7 +74,7 @@ public class OwnDataTests
     public void APlainStateDictNeedsArch()
     {
         var (code, error) = Merge(Plain("--merge-set", InFolder("set.safetensors"), "--method", "zipit"));
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(CommonOptions.UsageError));
         Assert.That(error, Does.Contain("has no MuDSC metadata").And.Contain("--arch"));
     }
 
@@ -82,7 +82,7 @@ public class OwnDataTests
     public void AStateDictOfAnotherSizeIsRefusedByKeyAndShape()
     {
         var (code, error) = Merge(Plain("--merge-set", InFolder("set.safetensors"), "--arch", "resnet20", "--outputs", "10", "--width", "2", "--method", "zipit"));
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(CommonOptions.UserError));
         Assert.That(error, Does.Contain("plain1.safetensors does not fit").And.Contain("shape mismatches"));
     }
 
@@ -90,7 +90,7 @@ public class OwnDataTests
     public void TheAlphaSearchNeedsLabels()
     {
         var (code, error) = Merge(Plain("--merge-set", InFolder("unlabelled.safetensors"), "--arch", "resnet20", "--outputs", "10", "--method", "mudsc-align"));
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(CommonOptions.UsageError));
         Assert.That(error, Does.Contain("no 'labels' tensor").And.Contain("--alpha"));
         (code, error) = Merge(Plain("--merge-set", InFolder("unlabelled.safetensors"), "--arch", "resnet20", "--outputs", "10", "--method", "mudsc-align", "--alpha", "0.5"));
         Assert.That(code, Is.Zero, error);
@@ -100,7 +100,7 @@ public class OwnDataTests
     public void LabelsBeyondTheModelsClassesAreRefused()
     {
         var (code, error) = Merge(Plain("--merge-set", InFolder("badlabels.safetensors"), "--arch", "resnet20", "--outputs", "10", "--method", "zipit"));
-        Assert.That(code, Is.EqualTo(1));
+        Assert.That(code, Is.EqualTo(CommonOptions.UserError));
         Assert.That(error, Does.Contain("'labels' range over").And.Contain("10 classes"));
     }
 
