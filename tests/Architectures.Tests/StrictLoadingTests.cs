@@ -27,6 +27,48 @@ public class StrictLoadingTests
         Assert.That(model.state_dict()["conv1.weight"].allclose(before), Is.True, "nothing is copied when loading fails");
     }
 
+    private static string WriteCheckpoint(string name, string width, Action<nn.Module>? edit = null)
+    {
+        string path = Fixtures.TempFile(name);
+        using var model = new ResNet20(embedDim: 16);
+        edit?.Invoke(model);
+        var metadata = new Dictionary<string, string> { ["arch"] = "resnet20", ["width"] = width, ["in_channels"] = "1", ["embed_dim"] = "16", ["classes"] = "0,1" };
+        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        IO.SafeTensorsFile.Write(path, model.state_dict().Append(new(Checkpoint.ClassEmbeddingsKey, embeddings)), metadata);
+        return path;
+    }
+
+    [Test]
+    public void AWidthBeyondTheBoundIsRefusedWhenRead()
+    {
+        string path = WriteCheckpoint("wide.safetensors", "100000");
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(path).Dispose())!;
+        Assert.That(e.Message, Does.Contain("metadata 'width' = 100000 is beyond the supported 64"));
+    }
+
+    [Test]
+    public void AWidthTheTensorsCannotBackIsRefusedBeforeTheModelIsBuilt()
+    {
+        // Width 40 would be a 1,600-times larger ResNet20 (about 430 M weights); the file holds width 1's.
+        using var checkpoint = Checkpoint.Load(WriteCheckpoint("claims40.safetensors", "40"));
+        long before = GC.GetTotalAllocatedBytes();
+        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Models.ModelCatalog.Instance, torch.CPU).Dispose())!;
+        Assert.That(e.Message, Does.Match(@"metadata says width 40, which needs at least [\d,]+ weights, but the file holds [\d,]+"));
+        Assert.That(GC.GetTotalAllocatedBytes() - before, Is.LessThan(50_000_000), "no large model was built");
+    }
+
+    [Test]
+    public void SavingAModelWithMixedGroupCountsIsRefusedClearly()
+    {
+        using var model = new ResNet20(embedDim: 16, norm: Normalization.Group(4));
+        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        // One norm with another count than the rest, as a user's own model might have.
+        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        ((TorchSharp.Modules.GroupNorm)modules["bn1"]).num_groups = 2;
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(Fixtures.TempFile("mixed.safetensors"), model, new Models.ModelSpec("resnet20gn", EmbedDim: 16), Data.ClassSet.All, embeddings))!;
+        Assert.That(e.Message, Does.Contain("GroupNorm layers use").And.Contain("give every GroupNorm the same count"));
+    }
+
     [Test]
     public void CheckpointWithoutMetadataIsRefusedWithTheFix()
     {

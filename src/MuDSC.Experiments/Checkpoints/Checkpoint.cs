@@ -92,7 +92,10 @@ public sealed class Checkpoint : IDisposable
         IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        int? groups = GroupCounts(model).Distinct().Cast<int?>().SingleOrDefault();
+        var counts = GroupCounts(model).Distinct().ToList();
+        if (counts.Count > 1)
+            throw new CheckpointException($"{path}: the model's GroupNorm layers use {string.Join(", ", counts)} groups, but a checkpoint records one count ({ModelSpec.NormGroupsKey}); give every GroupNorm the same count.");
+        int? groups = counts.Count == 1 ? counts[0] : null;
         foreach (var (key, value) in (spec with { NormGroups = groups ?? spec.NormGroups }).ToMetadata()) metadata[key] = value;
         metadata["classes"] = classes.ToString();
         foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
@@ -113,6 +116,7 @@ public sealed class Checkpoint : IDisposable
         nn.Module<Tensor, Tensor> model;
         try
         {
+            RequireWeightsForWidth(factory);
             model = factory.Create(Spec, device);
         }
         catch (ArgumentException e)
@@ -145,8 +149,36 @@ public sealed class Checkpoint : IDisposable
         foreach (var tensor in StateDict.Values) tensor.Dispose();
     }
 
-    private static int ParseInt(string path, IReadOnlyDictionary<string, string> metadata, string key) =>
-        int.TryParse(metadata[key], NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0
-            ? value
-            : throw new CheckpointException($"{path}: metadata '{key}' = '{metadata[key]}' is not a positive integer.");
+    /// <summary>Bounds on size metadata, far above anything trained here: a hostile value must not reach the allocator.</summary>
+    private static readonly Dictionary<string, int> MetadataBounds = new(StringComparer.Ordinal)
+    {
+        ["width"] = 64,
+        ["in_channels"] = 64,
+        ["embed_dim"] = 65_536,
+        [ModelSpec.NormGroupsKey] = 4_096,
+    };
+
+    private static int ParseInt(string path, IReadOnlyDictionary<string, string> metadata, string key)
+    {
+        if (!int.TryParse(metadata[key], NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value <= 0)
+            throw new CheckpointException($"{path}: metadata '{key}' = '{metadata[key]}' is not a positive integer.");
+        if (value > MetadataBounds[key])
+            throw new CheckpointException($"{path}: metadata '{key}' = {value} is beyond the supported {MetadataBounds[key]}; the file's metadata is wrong or not ours.");
+        return value;
+    }
+
+    /// <summary>
+    /// Refuses, before building anything, a width the tensors cannot back: a model of width w has at
+    /// least w times the weights of width 1, so a small file with a large width in its metadata
+    /// cannot make us allocate a large model (at most w times the file's weights are ever built).
+    /// </summary>
+    private void RequireWeightsForWidth(IModelFactory factory)
+    {
+        if (Spec.Width == 1) return;
+        long held = StateDict.Values.Where(t => t.is_floating_point()).Sum(t => t.numel());
+        using var narrow = factory.Create(Spec with { Width = 1 }, torch.CPU);
+        long minimum = narrow.parameters().Sum(p => p.numel()) * Spec.Width;
+        if (held < minimum)
+            throw new CheckpointException($"{Source}: metadata says width {Spec.Width}, which needs at least {minimum:N0} weights, but the file holds {held:N0}; the metadata does not describe these tensors.");
+    }
 }
