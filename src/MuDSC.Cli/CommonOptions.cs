@@ -27,6 +27,32 @@ internal static class CommonOptions
         DefaultValueFactory = _ => defaultValue,
     };
 
+    /// <summary>
+    /// A number option checked when parsed, before any work: culture-invariant (a comma is refused,
+    /// not read as a thousands separator: "0,1" is not 1), finite, and in [min, max] (min excluded
+    /// when <paramref name="minExclusive"/>).
+    /// </summary>
+    public static Option<double?> Number(string name, string description, double min, double max, bool minExclusive = false) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                result.AddError($"{name} '{text}': not a finite number (a point for decimals, e.g. 0.5)");
+                return null;
+            }
+            if (value < min || value > max || (minExclusive && value == min))
+            {
+                string range = max == double.MaxValue ? (minExclusive ? $"greater than {min}" : $"at least {min}") : $"in {(minExclusive ? "(" : "[")}{min}, {max}]";
+                result.AddError($"{name} {text}: must be {range}");
+                return null;
+            }
+            return value;
+        },
+    };
+
     /// <summary>cpu, cuda or cuda:N, checked against what this build and machine have.</summary>
     public static Device ResolveDevice(string name)
     {

@@ -41,18 +41,42 @@ internal static class EvalCommand
     private static ResultsTable Evaluate(IEnumerable<string> paths, ClassSet taskA, ClassSet taskB, bool resetBn,
         Device device, string? dataDirectory)
     {
-        using var test = FashionMnist.LoadTest(dataDirectory);
-        using var train = resetBn ? FashionMnist.LoadTrain(dataDirectory) : null;
-        using var mergeSet = train is null ? null : FashionMnist.MergeSet(train, [taskA, taskB]);
-        var evaluator = new Evaluator(test, taskA, taskB, device);
-        var table = new ResultsTable("Fashion-MNIST test set (%)");
-        foreach (var path in paths)
+        // Every checkpoint is read and built first: a bad file is refused before the data is loaded.
+        var loaded = new List<(string Path, Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model)>();
+        try
         {
-            using var checkpoint = Checkpoint.Load(path, device);
-            using var model = checkpoint.CreateModel(ModelCatalog.Instance, device);
-            if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
-            table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
+            foreach (var path in paths)
+            {
+                var checkpoint = Checkpoint.Load(path, device);
+                try
+                {
+                    loaded.Add((path, checkpoint, checkpoint.CreateModel(ModelCatalog.Instance, device)));
+                }
+                catch
+                {
+                    checkpoint.Dispose();
+                    throw;
+                }
+            }
+            using var test = FashionMnist.LoadTest(dataDirectory);
+            using var train = resetBn ? FashionMnist.LoadTrain(dataDirectory) : null;
+            using var mergeSet = train is null ? null : FashionMnist.MergeSet(train, [taskA, taskB]);
+            var evaluator = new Evaluator(test, taskA, taskB, device);
+            var table = new ResultsTable("Fashion-MNIST test set (%)");
+            foreach (var (path, checkpoint, model) in loaded)
+            {
+                if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
+                table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
+            }
+            return table;
         }
-        return table;
+        finally
+        {
+            foreach (var (_, checkpoint, model) in loaded)
+            {
+                model.Dispose();
+                checkpoint.Dispose();
+            }
+        }
     }
 }

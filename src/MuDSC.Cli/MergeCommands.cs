@@ -35,7 +35,7 @@ internal static class MergeCommands
             DefaultValueFactory = _ => "mudsc-zip",
         };
         method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
-        var alpha = new Option<double?>("--alpha") { Description = "MuDSC's weight-space share of the similarity, in [0, 1]." };
+        var alpha = CommonOptions.Number("--alpha", "MuDSC's weight-space share of the similarity, in [0, 1] (mudsc-align and mudsc-zip only).", 0, 1);
         var alphaSearch = new Option<bool>("--alpha-search") { Description = "Search alpha over 0.9..0.1 by Joint on the merge set (the default for mudsc-* without --alpha)." };
         var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
         var tieHeads = TieHeads();
@@ -50,6 +50,8 @@ internal static class MergeCommands
         {
             if (parse.GetValue(alpha) is not null && parse.GetValue(alphaSearch))
                 throw new UsageException("give either --alpha or --alpha-search, not both");
+            if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
+                throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
             OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
             if (parse.GetValue(own.MergeSet) is string mergeSet)
             {
@@ -221,10 +223,20 @@ internal static class MergeCommands
         AnsiConsole.Write(table);
     }
 
-    public static IReadOnlyList<MergeMethod> ParseMethods(string text) =>
-        text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)
-            ? MergeMethod.All
-            : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(MergeMethod.Parse).ToList();
+    public static IReadOnlyList<MergeMethod> ParseMethods(string text)
+    {
+        if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)) return MergeMethod.All;
+        var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0) throw new UsageException($"--methods '{text}': name at least one method, or all ({string.Join(", ", MergeMethod.All.Select(m => m.Name))})");
+        try
+        {
+            return names.Select(MergeMethod.Parse).Distinct().ToList();
+        }
+        catch (MergeException e)
+        {
+            throw new UsageException($"--methods: {e.Message}");
+        }
+    }
 
     private static Row ToRow(string model, TaskMetrics m, double? alpha, double? seconds) => new(model, m.Joint, m.Avg, m.TaskA, m.TaskB, alpha, seconds);
 

@@ -171,11 +171,7 @@ internal sealed class OwnData : IDisposable
             throw new DataException($"{path}: no 'inputs' tensor; a merge set holds 'inputs' [N, C, H, W] (float32) and optionally 'labels' [N] (int64)");
         if (inputs.dim() != 4 || inputs.dtype != ScalarType.Float32 || inputs.shape[0] == 0)
             throw new DataException($"{path}: 'inputs' is {inputs.dtype} [{string.Join(", ", inputs.shape)}]; it must be float32 [N, C, H, W] with N >= 1");
-        using (var finite = inputs.isfinite())
-        using (var all = finite.all())
-        {
-            if (!all.item<bool>()) throw new DataException($"{path}: 'inputs' holds NaN or Inf");
-        }
+        if (!TensorChecks.AllFinite(inputs)) throw new DataException($"{path}: 'inputs' holds NaN or Inf");
         content.Tensors.TryGetValue("labels", out var labels);
         if (labels is not null && (labels.dim() != 1 || labels.dtype != ScalarType.Int64 || labels.shape[0] != inputs.shape[0]))
             throw new DataException($"{path}: 'labels' is {labels.dtype} [{string.Join(", ", labels.shape)}]; it must be int64 [{inputs.shape[0]}], one per input");

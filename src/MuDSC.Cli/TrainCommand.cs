@@ -38,10 +38,10 @@ internal static class TrainCommand
         };
         const string recipe = "default: the architecture's recipe (conv nets: the protocol's SGD, 5 epochs, lr 0.05, weight decay 5e-4; vit: AdamW, 15 epochs, lr 1e-3, weight decay 0.05)";
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs ({recipe})." };
-        var lr = new Option<double?>("--lr") { Description = $"Peak learning rate, cosine decay to 0 per step ({recipe})." };
+        var lr = CommonOptions.Number("--lr", $"Peak learning rate, cosine decay to 0 per step ({recipe}).", 0, double.MaxValue, minExclusive: true);
         var optimizer = new Option<string?>("--optimizer") { Description = $"sgd (momentum 0.9) or adamw ({recipe})." };
         optimizer.AcceptOnlyFromAmong("sgd", "adamw");
-        var weightDecay = new Option<double?>("--weight-decay") { Description = $"Weight decay on every parameter ({recipe})." };
+        var weightDecay = CommonOptions.Number("--weight-decay", $"Weight decay on every parameter ({recipe}).", 0, double.MaxValue);
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width, GroupNorm groups and embeddings come from it." };
         var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors, written atomically).", Required = true };
@@ -61,8 +61,6 @@ internal static class TrainCommand
             OutputPaths.Check([("--out", parse.GetValue(output))], [initPath]);
             int? groups = parse.GetValue(normGroups);
             if (parse.GetValue(epochs) is <= 0) throw new UsageException($"--epochs {parse.GetValue(epochs)}: train for at least one epoch.");
-            if (parse.GetValue(lr) is double rate && !(rate > 0 && double.IsFinite(rate))) throw new UsageException($"--lr {rate}: the learning rate must be a positive finite number.");
-            if (parse.GetValue(weightDecay) is double decay && !(decay >= 0 && double.IsFinite(decay))) throw new UsageException($"--weight-decay {decay}: must be zero or a positive finite number.");
             if (groups is <= 0) throw new UsageException($"--norm-groups {groups}: the group count must be positive.");
             if (groups is not null && initPath is not null)
                 throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");

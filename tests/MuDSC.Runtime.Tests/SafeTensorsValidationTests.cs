@@ -31,6 +31,26 @@ public class SafeTensorsValidationTests
     }
 
     [Test]
+    public void AHeaderLengthThatLooksLikeAPickleIsStillRead()
+    {
+        // 0x0280 = 640: the prefix starts 80 02, a pickle's first bytes; the JSON's '{' tells them apart.
+        string header = """{"__metadata__":{"k":"v"}}""".PadRight(640);
+        var bytes = Build(header, 0);
+        Assert.That(bytes[0..2], Is.EqualTo(new byte[] { 0x80, 0x02 }));
+        using var content = SafeTensorsFile.Read(WriteRaw(bytes));
+        Assert.That(content.Metadata["k"], Is.EqualTo("v"));
+    }
+
+    [Test]
+    public void APickleIsNamedWithTheConversion() =>
+        Assert.That(ReadError([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]),
+            Does.Contain("Python pickle").And.Contain("safetensors.torch.save_file"));
+
+    [Test]
+    public void AnEmptyFileIsRefusedWithoutOpeningIt() =>
+        Assert.That(ReadError([]), Does.Contain("file is 0 bytes"));
+
+    [Test]
     public void AcceptsAWellFormedHandBuiltFile()
     {
         var bytes = Build("""{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 8);

@@ -75,6 +75,9 @@ public sealed class Checkpoint : IDisposable
 
             var stateDict = content.Tensors.Where(kv => kv.Key != ClassEmbeddingsKey)
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            // A NaN or Inf weight evaluates to chance and merges into garbage without a word: refuse it where it enters.
+            if (content.Tensors.FirstOrDefault(kv => !TensorChecks.AllFinite(kv.Value)) is { Key: not null } broken)
+                throw new CheckpointException($"{path}: tensor '{broken.Key}' holds NaN or Inf; the checkpoint is damaged or came from a diverged run.");
             return new Checkpoint(path, spec, classes, embeddings, stateDict, content.Metadata);
         }
         catch

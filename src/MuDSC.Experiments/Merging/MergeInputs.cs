@@ -1,16 +1,12 @@
 using MuDSC.Checkpoints;
 using MuDSC.Data;
-using MuDSC.Plans;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace MuDSC.Merging;
 
 /// <summary>Checks, before any math, that checkpoints can be merged on a merge set.</summary>
 public static class MergeInputs
 {
-    /// <param name="plan">When given, a non-finite tensor is reported with the spaces it belongs to.</param>
-    public static void Validate(IReadOnlyList<Checkpoint> checkpoints, LabeledImages mergeSet, MergePlan? plan = null)
+    public static void Validate(IReadOnlyList<Checkpoint> checkpoints, LabeledImages mergeSet)
     {
         if (checkpoints.Count < 2)
             throw new MergeException($"merging needs at least two checkpoints, got {checkpoints.Count}");
@@ -30,25 +26,6 @@ public static class MergeInputs
             if (!other.ClassEmbeddings.allclose(first.ClassEmbeddings, rtol: 0, atol: 1e-6))
                 throw new MergeException($"{other.Source} and {first.Source} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)");
         }
-        foreach (var checkpoint in checkpoints)
-        {
-            foreach (var (name, tensor) in checkpoint.StateDict)
-            {
-                if (tensor.is_floating_point() && !AllFinite(tensor))
-                {
-                    var spaces = plan?.Axes.Where(a => a.Parameter == name).Select(a => a.Space).Distinct().ToList() ?? [];
-                    string where = spaces.Count > 0 ? $" (space {string.Join(", ", spaces)})" : "";
-                    throw new MergeException($"{checkpoint.Source}: tensor '{name}'{where} holds NaN or Inf");
-                }
-            }
-        }
-    }
-
-    private static bool AllFinite(Tensor tensor)
-    {
-        using var finite = tensor.isfinite();
-        using var all = finite.all();
-        return all.item<bool>();
     }
 
     private static string Describe(Checkpoint c) =>

@@ -36,7 +36,7 @@ public sealed class MergeSession : IDisposable
             // Model 0 gives the plan (so a bad tensor can be reported with its spaces) and is kept as a base model.
             _baseModels.Add(checkpoints[0].CreateModel(factory, device));
             Plan = PlanOf(checkpoints[0], _baseModels[0]);
-            MergeInputs.Validate(checkpoints, mergeSet, Plan);
+            MergeInputs.Validate(checkpoints, mergeSet);
             foreach (var checkpoint in checkpoints.Skip(1)) _baseModels.Add(checkpoint.CreateModel(factory, device));
             foreach (var model in _baseModels) BatchNormStatistics.Reset(model, inputs, device);
             _merger = new ModelMerger<nn.Module<Tensor, Tensor>>(_baseModels, inputs, () => factory.Create(Spec, device));

@@ -94,7 +94,10 @@ public static class Trainer
                     schedule.step();
 
                     long n = batch.Labels.shape[0];
-                    lossSum += loss.item<float>() * n;
+                    float batchLoss = loss.item<float>();
+                    if (!float.IsFinite(batchLoss))
+                        throw new DataException($"the training loss became {batchLoss} at step {step + 1} (epoch {epoch}); the run diverged: lower the learning rate. Nothing is written.");
+                    lossSum += batchLoss * n;
                     correct += logits.argmax(1).eq(targets).sum().item<long>();
                     count += n;
                     seen += n;

@@ -22,13 +22,20 @@ public static class StateDictLoader
             .Order(StringComparer.Ordinal)
             .ToList();
 
+        // A float parameter loaded from integers converts silently and computes something else.
+        var wrongKind = target
+            .Where(kv => source.TryGetValue(kv.Key, out var s) && kv.Value.is_floating_point() != s.is_floating_point())
+            .Select(kv => $"{kv.Key}: file {source[kv.Key].dtype}, model {kv.Value.dtype}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
         if (missing.Count > 0) problems.Add($"missing keys ({missing.Count}): {string.Join(", ", missing)}");
         if (unexpected.Count > 0) problems.Add($"unexpected keys ({unexpected.Count}): {string.Join(", ", unexpected)}");
         if (misShaped.Count > 0) problems.Add($"shape mismatches ({misShaped.Count}): {string.Join("; ", misShaped)}");
+        if (wrongKind.Count > 0) problems.Add($"dtype mismatches ({wrongKind.Count}): {string.Join("; ", wrongKind)}");
         if (problems.Count > 0)
             throw new CheckpointException(
-                $"{sourceName} does not fit {module.GetType().Name}:\n  " + string.Join("\n  ", problems) +
-                "\nCheck that the checkpoint was written for this architecture and width.");
+                $"{sourceName} does not fit {module.GetType().Name}: " + string.Join("; ", problems) +
+                ". Check that the checkpoint was written for this architecture and width.");
 
         using var noGrad = torch.no_grad();
         foreach (var (name, tensor) in target)

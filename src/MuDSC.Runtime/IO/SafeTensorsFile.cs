@@ -22,6 +22,7 @@ public static class SafeTensorsFile
     /// <summary>Reads every tensor onto <paramref name="device"/>. Any defect raises <see cref="SafeTensorsException"/>.</summary>
     public static SafeTensorsContent Read(string path, Device? device = null)
     {
+        RequireReadableSize(path);
         FileStream stream;
         try
         {
@@ -51,6 +52,20 @@ public static class SafeTensorsFile
             }
             return new SafeTensorsContent(tensors, header.Metadata);
         }
+    }
+
+    /// <summary>
+    /// Refused without opening: a missing file, a directory, and anything shorter than the 8-byte
+    /// prefix. Named pipes, devices and /proc files report size 0, so they are refused here rather
+    /// than block the reader forever.
+    /// </summary>
+    private static void RequireReadableSize(string path)
+    {
+        if (Directory.Exists(path)) throw new SafeTensorsException(path, "is a directory, not a safetensors file");
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new SafeTensorsException(path, "file not found");
+        if (info.Length < 8)
+            throw new SafeTensorsException(path, $"file is {info.Length} bytes, too short for the 8-byte header length (a pipe or device also reads as 0 bytes: give a regular file)");
     }
 
     /// <summary>Writes tensors (in the given order) and metadata atomically: a temp file, then a rename.</summary>

@@ -41,6 +41,10 @@ public sealed class SafeTensorsHeader
         if (fileLength < 8 || stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
             throw new SafeTensorsException(path, $"file is {fileLength} bytes, too short for the 8-byte header length");
 
+        // A safetensors header is JSON: its first byte is '{'. Only when it is not, name a format people mistake for ours.
+        if (stream.ReadByte() != '{' && KnownOtherFormat(prefix) is string other)
+            throw new SafeTensorsException(path, other);
+        stream.Position = 8;
         ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerSize > MaxHeaderBytes)
             throw new SafeTensorsException(path, $"header length {headerSize} exceeds the limit of {MaxHeaderBytes} bytes");
@@ -53,6 +57,17 @@ public sealed class SafeTensorsHeader
         var header = Parse(json, fileLength - dataStart, path);
         return (header, dataStart);
     }
+
+    private const string Conversion = "in Python: safetensors.torch.save_file(model.state_dict(), \"model.safetensors\")";
+
+    /// <summary>What a file is when its first bytes show a format people mistake for safetensors.</summary>
+    private static string? KnownOtherFormat(ReadOnlySpan<byte> prefix) => prefix switch
+    {
+        [(byte)'P', (byte)'K', 3, 4, ..] => $"this is a zip archive (PyTorch's torch.save format?), not safetensors; convert it {Conversion}",
+        [0x80, >= 2 and <= 5, ..] => $"this is a Python pickle (an old torch.save file?), not safetensors; convert it {Conversion}",
+        [0x1f, 0x8b, ..] => "this file is gzip-compressed; decompress it first (gunzip)",
+        _ => null,
+    };
 
     /// <summary>Parses and validates a JSON header for a data section of <paramref name="dataLength"/> bytes.</summary>
     public static SafeTensorsHeader Parse(ReadOnlySpan<byte> json, long dataLength, string path)

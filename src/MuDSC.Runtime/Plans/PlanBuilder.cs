@@ -196,10 +196,7 @@ public sealed class PlanBuilder
     {
         foreach (var (name, tensor) in stateDict)
         {
-            if (!tensor.is_floating_point()) continue;
-            using var finite = tensor.isfinite();
-            using var all = finite.all();
-            if (all.item<bool>()) continue;
+            if (TensorChecks.AllFinite(tensor)) continue;
             var spaces = _axes.Where(a => a.Parameter == name).Select(a => a.Space).Distinct().ToList();
             string where = spaces.Count > 0 ? $" (space {string.Join(", ", spaces)})" : "";
             throw new PlanException($"parameter '{name}'{where} of {architecture} holds NaN or Inf; a model with non-finite weights cannot be merged.");

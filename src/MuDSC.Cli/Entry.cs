@@ -1,0 +1,33 @@
+using System.CommandLine;
+
+namespace MuDSC.Cli;
+
+/// <summary>The `mudsc` command line: parses, refuses usage errors with exit 2, runs the command.</summary>
+internal static class Entry
+{
+    public static int Run(string[] args)
+    {
+        var verbose = new Option<bool>("--verbose") { Description = "On an unexpected error (exit 3), print its stack trace.", Recursive = true };
+        var root = new RootCommand("MuDSC for .NET: training-free merging of neural networks (Fashion-MNIST 5+5 protocol, or your own data with --merge-set).")
+        {
+            TrainCommand.Create(),
+            EvalCommand.Create(),
+            DemoCommand.Create(),
+            PlanCommand.Create(),
+            MergeCommands.Merge(),
+            MergeCommands.Compare(),
+            BenchCommand.Create(),
+        };
+        root.Options.Add(verbose);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // Usage errors exit 2, on stderr, one line each, before any work.
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            Console.Error.WriteLine("(--help lists the options)");
+            return CommonOptions.UsageError;
+        }
+        CommonOptions.Verbose = parse.GetValue(verbose);
+        return parse.Invoke();
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using MuDSC.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>
+/// Careless and hostile input against the commands, in-process: each is refused before any work
+/// (well under the seconds real work takes), as one line on stderr with the right exit code,
+/// leaving the inputs unchanged and no temp file behind.
+/// </summary>
+public class HostileInputTests
+{
+    private string _folder = null!;
+    private string _a = null!, _b = null!;
+    private string _hashA = null!;
+
+    [SetUp]
+    public void CopyCheckpoints()
+    {
+        _folder = Path.Combine(Path.GetTempPath(), "mudsc-hostile-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+        string shipped = Path.Combine(RepositoryRoot(), "checkpoints", "fmnist");
+        _a = Path.Combine(_folder, "a.safetensors");
+        _b = Path.Combine(_folder, "b.safetensors");
+        File.Copy(Path.Combine(shipped, "resnet20_scratch_a.safetensors"), _a);
+        File.Copy(Path.Combine(shipped, "resnet20_scratch_b.safetensors"), _b);
+        _hashA = Hash(_a);
+    }
+
+    [TearDown]
+    public void CheckNothingChangedOrLeft()
+    {
+        try
+        {
+            Assert.That(Hash(_a), Is.EqualTo(_hashA), "an input was changed");
+            Assert.That(Directory.GetFiles(_folder, "*.tmp", SearchOption.AllDirectories), Is.Empty, "a temp file was left");
+        }
+        finally
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private string InFolder(string name) => Path.Combine(_folder, name);
+
+    /// <summary>Runs mudsc in-process; the refusal must be quick, one line (plus the --help hint for parse errors).</summary>
+    private static (int Code, string Error) Mudsc(params string[] args)
+    {
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        var clock = Stopwatch.StartNew();
+        int code;
+        try
+        {
+            code = Entry.Run(args);
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(5), "refused before any work");
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("(--help")).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(1), $"one error line, got: {error}");
+        Assert.That(lines[0], Does.StartWith("error: "));
+        return (code, lines[0]);
+    }
+
+    private void Refused(int code, string fragment, params string[] args)
+    {
+        var (actual, line) = Mudsc(args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(actual, Is.EqualTo(code), line);
+            Assert.That(line, Does.Contain(fragment));
+        });
+    }
+
+    // Usage errors: exit 2.
+    [TestCase("0,1", "not a finite number")]
+    [TestCase("NaN", "not a finite number")]
+    [TestCase("1e400", "not a finite number")]
+    [TestCase("1.5", "must be in [0, 1]")]
+    [TestCase("", "not a finite number")]
+    public void AlphaIsCheckedWhenParsed(string alpha, string fragment) =>
+        Refused(2, fragment, "merge", _a, _b, "--method", "mudsc-zip", "--alpha", alpha);
+
+    [Test]
+    public void AlphaForAMethodWithoutOneIsRefused() =>
+        Refused(2, "apply to mudsc-align and mudsc-zip only", "merge", _a, _b, "--method", "average", "--alpha", "0.3");
+
+    [TestCase("")]
+    [TestCase(" , ")]
+    public void AnEmptyMethodListIsRefused(string methods) => Refused(2, "name at least one method", "compare", _a, _b, "--methods", methods);
+
+    [Test]
+    public void AnUnknownMethodInAListIsAUsageError() => Refused(2, "unknown method 'zip-it'", "compare", _a, _b, "--methods", "zipit,zip-it");
+
+    [TestCase("foo")]
+    [TestCase("cuda:abc")]
+    public void AMalformedDeviceIsRefused(string device) => Refused(2, "expected cpu, cuda or cuda:N", "eval", _a, "--device", device);
+
+    [TestCase("--lr", "NaN", "not a finite number")]
+    [TestCase("--lr", "-1", "must be greater than 0")]
+    [TestCase("--lr", "0,05", "not a finite number")]
+    [TestCase("--weight-decay", "-0.1", "must be at least 0")]
+    public void TrainingNumbersAreCheckedWhenParsed(string option, string value, string fragment) =>
+        Refused(2, fragment, "train", "--arch", "resnet20", "--out", InFolder("t.safetensors"), option, value);
+
+    // Refused inputs: exit 1.
+    [Test]
+    public void ANamedPipeIsRefusedInsteadOfBlocking()
+    {
+        string pipe = InFolder("pipe.safetensors");
+        using (var mkfifo = Process.Start("mkfifo", pipe)) mkfifo.WaitForExit();
+        Refused(1, "a pipe or device also reads as 0 bytes", "eval", pipe);
+    }
+
+    [Test]
+    public void ADirectoryAsACheckpointIsRefused() => Refused(1, "is a directory", "eval", _folder);
+
+    [Test]
+    public void APyTorchZipCheckpointSaysHowToConvertIt()
+    {
+        string pt = InFolder("model.pt");
+        using (var zip = ZipFile.Open(pt, ZipArchiveMode.Create))
+        {
+            using var entry = new StreamWriter(zip.CreateEntry("archive/data.pkl").Open());
+            entry.Write(new string('x', 64));
+        }
+        Refused(1, "safetensors.torch.save_file", "eval", pt);
+    }
+
+    [Test]
+    public void AGzippedCheckpointSaysToDecompressIt()
+    {
+        string gz = InFolder("a.safetensors.gz");
+        using (var output = new GZipStream(File.Create(gz), CompressionLevel.Fastest)) output.Write(File.ReadAllBytes(_a));
+        Refused(1, "gzip-compressed", "eval", gz);
+    }
+
+    [Test]
+    public void ANonFiniteWeightIsRefusedByName()
+    {
+        string damaged = InFolder("nan.safetensors");
+        using (var content = SafeTensorsFile.Read(_a))
+        {
+            var tensors = content.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            using (torch.no_grad()) tensors["layer1.0.conv1.weight"][0, 0, 0, 0] = torch.tensor(float.NaN);
+            SafeTensorsFile.Write(damaged, tensors, content.Metadata);
+        }
+        Refused(1, "tensor 'layer1.0.conv1.weight' holds NaN or Inf", "eval", damaged);
+    }
+
+    [TestCase("100000", "beyond the supported 64")]
+    [TestCase("40", "metadata says width 40")]
+    [TestCase("0", "not a positive integer")]
+    public void AHostileWidthNeverReachesTheAllocator(string width, string fragment)
+    {
+        string hostile = InFolder("wide.safetensors");
+        using (var content = SafeTensorsFile.Read(_a))
+        {
+            var metadata = content.Metadata.ToDictionary(kv => kv.Key, kv => kv.Value);
+            metadata["width"] = width;
+            SafeTensorsFile.Write(hostile, content.Tensors, metadata);
+        }
+        long before = GC.GetTotalAllocatedBytes();
+        Refused(1, fragment, "eval", hostile);
+        Assert.That(GC.GetTotalAllocatedBytes() - before, Is.LessThan(100_000_000));
+    }
+
+    [Test]
+    public void AnIntegerWeightIsADtypeMismatch()
+    {
+        string ints = InFolder("ints.safetensors");
+        using (var content = SafeTensorsFile.Read(_a))
+        {
+            var tensors = content.Tensors.ToDictionary(kv => kv.Key, kv => kv.Key == "conv1.weight" ? kv.Value.to_type(ScalarType.Int32) : kv.Value);
+            SafeTensorsFile.Write(ints, tensors, content.Metadata);
+        }
+        Refused(1, "dtype mismatches (1): conv1.weight: file Int32", "eval", ints);
+    }
+
+    [Test]
+    public void MergingIntoAnInputIsRefused() => Refused(2, "also an input", "merge", _a, _b, "--method", "zipit", "--out", _a);
+}
