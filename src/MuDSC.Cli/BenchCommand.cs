@@ -22,27 +22,77 @@ internal static class BenchCommand
         var sizes = new Option<string>("--sizes") { Description = "Units per model for the matcher timings.", DefaultValueFactory = _ => "64,256,1024" };
         var pair = new Option<string?>("--pair") { Description = "Folder with resnet20_scratch_{a,b}.safetensors (default: the shipped ones)." };
         var skipMerge = new Option<bool>("--matchers-only") { Description = "Time only the matchers." };
+        var memory = new Option<bool>("--memory") { Description = "Also measure peak resident memory of a merge for merge sets of 500, 1,000 and 4,000 images." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
         var command = new Command("bench", "Benchmark: linear assignment and zip by size, and a ResNet20 merge per method split by phase.")
         {
-            sizes, pair, skipMerge, device, data,
+            sizes, pair, skipMerge, memory, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             AnsiConsole.MarkupLineInterpolated($"machine: {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}");
-            var counts = parse.GetValue(sizes)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var counts = ParseSizes(parse.GetValue(sizes)!);
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
             MatcherTable(counts);
             if (!parse.GetValue(skipMerge))
             {
-                var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
                 string folder = parse.GetValue(pair) ?? DemoCommand.FindShippedCheckpoints();
                 MergeTable(folder, dev, parse.GetValue(data));
+                if (parse.GetValue(memory)) MemoryTable(folder, dev, parse.GetValue(data));
             }
             return 0;
         }));
         return command;
     }
+
+    private static int[] ParseSizes(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var sizes = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 2 || sizes[i] > 8192)
+                throw new UsageException($"--sizes '{text}': each size must be an integer from 2 to 8192, comma-separated");
+        }
+        return sizes;
+    }
+
+    /// <summary>
+    /// Peak resident memory of a full merge (ZipIt, then MuDSC-zip at alpha 0.5) per merge-set size:
+    /// the peak is reset before each, so each row is that merge's own peak over the process's resident base.
+    /// </summary>
+    private static void MemoryTable(string folder, Device device, string? dataDirectory)
+    {
+        using var a = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_a.safetensors"), device);
+        using var b = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_b.safetensors"), device);
+        using var train = FashionMnist.LoadTrain(dataDirectory);
+        var table = new Table().Border(TableBorder.Rounded).Title("peak resident memory of one merge (ResNet20 w1, zipit + mudsc-zip at alpha 0.5)");
+        foreach (var column in new[] { "merge set (images)", "resident before (MB)", "peak (MB)", "peak - before (MB)" })
+            table.AddColumn(new TableColumn(column).RightAligned());
+        foreach (int perTask in new[] { 250, 500, 2000 })
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            if (!PeakMemory.Reset())
+            {
+                AnsiConsole.MarkupLine("[yellow]peak memory: /proc/self/clear_refs is not available here; no memory table[/]");
+                return;
+            }
+            long before = PeakMemory.ResidentBytes() ?? 0;
+            using (var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB], perTask))
+            using (var session = new MergeSession([a, b], ModelCatalog.Instance, mergeSet, ClassSet.TaskA, ClassSet.TaskB, device))
+            {
+                session.Run(MergeMethod.ZipIt).Model.Dispose();
+                session.Run(MergeMethod.MudscZip, 0.5).Model.Dispose();
+            }
+            long peak = PeakMemory.PeakBytes() ?? 0;
+            table.AddRow((2 * perTask).ToString("N0", CultureInfo.InvariantCulture), Mb(before), Mb(peak), Mb(peak - before));
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static string Mb(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 
     private static void MatcherTable(int[] sizes)
     {

@@ -105,6 +105,20 @@ public partial class PublicMergeApiTests
     }
 
     [Test]
+    public void AMergerStillWorksAfterTheModelsBatchNormIsReset()
+    {
+        // A BatchNorm reset replaces each norm's counter tensor (TorchSharp disposes the old one).
+        using var a = ModelZoo.Create("resnet20", 1);
+        using var b = ModelZoo.Create("resnet20", 2);
+        var inputs = Inputs();
+        var merger = new ModelMerger<nn.Module<Tensor, Tensor>>([a, b], inputs, () => ModelZoo.Create("resnet20", 3));
+        MuDSC.Training.BatchNormStatistics.Reset(a, inputs, torch.CPU);
+        var result = merger.Run(new MergeOptions { Method = MergeMethod.Rebasin });
+        using var merged = result.Model;
+        Assert.That(result.Report.Spaces, Is.Not.Empty);
+    }
+
+    [Test]
     public void BadOptionsAreRefusedBeforeAnyWork()
     {
         using var a = ModelZoo.Create("mlp", 1);

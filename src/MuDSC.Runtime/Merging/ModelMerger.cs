@@ -18,7 +18,6 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     private readonly IReadOnlyList<TModel> _models;
     private readonly IEnumerable<Tensor> _inputs;
     private readonly Func<TModel> _createModel;
-    private readonly Merger _merger;
     private Dictionary<string, double[,]>? _activations;
 
     /// <param name="models">At least two models of one architecture and size, on one device.</param>
@@ -42,7 +41,6 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         Plan = PlanBuilder.Build(models[0]);
         Device = DeviceOf(models[0], 0);
         for (int i = 1; i < models.Count; i++) RequireSameShape(models[i], i);
-        _merger = new Merger(Plan, models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), Device);
     }
 
     /// <summary>The plan every model shares.</summary>
@@ -123,7 +121,10 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     {
         var method = options.Method;
         var clock = Stopwatch.StartNew();
-        using var matchings = _merger.Match(method, _activations, alpha, options.Matching, options.Progress);
+        // The models' tensors as they are now: a module can swap a buffer for a new tensor (a BatchNorm
+        // reset replaces num_batches_tracked), so a state dict read earlier may hold disposed ones.
+        var merger = new Merger(Plan, _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), Device);
+        using var matchings = merger.Match(method, _activations, alpha, options.Matching, options.Progress);
         var spaces = Plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
         double matching = clock.Elapsed.TotalSeconds;
 
@@ -131,7 +132,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         var model = _createModel();
         try
         {
-            var merged = _merger.Apply(matchings);
+            var merged = merger.Apply(matchings);
             try
             {
                 model.to(Device);
