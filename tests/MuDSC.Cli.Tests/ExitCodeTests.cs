@@ -8,18 +8,14 @@ public class ExitCodeTests
 {
     private static (int Code, string[] Lines) Run(Func<int> body, bool verbose = false)
     {
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
         CommonOptions.Verbose = verbose;
         try
         {
-            int code = CommonOptions.Run(body);
-            return (code, error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            var (code, text) = StandardError.Capture(() => CommonOptions.Run(body));
+            return (code, text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         }
         finally
         {
-            Console.SetError(saved);
             CommonOptions.Verbose = false;
         }
     }

@@ -59,21 +59,10 @@ public class HostileInputTests
     /// <summary>Runs mudsc in-process; the refusal must be quick, one line (plus the --help hint for parse errors).</summary>
     private static (int Code, string Error) Mudsc(params string[] args)
     {
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
         var clock = Stopwatch.StartNew();
-        int code;
-        try
-        {
-            code = Entry.Run(args);
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
+        var (code, error) = StandardError.Capture(() => Entry.Run(args));
         Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(5), "refused before any work");
-        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("(--help")).ToArray();
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("(--help")).ToArray();
         Assert.That(lines, Has.Length.EqualTo(1), $"one error line, got: {error}");
         Assert.That(lines[0], Does.StartWith("error: "));
         return (code, lines[0]);

@@ -37,21 +37,8 @@ public class OwnDataTests
 
     private string InFolder(string name) => Path.Combine(_folder, name);
 
-    private static (int Code, string Error) Merge(params string[] args)
-    {
-        var error = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            int code = MergeCommands.Merge().Parse(args).Invoke();
-            return (code, error.ToString());
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-    }
+    private static (int Code, string Error) Merge(params string[] args) =>
+        StandardError.Capture(() => MergeCommands.Merge().Parse(args).Invoke());
 
     private string[] Plain(params string[] extra) => [InFolder("plain1.safetensors"), InFolder("plain2.safetensors"), .. extra];
 
