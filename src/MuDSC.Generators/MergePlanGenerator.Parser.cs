@@ -25,29 +25,18 @@ public sealed partial class MergePlanGenerator
         /// <summary>Names that mean a fixed, never permuted axis.</summary>
         internal static readonly string[] Fixed = { "in", "out", "_" };
 
-        private static readonly Dictionary<string, FieldKind> KnownTypes = new()
-        {
-            ["TorchSharp.Modules.Conv2d"] = FieldKind.Conv,
-            ["TorchSharp.Modules.Linear"] = FieldKind.Linear,
-            ["TorchSharp.Modules.BatchNorm1d"] = FieldKind.Norm,
-            ["TorchSharp.Modules.BatchNorm2d"] = FieldKind.Norm,
-            ["TorchSharp.Modules.GroupNorm"] = FieldKind.Norm,
-            ["TorchSharp.Modules.LayerNorm"] = FieldKind.Norm,
-            ["TorchSharp.Modules.ModuleList`1"] = FieldKind.List,
-            ["TorchSharp.Modules.Parameter"] = FieldKind.Parameter,
-            ["TorchSharp.torch+Tensor"] = FieldKind.Parameter,
-            ["TorchSharp.torch+nn+Module`2"] = FieldKind.AnyLayer,
-            ["TorchSharp.torch+nn+Module"] = FieldKind.AnyLayer,
-            ["TorchSharp.Modules.ReLU"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.GELU"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.Dropout"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.Flatten"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.Identity"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.AdaptiveAvgPool2d"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.AvgPool2d"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.MaxPool2d"] = FieldKind.ParameterFree,
-            ["TorchSharp.Modules.Softmax"] = FieldKind.ParameterFree,
-        };
+        /// <summary>The layer types of the shared table (src/Shared/LayerKinds.cs), as the parser's field kinds.</summary>
+        private static readonly Dictionary<string, FieldKind> KnownTypes =
+            LayerKinds.ByMetadataName.ToDictionary(kv => kv.Key, kv => kv.Value switch
+            {
+                LayerBinding.Conv => FieldKind.Conv,
+                LayerBinding.Linear => FieldKind.Linear,
+                LayerBinding.Norm => FieldKind.Norm,
+                LayerBinding.ModuleList => FieldKind.List,
+                LayerBinding.Parameter => FieldKind.Parameter,
+                LayerBinding.AnyModule => FieldKind.AnyLayer,
+                _ => FieldKind.ParameterFree,
+            });
 
         public static ParseResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
         {
