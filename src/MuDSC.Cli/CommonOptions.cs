@@ -53,6 +53,37 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary>An integer option checked when parsed: culture-invariant and in [min, max]; <paramref name="defaultValue"/> when absent.</summary>
+    public static Option<int> Count(string name, string description, int min, int max, int defaultValue) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => result.Tokens.Count == 0 ? defaultValue : ParseCount(result, name, min, max) ?? defaultValue,
+    };
+
+    /// <summary>As <see cref="Count"/>, null when absent.</summary>
+    public static Option<int?> OptionalCount(string name, string description, int min, int max) => new(name)
+    {
+        Description = description,
+        CustomParser = result => result.Tokens.Count == 0 ? null : ParseCount(result, name, min, max),
+    };
+
+    private static int? ParseCount(System.CommandLine.Parsing.ArgumentResult result, string name, int min, int max)
+    {
+        string text = result.Tokens[0].Value;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int value))
+        {
+            result.AddError($"{name} '{text}': not an integer");
+            return null;
+        }
+        if (value < min || value > max)
+        {
+            result.AddError($"{name} {text}: must be from {min} to {max}");
+            return null;
+        }
+        return value;
+    }
+
     /// <summary>cpu, cuda or cuda:N, checked against what this build and machine have.</summary>
     public static Device ResolveDevice(string name)
     {

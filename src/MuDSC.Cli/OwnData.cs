@@ -25,13 +25,13 @@ internal sealed class OwnDataOptions
         Description = "Architecture of checkpoints without MuDSC metadata (plain state dicts, PyTorch names): " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
     };
 
-    public Option<int> Width { get; } = new("--width") { Description = "With --arch: width multiplier.", DefaultValueFactory = _ => 1 };
+    public Option<int> Width { get; } = CommonOptions.Count("--width", "With --arch: width multiplier.", 1, ModelSpec.MaxWidth, 1);
 
-    public Option<int> InChannels { get; } = new("--in-channels") { Description = "With --arch: input channels.", DefaultValueFactory = _ => 1 };
+    public Option<int> InChannels { get; } = CommonOptions.Count("--in-channels", "With --arch: input channels.", 1, ModelSpec.MaxInChannels, 1);
 
-    public Option<int?> Outputs { get; } = new("--outputs") { Description = "With --arch: the model's output size (its head's width)." };
+    public Option<int?> Outputs { get; } = CommonOptions.OptionalCount("--outputs", "With --arch: the model's output size (its head's width).", 1, ModelSpec.MaxEmbedDim);
 
-    public Option<int?> NormGroups { get; } = new("--norm-groups") { Description = "With --arch, for GroupNorm architectures: the group count (default 8)." };
+    public Option<int?> NormGroups { get; } = CommonOptions.OptionalCount("--norm-groups", "With --arch, for GroupNorm architectures: the group count (default 8).", 1, ModelSpec.MaxNormGroups);
 
     public IEnumerable<Option> All => [MergeSet, Arch, Width, InChannels, Outputs, NormGroups];
 
@@ -48,11 +48,7 @@ internal sealed class OwnDataOptions
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--arch: unknown architecture '{arch}' (known: {string.Join(", ", ModelCatalog.Instance.Architectures)})");
         int outputs = parse.GetValue(Outputs) ?? throw new UsageException("--arch needs --outputs, the size of the model's output (its head's width)");
-        foreach (var (option, value) in new (Option Option, int Value)[] { (Width, parse.GetValue(Width)), (InChannels, parse.GetValue(InChannels)), (Outputs, outputs) })
-            if (value < 1) throw new UsageException($"{option.Name} must be at least 1, got {value}");
-        int? groups = parse.GetValue(NormGroups);
-        if (groups is < 1) throw new UsageException($"--norm-groups must be at least 1, got {groups}");
-        return new ModelSpec(arch, parse.GetValue(Width), parse.GetValue(InChannels), outputs, groups);
+        return new ModelSpec(arch, parse.GetValue(Width), parse.GetValue(InChannels), outputs, parse.GetValue(NormGroups));
     }
 }
 

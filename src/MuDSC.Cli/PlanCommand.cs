@@ -17,7 +17,7 @@ internal static class PlanCommand
             Required = true,
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
-        var width = new Option<int>("--width") { Description = "Width multiplier.", DefaultValueFactory = _ => 1 };
+        var width = CommonOptions.Count("--width", "Width multiplier.", 1, ModelSpec.MaxWidth, 1);
         var command = new Command("plan", "Print an architecture's merge plan: its unit spaces, their sizes and structure, taps and parameter axes.")
         {
             arch, width,

@@ -23,12 +23,11 @@ internal static class TrainCommand
             DefaultValueFactory = _ => "resnet20",
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
-        var width = new Option<int>("--width") { Description = "Width multiplier.", DefaultValueFactory = _ => 1 };
-        var normGroups = new Option<int?>("--norm-groups")
-        {
-            Description = $"GroupNorm group count of the GroupNorm architectures (default {ModelSpec.DefaultNormGroups}, the reference's, in every layer; it must divide every layer's channels). Recorded in the checkpoint.",
-        };
-        var embedDim = new Option<int>("--embed-dim") { Description = "Embedding size D of the fixed class head.", DefaultValueFactory = _ => 64 };
+        var width = CommonOptions.Count("--width", "Width multiplier.", 1, ModelSpec.MaxWidth, 1);
+        var normGroups = CommonOptions.OptionalCount("--norm-groups",
+            $"GroupNorm group count of the GroupNorm architectures (default {ModelSpec.DefaultNormGroups}, the reference's, in every layer; it must divide every layer's channels). Recorded in the checkpoint.",
+            1, ModelSpec.MaxNormGroups);
+        var embedDim = CommonOptions.Count("--embed-dim", "Embedding size D of the fixed class head.", 1, ModelSpec.MaxEmbedDim, 64);
         var classes = CommonOptions.Classes("Classes to train on: e.g. 0,2,4,6,8, or all (the pre-trained regime).", "0,2,4,6,8");
         var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
         var embeddingSeed = new Option<int>("--embedding-seed")
@@ -37,7 +36,7 @@ internal static class TrainCommand
             DefaultValueFactory = _ => 0,
         };
         const string recipe = "default: the architecture's recipe (conv nets: the protocol's SGD, 5 epochs, lr 0.05, weight decay 5e-4; vit: AdamW, 15 epochs, lr 1e-3, weight decay 0.05)";
-        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs ({recipe})." };
+        var epochs = CommonOptions.OptionalCount("--epochs", $"Training epochs ({recipe}).", 1, 10_000);
         var lr = CommonOptions.Number("--lr", $"Peak learning rate, cosine decay to 0 per step ({recipe}).", 0, double.MaxValue, minExclusive: true);
         var optimizer = new Option<string?>("--optimizer") { Description = $"sgd (momentum 0.9) or adamw ({recipe})." };
         optimizer.AcceptOnlyFromAmong("sgd", "adamw");
@@ -60,8 +59,6 @@ internal static class TrainCommand
             string? initPath = parse.GetValue(init);
             OutputPaths.Check([("--out", parse.GetValue(output))], [initPath]);
             int? groups = parse.GetValue(normGroups);
-            if (parse.GetValue(epochs) is <= 0) throw new UsageException($"--epochs {parse.GetValue(epochs)}: train for at least one epoch.");
-            if (groups is <= 0) throw new UsageException($"--norm-groups {groups}: the group count must be positive.");
             if (groups is not null && initPath is not null)
                 throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");
 

@@ -106,6 +106,12 @@ public class HostileInputTests
     [TestCase("--lr", "-1", "must be greater than 0")]
     [TestCase("--lr", "0,05", "not a finite number")]
     [TestCase("--weight-decay", "-0.1", "must be at least 0")]
+    [TestCase("--width", "1000", "must be from 1 to 64")]
+    [TestCase("--width", "0", "must be from 1 to 64")]
+    [TestCase("--embed-dim", "0", "must be from 1 to 65536")]
+    [TestCase("--embed-dim", "100000000", "must be from 1 to 65536")]
+    [TestCase("--epochs", "0", "must be from 1 to 10000")]
+    [TestCase("--width", "1,5", "not an integer")]
     public void TrainingNumbersAreCheckedWhenParsed(string option, string value, string fragment) =>
         Refused(2, fragment, "train", "--arch", "resnet20", "--out", InFolder("t.safetensors"), option, value);
 

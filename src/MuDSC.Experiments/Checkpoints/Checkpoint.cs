@@ -152,13 +152,13 @@ public sealed class Checkpoint : IDisposable
         foreach (var tensor in StateDict.Values) tensor.Dispose();
     }
 
-    /// <summary>Bounds on size metadata, far above anything trained here: a hostile value must not reach the allocator.</summary>
+    /// <summary>Bounds on size metadata (<see cref="ModelSpec"/>'s): a hostile value must not reach the allocator.</summary>
     private static readonly Dictionary<string, int> MetadataBounds = new(StringComparer.Ordinal)
     {
-        ["width"] = 64,
-        ["in_channels"] = 64,
-        ["embed_dim"] = 65_536,
-        [ModelSpec.NormGroupsKey] = 4_096,
+        ["width"] = ModelSpec.MaxWidth,
+        ["in_channels"] = ModelSpec.MaxInChannels,
+        ["embed_dim"] = ModelSpec.MaxEmbedDim,
+        [ModelSpec.NormGroupsKey] = ModelSpec.MaxNormGroups,
     };
 
     private static int ParseInt(string path, IReadOnlyDictionary<string, string> metadata, string key)

@@ -15,6 +15,9 @@ public sealed record ModelSpec(string Arch, int Width = 1, int InChannels = 1, i
 
     public const string NormGroupsKey = "norm_groups";
 
+    /// <summary>Bounds far above anything trained here, checked wherever a size enters (options, metadata) so a hostile value never reaches the allocator.</summary>
+    public const int MaxWidth = 64, MaxInChannels = 64, MaxEmbedDim = 65_536, MaxNormGroups = 4_096;
+
     public bool Equals(ModelSpec? other) =>
         other is not null && Arch == other.Arch && Width == other.Width && InChannels == other.InChannels &&
         EmbedDim == other.EmbedDim && (NormGroups ?? DefaultNormGroups) == (other.NormGroups ?? DefaultNormGroups);
