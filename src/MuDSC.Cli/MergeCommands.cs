@@ -53,18 +53,17 @@ internal static class MergeCommands
             if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
             OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
-            if (parse.GetValue(own.MergeSet) is string mergeSet)
+            var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
+            if (mergeSet is not null)
             {
-                RefuseProtocolOptions(parse, taskA, taskB, data);
                 var merge = new MergeOptions
                 {
                     Method = MergeMethod.Parse(parse.GetValue(method)!),
                     Alpha = parse.GetValue(alpha),
                     Matching = new MatchOptions(TieHeads: parse.GetValue(tieHeads)),
                 };
-                return MergeOwnData(parse.GetValue(files)!, mergeSet, own.Spec(parse), parse.GetValue(device)!, merge, parse.GetValue(output));
+                return MergeOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, merge, parse.GetValue(output));
             }
-            if (own.Spec(parse) is not null) throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
             var context = Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
             using (context)
             {
@@ -117,13 +116,12 @@ internal static class MergeCommands
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
             OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
-            if (own.Spec(parse) is not null && parse.GetValue(own.MergeSet) is null)
-                throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
-            var rows = parse.GetValue(own.MergeSet) is string mergeSet
-                ? CompareOwnData(parse.GetValue(files)!, mergeSet, own.Spec(parse), parse.GetValue(device)!, chosen, new MatchOptions(TieHeads: parse.GetValue(tieHeads)), parse, taskA, taskB, data)
+            var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
+            var rows = mergeSet is not null
+                ? CompareOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, chosen, new MatchOptions(TieHeads: parse.GetValue(tieHeads)))
                 : Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
                 new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
-            Render(parse.GetValue(own.MergeSet) is string set ? $"{Path.GetFileName(set)} (merge set, top-1 %)" : "Fashion-MNIST test set (%)", rows);
+            Render(mergeSet is not null ? $"{Path.GetFileName(mergeSet)} (merge set, top-1 %)" : "Fashion-MNIST test set (%)", rows);
             if (parse.GetValue(csv) is string csvPath) AtomicFile.WriteAllText(csvPath, ToCsv(rows));
             if (parse.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -186,9 +184,8 @@ internal static class MergeCommands
 
     /// <summary>`compare --merge-set`: every method on the user's merge set; rows hold top-1 accuracy on it (Joint; no tasks).</summary>
     private static List<Row> CompareOwnData(string[] files, string mergeSet, ModelSpec? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
-        MatchOptions options, ParseResult parse, params Option[] protocolOptions)
+        MatchOptions options)
     {
-        RefuseProtocolOptions(parse, protocolOptions);
         using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)");
         var rows = files.Select((f, i) => Score(Path.GetFileNameWithoutExtension(f), own.Accuracy(own.Models[i]), null, null)).ToList();
         foreach (var method in methods)
@@ -201,13 +198,6 @@ internal static class MergeCommands
     }
 
     private static Row Score(string model, double accuracy, double? alpha, double? seconds) => new(model, accuracy, accuracy, double.NaN, double.NaN, alpha, seconds);
-
-    /// <summary>The Fashion-MNIST protocol's options mean nothing on a user's merge set: refuse them rather than ignore them.</summary>
-    private static void RefuseProtocolOptions(ParseResult parse, params Option[] options)
-    {
-        var given = options.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
-        if (given is not null) throw new UsageException($"{given.Name} belongs to the Fashion-MNIST protocol and has no effect with --merge-set; drop it");
-    }
 
     public static void Render(string title, IEnumerable<Row> rows)
     {

@@ -35,8 +35,26 @@ internal sealed class OwnDataOptions
 
     public IEnumerable<Option> All => [MergeSet, Arch, Width, InChannels, Outputs, NormGroups];
 
+    /// <summary>
+    /// The merge set and the --arch spec as given. --arch needs --merge-set, and the Fashion-MNIST
+    /// protocol's <paramref name="protocolOptions"/> mean nothing with it: both refused, not ignored.
+    /// </summary>
+    public (string? MergeSet, ModelSpec? Spec) Resolve(ParseResult parse, params Option[] protocolOptions)
+    {
+        string? mergeSet = parse.GetValue(MergeSet);
+        var spec = Spec(parse);
+        if (mergeSet is null)
+        {
+            if (spec is not null) throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
+            return (null, null);
+        }
+        var given = protocolOptions.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+        if (given is not null) throw new UsageException($"{given.Name} belongs to the Fashion-MNIST protocol and has no effect with --merge-set; drop it");
+        return (mergeSet, spec);
+    }
+
     /// <summary>The spec --arch describes, or null without --arch; a size option without --arch is a usage error.</summary>
-    public ModelSpec? Spec(ParseResult parse)
+    private ModelSpec? Spec(ParseResult parse)
     {
         string? arch = parse.GetValue(Arch);
         if (arch is null)
@@ -67,6 +85,8 @@ internal sealed class OwnData : IDisposable
     {
         (MergeSetPath, Inputs, Labels, Spec, _models, _classEmbeddings, Sources) = (mergeSetPath, inputs, labels, spec, models, classEmbeddings, sources);
         Batches = inputs.split(LabeledImages.MergeBatchSize).ToList();
+        // As the reference does before matching: the base models' statistics from the merge set.
+        foreach (var model in models) BatchNormStatistics.Reset(model, Batches, device);
         Merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, Batches, () => ModelCatalog.Instance.Create(spec, device));
     }
 
@@ -119,7 +139,6 @@ internal sealed class OwnData : IDisposable
                 if (low.item<long>() < 0 || high.item<long>() >= classes)
                     throw new DataException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
             }
-            foreach (var model in models) BatchNormStatistics.Reset(model, inputs.split(LabeledImages.MergeBatchSize), device);
             return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device);
         }
         catch
