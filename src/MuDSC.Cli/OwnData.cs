@@ -127,7 +127,19 @@ internal sealed class OwnData : IDisposable
                 if (spec is not null && fileSpec != spec)
                     throw new MergeException($"{file} is {fileSpec.Arch} width {fileSpec.Width} but {files[0]} is {spec.Arch} width {spec.Width}; only one architecture and size can be merged");
                 spec ??= fileSpec;
-                embeddings ??= fileEmbeddings;
+                if (embeddings is null)
+                {
+                    embeddings = fileEmbeddings;
+                }
+                else if (fileEmbeddings is not null)
+                {
+                    using (fileEmbeddings)
+                    {
+                        // As the protocol refuses: scores through another model's class head would be silently wrong.
+                        if (!fileEmbeddings.allclose(embeddings, rtol: 0, atol: 1e-6))
+                            throw new MergeException($"{file} and {files[0]} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)");
+                    }
+                }
             }
             if (inputs.shape[1] != spec!.InChannels)
                 throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");

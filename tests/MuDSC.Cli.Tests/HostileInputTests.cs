@@ -190,5 +190,20 @@ public class HostileInputTests
     }
 
     [Test]
+    public void CheckpointsWithDifferentClassEmbeddingsAreRefusedOnAUsersMergeSet()
+    {
+        string other = InFolder("other-embeddings.safetensors");
+        using (var content = SafeTensorsFile.Read(_b))
+        {
+            var tensors = content.Tensors.ToDictionary(kv => kv.Key, kv => kv.Key == "class_embeddings" ? kv.Value.neg() : kv.Value);
+            SafeTensorsFile.Write(other, tensors, content.Metadata);
+        }
+        string set = InFolder("set.safetensors");
+        using (var inputs = torch.randn(new long[] { 8, 1, 28, 28 }))
+            SafeTensorsFile.Write(set, [new("inputs", inputs)]);
+        Refused(1, "have different class embeddings", "merge", _a, other, "--merge-set", set, "--method", "zipit");
+    }
+
+    [Test]
     public void MergingIntoAnInputIsRefused() => Refused(2, "also an input", "merge", _a, _b, "--method", "zipit", "--out", _a);
 }
