@@ -22,6 +22,11 @@ public sealed partial class MergePlanGenerator
             {
                 EmitSpaceNames(w, model);
                 w.Line();
+                if (model.Ports.Count == 0)
+                {
+                    EmitCuts(w, model);
+                    w.Line();
+                }
                 EmitDeclarePlan(w, model);
             });
 
@@ -80,10 +85,32 @@ public sealed partial class MergePlanGenerator
         /// <summary>One constant, documented so that a consumer building with documentation warnings gets none from us.</summary>
         private static void EmitSpaceName(SourceWriter w, string name, string kind)
         {
-            string text = name.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-            w.Line($"/// <summary>{kind} \"{text}\".</summary>");
+            w.Line($"/// <summary>{kind} \"{Escape(name)}\".</summary>");
             w.Line($"public const string {ConstantName(name)} = {Literal(name)};");
         }
+
+        /// <summary>The class's valid cuts as typed constants: a cut of another architecture does not compile where this one's is expected.</summary>
+        private static void EmitCuts(SourceWriter w, ClassModel model)
+        {
+            var cuts = CutFinder.Find(model);
+            string type = $"{Scope}.ModelCut<{model.Name}>";
+            w.Line($"/// <summary>Where a partial merge of {model.Name} may cut: the layers before a cut are merged, each model keeps its own layers after it.</summary>");
+            w.Line(GeneratedCode);
+            w.Line("public static class Cuts");
+            w.Open();
+            foreach (var cut in cuts)
+            {
+                string branch = string.Join(", ", cut.BranchFields.Select(Literal));
+                w.Line($"/// <summary>Merge the layers before {Escape(cut.BranchFields[0])}; each model keeps {Escape(cut.BranchFields[0])} onwards, reading the merged space \"{Escape(cut.Space)}\".</summary>");
+                w.Line($"public static readonly {type} {cut.Name} = new({Literal(cut.Name)}, {Literal(cut.Space)}, {Literal(cut.Start)}, new[] {{ {branch} }});");
+            }
+            w.Line("/// <summary>Every valid cut, earliest first.</summary>");
+            string all = cuts.Count == 0 ? $"global::System.Array.Empty<{type}>()" : $"new[] {{ {string.Join(", ", cuts.Select(c => c.Name))} }}";
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{type}> All {{ get; }} = {all};");
+            w.Close();
+        }
+
+        private static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
         private static void EmitDeclarePlan(SourceWriter w, ClassModel model)
         {

@@ -61,25 +61,52 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(score is not null);
+        return Execute(options, score, Plan, (merger, matchings) => Full(merger, matchings, options.Method));
+    }
+
+    /// <summary>
+    /// Merges the models up to <paramref name="cut"/> and keeps each model's layers after it as its
+    /// own branch: only the trunk's spaces are matched (a coordinate descent visits only those), each
+    /// branch reads the merged space through its model's unmerge, folded into its first input weights.
+    /// BatchNorm statistics of trunk and branches are reset on the merge inputs when asked.
+    /// </summary>
+    /// <param name="cut">A generated cut of the architecture, e.g. <c>ResNet20.Cuts.AfterLayer1</c>.</param>
+    /// <param name="score">Picks MuDSC's alpha when <see cref="MergeOptions.Alpha"/> is null (higher is better).</param>
+    /// <exception cref="PlanException">The cut does not fit the built plan (the message names the entry).</exception>
+    public MergeResult<BranchedModel<TModel>> Run(MergeOptions options, IModelCut<TModel> cut, Func<BranchedModel<TModel>, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cut);
+        options.Validate(score is not null);
+        if (!cut.Architecture.IsInstanceOfType(_models[0]))
+            throw new MergeException($"cut {cut.Name} belongs to {cut.Architecture.Name}, but the models are {_models[0].GetType().Name}");
+        var split = TrunkPlan.Split(Plan, _models[0].state_dict().Keys, cut);
+        return Execute(options, score, split.Trunk, (merger, matchings) => Branched(merger, matchings, split, cut, options.Method));
+    }
+
+    private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan plan,
+        Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
+    {
         var method = options.Method;
         double activationSeconds = method.UsesActivations ? EnsureActivations(options.Progress) : 0;
         if (method.Similarity != SimilarityKind.Mixed || options.Alpha is not null)
         {
-            var (model, report) = RunOnce(options, options.Alpha ?? 0.5);
-            return new MergeResult<TModel>(model, report with { Alpha = options.Alpha, Times = report.Times with { Activations = activationSeconds } });
+            var (model, report) = RunOnce(options, options.Alpha ?? 0.5, plan, build);
+            return new MergeResult<TResult>(model, report with { Alpha = options.Alpha, Times = report.Times with { Activations = activationSeconds } });
         }
-        return SearchAlpha(options, score!, activationSeconds);
+        return SearchAlpha(options, score!, activationSeconds, alpha => RunOnce(options, alpha, plan, build));
     }
 
-    private MergeResult<TModel> SearchAlpha(MergeOptions options, Func<TModel, double> score, double activationSeconds)
+    private static MergeResult<TResult> SearchAlpha<TResult>(MergeOptions options, Func<TResult, double> score, double activationSeconds,
+        Func<double, (TResult Model, MergeReport Report)> runOnce) where TResult : nn.Module<Tensor, Tensor>
     {
-        MergeResult<TModel>? best = null;
+        MergeResult<TResult>? best = null;
         double bestScore = double.NegativeInfinity;
         var trials = new List<AlphaTrial>();
         var total = new PhaseTimes(activationSeconds, 0, 0, 0);
         foreach (double alpha in options.AlphaGrid)
         {
-            var (model, report) = RunOnce(options, alpha);
+            var (model, report) = runOnce(alpha);
             total = total with
             {
                 Matching = total.Matching + report.Times.Matching,
@@ -92,7 +119,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
             if (value > bestScore)
             {
                 best?.Model.Dispose();
-                (best, bestScore) = (new MergeResult<TModel>(model, report), value);
+                (best, bestScore) = (new MergeResult<TResult>(model, report), value);
             }
             else
             {
@@ -102,7 +129,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         return best! with { Report = best.Report with { AlphaSearch = trials, Times = total } };
     }
 
-    private static double Score(Func<TModel, double> score, TModel model)
+    private static double Score<TResult>(Func<TResult, double> score, TResult model) where TResult : nn.Module
     {
         try
         {
@@ -117,39 +144,105 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         }
     }
 
-    private (TModel Model, MergeReport Report) RunOnce(MergeOptions options, double alpha)
+    private (TResult Model, MergeReport Report) RunOnce<TResult>(MergeOptions options, double alpha, MergePlan plan,
+        Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
     {
         var method = options.Method;
         var clock = Stopwatch.StartNew();
         // The models' tensors as they are now: a module can swap a buffer for a new tensor (a BatchNorm
         // reset replaces num_batches_tracked), so a state dict read earlier may hold disposed ones.
-        var merger = new Merger(Plan, _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList(), Device);
+        var inPlan = plan.Axes.Select(a => a.Parameter).Concat(plan.Unpermuted).ToHashSet(StringComparer.Ordinal);
+        var states = _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()
+            .Where(kv => inPlan.Contains(kv.Key)).ToDictionary(StringComparer.Ordinal)).ToList();
+        var merger = new Merger(plan, states, Device);
         using var matchings = merger.Match(method, _activations, alpha, options.Matching, options.Progress);
-        var spaces = Plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
+        var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
         double matching = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
-        var model = _createModel();
+        var model = build(merger, matchings);
         try
         {
-            var merged = merger.Apply(matchings);
-            try
-            {
-                model.to(Device);
-                StateDictLoader.Load(model, merged, $"the {method} merge");
-            }
-            finally
-            {
-                foreach (var tensor in merged.Values) tensor.Dispose();
-            }
             model.eval();
             double apply = clock.Elapsed.TotalSeconds;
-
             clock.Restart();
             if (options.ResetBatchNorm) BatchNormStatistics.Reset(model, _inputs, Device);
             double reset = clock.Elapsed.TotalSeconds;
             var report = new MergeReport(method, alpha, spaces, matchings.Sweeps, [], new PhaseTimes(0, matching, apply, reset));
             return (model, report);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new model holding the merged state dict.</summary>
+    private TModel Full(Merger merger, MatchingSet matchings, MergeMethod method) =>
+        Loaded(merger.Apply(matchings), $"the {method} merge");
+
+    /// <summary>
+    /// The trunk holds the merged entries before the cut (and model 0's after it, never used);
+    /// branch i holds model i's entries after the cut, the cut space's input axes through model i's unmerge.
+    /// </summary>
+    private BranchedModel<TModel> Branched(Merger merger, MatchingSet matchings, TrunkPlan split, IModelCut<TModel> cut, MergeMethod method)
+    {
+        var trunkEntries = merger.Apply(matchings);
+        var built = new List<TModel>();
+        try
+        {
+            var firstModel = _models[0].state_dict();
+            built.Add(Loaded(trunkEntries, split.BranchEntries.ToDictionary(n => n, n => firstModel[n]), $"the {method} trunk"));
+            for (int i = 0; i < _models.Count; i++)
+            {
+                var own = _models[i].state_dict();
+                var folded = BranchFolding.Fold(own, split, matchings, i);
+                try
+                {
+                    built.Add(Loaded(trunkEntries, folded, $"branch {i} of the {method} merge"));
+                }
+                finally
+                {
+                    foreach (var tensor in folded.Values) tensor.Dispose();
+                }
+            }
+            return new BranchedModel<TModel>(built[0], built.Skip(1).ToList(), cut);
+        }
+        catch
+        {
+            foreach (var model in built) model.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var tensor in trunkEntries.Values) tensor.Dispose();
+        }
+    }
+
+    private TModel Loaded(Dictionary<string, Tensor> entries, string source)
+    {
+        try
+        {
+            return Loaded(entries, new Dictionary<string, Tensor>(), source);
+        }
+        finally
+        {
+            foreach (var tensor in entries.Values) tensor.Dispose();
+        }
+    }
+
+    /// <summary>A new model on <see cref="Device"/> holding both sets of entries.</summary>
+    private TModel Loaded(IReadOnlyDictionary<string, Tensor> first, IReadOnlyDictionary<string, Tensor> second, string source)
+    {
+        var model = _createModel();
+        try
+        {
+            model.to(Device);
+            var all = new Dictionary<string, Tensor>(first, StringComparer.Ordinal);
+            foreach (var (name, tensor) in second) all[name] = tensor;
+            StateDictLoader.Load(model, all, source);
+            return model;
         }
         catch
         {
