@@ -4,6 +4,7 @@ using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
 using MuDSC.Evaluation;
+using MuDSC.Merging;
 using MuDSC.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -42,7 +43,7 @@ internal static class EvalCommand
         Device device, string? dataDirectory)
     {
         // Every checkpoint is read and built first: a bad file is refused before the data is loaded.
-        var loaded = new List<(string Path, Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model)>();
+        var loaded = new List<(string Path, Checkpoint Checkpoint, nn.Module<Tensor, Tensor> Model)>(); // a partial merge as its BranchedModel
         try
         {
             foreach (var path in paths)
@@ -50,7 +51,9 @@ internal static class EvalCommand
                 var checkpoint = Checkpoint.Load(path, device);
                 try
                 {
-                    loaded.Add((path, checkpoint, checkpoint.CreateModel(ModelCatalog.Instance, device)));
+                    loaded.Add((path, checkpoint, checkpoint.Cut is null
+                        ? checkpoint.CreateModel(ModelCatalog.Instance, device)
+                        : checkpoint.CreateBranchedModel(ModelCatalog.Instance, device)));
                 }
                 catch
                 {
@@ -66,6 +69,15 @@ internal static class EvalCommand
             foreach (var (path, checkpoint, model) in loaded)
             {
                 if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
+                if (model is BranchedModel<nn.Module<Tensor, Tensor>> branched)
+                {
+                    // One output per task: Joint by the multi-head formula (docs/partial-merging.md).
+                    var tasks = checkpoint.BranchClasses();
+                    branched.eval();
+                    table.Add($"{Path.GetFileName(path)} (cut {checkpoint.Cut}; Joint per task heads)",
+                        evaluator.EvaluateAll(x => [TaskHeads.OfBranches(branched.call(x), checkpoint.ClassEmbeddings, tasks)])[0]);
+                    continue;
+                }
                 table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
             }
             return table;

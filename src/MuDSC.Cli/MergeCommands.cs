@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 namespace MuDSC.Cli;
 
 /// <summary>`mudsc merge` and `mudsc compare`.</summary>
-internal static class MergeCommands
+internal static partial class MergeCommands
 {
     private static Option<bool> TieHeads() => new("--tie-heads")
     {
@@ -38,12 +38,17 @@ internal static class MergeCommands
         var alpha = CommonOptions.Number("--alpha", "MuDSC's weight-space share of the similarity, in [0, 1] (mudsc-align and mudsc-zip only).", 0, 1);
         var alphaSearch = new Option<bool>("--alpha-search") { Description = "Search alpha over 0.9..0.1 by Joint on the merge set (the default for mudsc-* without --alpha)." };
         var output = new Option<string?>("--out") { Description = "Write the merged checkpoint here (atomically; PyTorch state-dict names)." };
+        var cut = new Option<string?>("--cut")
+        {
+            Description = "Merge only up to this cut of the architecture (ResNet20: AfterLayer1, AfterLayer2, AfterLayer3; `mudsc plan` lists them); " +
+                "each model keeps its layers after it as its branch. --out then writes the trunk and the branches (branches.N.*).",
+        };
         var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
         {
-            files, method, alpha, alphaSearch, output, tieHeads, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, cut, tieHeads, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
@@ -53,6 +58,18 @@ internal static class MergeCommands
             if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
             OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (parse.GetValue(cut) is string cutText)
+            {
+                if (parse.GetValue(own.MergeSet) is not null)
+                    throw new UsageException("--cut scores branches per task, so it needs our checkpoints and the protocol's data; it does not combine with --merge-set yet");
+                var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
+                if (cuts.Count != 1) throw new UsageException($"--cut '{cutText}': merge takes one cut (compare takes several)");
+                if (cuts[0] is { } chosenCut)
+                {
+                    return MergeBranched(parse.GetValue(files)!, MergeMethod.Parse(parse.GetValue(method)!), parse.GetValue(alpha), chosenCut, parse.GetValue(taskA)!,
+                        parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data), new MatchOptions(TieHeads: parse.GetValue(tieHeads)), parse.GetValue(output));
+                }
+            }
             var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
             if (mergeSet is not null)
             {
@@ -104,18 +121,36 @@ internal static class MergeCommands
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var csv = new Option<string?>("--csv") { Description = "Also write the table as CSV here." };
         var json = new Option<string?>("--json") { Description = "Also write the table as JSON here." };
+        var cut = new Option<string?>("--cut")
+        {
+            Description = "Partial merges: comma-separated cuts of the checkpoints' architecture (ResNet20: AfterLayer1, AfterLayer2, AfterLayer3), " +
+                "'full' for the full merge, or 'all' for every cut and the full merge. `mudsc plan ARCH` lists the cuts. " +
+                "The table adds parameters and FLOPs relative to one model and to the ensemble; every row's Joint follows ZipIt's multi-head formula.",
+        };
         var tieHeads = TieHeads();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("compare", "Merge checkpoints with several methods and print one table: base models, each method, and the ensemble.")
         {
-            files, methods, csv, json, tieHeads, taskA, taskB, device, data,
+            files, methods, cut, csv, json, tieHeads, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
             OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (parse.GetValue(cut) is string cutText)
+            {
+                if (parse.GetValue(own.MergeSet) is not null)
+                    throw new UsageException("--cut scores branches per task, so it needs our checkpoints and the protocol's data; it does not combine with --merge-set yet");
+                var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
+                var cutRows = RunCuts(parse.GetValue(files)!, chosen, cuts, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
+                    new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
+                RenderCuts("Fashion-MNIST test set (%), partial merges", cutRows);
+                if (parse.GetValue(csv) is string cutCsv) AtomicFile.WriteAllText(cutCsv, ToCsv(cutRows));
+                if (parse.GetValue(json) is string cutJson) AtomicFile.WriteAllText(cutJson, JsonSerializer.Serialize(cutRows, new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
             var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
             var rows = mergeSet is not null
                 ? CompareOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, chosen, new MatchOptions(TieHeads: parse.GetValue(tieHeads)))
@@ -284,6 +319,13 @@ internal static class MergeCommands
         public Evaluator Test { get; }
 
         public MergeSession Session { get; }
+
+        /// <summary>The first test image as a batch of one: the input for counting FLOPs.</summary>
+        public Tensor SampleImage()
+        {
+            using var batch = _test.Batches(1, Session.BaseModels[0].parameters().First().device).First();
+            return batch.Images.clone();
+        }
 
         public static Context Open(string[] files, string taskA, string taskB, string deviceName, string? data)
         {

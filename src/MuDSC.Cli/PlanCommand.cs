@@ -26,9 +26,20 @@ internal static class PlanCommand
         {
             string name = parse.GetValue(arch)!;
             using var model = ModelCatalog.Instance.Create(new ModelSpec(name, parse.GetValue(width)), torch.CPU);
-            Console.Write(PlanBuilder.Build(model, name).Describe());
+            var plan = PlanBuilder.Build(model, name);
+            Console.Write(plan.Describe());
+            Console.WriteLine(CutList(name, plan));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The architecture's cuts (for `merge/compare --cut`): where each branch starts, what it reads, what it keeps.</summary>
+    private static string CutList(string arch, MergePlan plan)
+    {
+        var cuts = ModelCatalog.Instance.Cuts(arch);
+        if (cuts.Count == 0) return "cuts (--cut): none; only a full merge";
+        var lines = cuts.Select(c => $"  {c.Name,-14} branch from {c.Start}, reads space {c.Space} ({plan.Space(c.Space).Size} units); each model keeps {string.Join(", ", c.BranchFields)}");
+        return "cuts (--cut):" + Environment.NewLine + string.Join(Environment.NewLine, lines);
     }
 }

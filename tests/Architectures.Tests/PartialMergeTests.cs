@@ -208,3 +208,35 @@ public class PartialMergeTests
         foreach (var model in models) model.Dispose();
     }
 }
+
+/// <summary>A partial merge written to a checkpoint and read back computes the same outputs.</summary>
+public class BranchedCheckpointTests
+{
+    [Test]
+    public void APartialMergeRoundTripsThroughAFile()
+    {
+        var models = new List<nn.Module<Tensor, Tensor>> { ModelZoo.Create("resnet20", 61), ModelZoo.Create("resnet20", 62) };
+        var inputs = Enumerable.Range(0, 2).Select(i => torch.randn(new long[] { 8, 1, 28, 28 }, generator: new Generator((ulong)(70 + i)))).ToList();
+        var merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, inputs, () => ModelZoo.Create("resnet20", 63));
+        using var branched = merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }, ResNet20.Cuts.AfterLayer2).Model;
+        string path = Fixtures.TempFile("branched.safetensors");
+        var spec = new Models.ModelSpec("resnet20", EmbedDim: 16);
+        using var embeddings = torch.randn(10, 16);
+        BranchedCheckpoint.Save(path, branched, spec, [Data.ClassSet.TaskA, Data.ClassSet.TaskB], embeddings);
+
+        using var checkpoint = Checkpoint.Load(path);
+        Assert.That(checkpoint.Cut, Is.EqualTo("AfterLayer2"));
+        Assert.That(checkpoint.BranchClasses(), Is.EqualTo(new[] { Data.ClassSet.TaskA, Data.ClassSet.TaskB }));
+        Assert.That(checkpoint.StateDict.Keys.Count(k => k.StartsWith("branches.1.layer3.", StringComparison.Ordinal)), Is.GreaterThan(0));
+        Assert.That(checkpoint.StateDict.Keys.Any(k => k.StartsWith("layer3.", StringComparison.Ordinal)), Is.False, "the trunk's unused layers are not written");
+        using var loaded = checkpoint.CreateBranchedModel(Models.ModelCatalog.Instance, torch.CPU);
+        loaded.eval();
+        using var x = ModelZoo.Input(9);
+        using var expected = branched.call(x);
+        using var actual = loaded.call(x);
+        Assert.That(actual.allclose(expected, rtol: 1e-6, atol: 1e-6), Is.True);
+        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Models.ModelCatalog.Instance, torch.CPU))!;
+        Assert.That(e.Message, Does.Contain("is a partial merge (cut AfterLayer2)"));
+        foreach (var model in models) model.Dispose();
+    }
+}

@@ -98,6 +98,11 @@ public class HostileInputTests
     [Test]
     public void AnUnknownMethodInAListIsAUsageError() => Refused(2, "unknown method 'zip-it'", "compare", _a, _b, "--methods", "zipit,zip-it");
 
+    [TestCase("Bogus", "resnet20 has no cut 'Bogus'; its cuts are AfterLayer1, AfterLayer2, AfterLayer3, full, all")]
+    [TestCase("afterlayer1,AfterLayer9", "no cut 'AfterLayer9'")]
+    [TestCase(" , ", "name a cut of resnet20")]
+    public void AnUnknownCutIsRefusedWithTheValidOnes(string cut, string fragment) => Refused(2, fragment, "compare", _a, _b, "--cut", cut);
+
     [TestCase("foo")]
     [TestCase("cuda:abc")]
     public void AMalformedDeviceIsRefused(string device) => Refused(2, "expected cpu, cuda or cuda:N", "eval", _a, "--device", device);

@@ -11,8 +11,9 @@ namespace MuDSC.Checkpoints;
 /// <summary>
 /// A model checkpoint: the PyTorch-named state dict, the fixed class embeddings (tensor
 /// <c>class_embeddings</c>) and string metadata (arch, width, in_channels, embed_dim, classes, seed, regime, ...).
+/// A partial merge's checkpoint also has metadata <c>cut</c> (see <see cref="BranchedCheckpoint"/>).
 /// </summary>
-public sealed class Checkpoint : IDisposable
+public sealed partial class Checkpoint : IDisposable
 {
     public const string ClassEmbeddingsKey = "class_embeddings";
 
@@ -92,7 +93,12 @@ public sealed class Checkpoint : IDisposable
     /// GroupNorm layers records their group count (a state dict does not show it).
     /// </summary>
     public static void Save(string path, nn.Module model, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
-        IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
+        IEnumerable<KeyValuePair<string, string>>? extraMetadata = null) =>
+        Write(path, model, model.state_dict(), spec, classes, classEmbeddings, extraMetadata);
+
+    /// <summary>Writes <paramref name="entries"/> with the metadata of <paramref name="model"/>'s spec and GroupNorm count.</summary>
+    internal static void Write(string path, nn.Module model, IEnumerable<KeyValuePair<string, Tensor>> entries, ModelSpec spec, ClassSet classes,
+        Tensor classEmbeddings, IEnumerable<KeyValuePair<string, string>>? extraMetadata)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var counts = GroupCounts(model).Distinct().ToList();
@@ -102,9 +108,7 @@ public sealed class Checkpoint : IDisposable
         foreach (var (key, value) in (spec with { NormGroups = groups ?? spec.NormGroups }).ToMetadata()) metadata[key] = value;
         metadata["classes"] = classes.ToString();
         foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
-
-        var tensors = model.state_dict().Append(new(ClassEmbeddingsKey, classEmbeddings));
-        SafeTensorsFile.Write(path, tensors, metadata);
+        SafeTensorsFile.Write(path, entries.Append(new(ClassEmbeddingsKey, classEmbeddings)), metadata);
     }
 
     /// <summary>
@@ -114,8 +118,21 @@ public sealed class Checkpoint : IDisposable
     /// </summary>
     public nn.Module<Tensor, Tensor> CreateModel(IModelFactory factory, Device device)
     {
+        if (Cut is not null)
+            throw new CheckpointException($"{Source} is a partial merge (cut {Cut}): its branches give one output per task, not one model; `mudsc eval` evaluates it, merging it again is not supported.");
+        RequireArchitecture(factory);
+        return Build(factory, device, StateDict, Source);
+    }
+
+    private void RequireArchitecture(IModelFactory factory)
+    {
         if (!factory.Architectures.Contains(Spec.Arch))
             throw new CheckpointException($"{Source}: unknown arch '{Spec.Arch}' (known: {string.Join(", ", factory.Architectures)}).");
+    }
+
+    /// <summary>A model of this checkpoint's spec holding <paramref name="entries"/>, loaded strictly.</summary>
+    internal nn.Module<Tensor, Tensor> Build(IModelFactory factory, Device device, IReadOnlyDictionary<string, Tensor> entries, string source)
+    {
         nn.Module<Tensor, Tensor> model;
         try
         {
@@ -134,7 +151,7 @@ public sealed class Checkpoint : IDisposable
             var wrong = GroupCounts(model).Where(g => g != expected).Distinct().ToList();
             if (wrong.Count > 0)
                 throw new CheckpointException($"{Source}: the checkpoint's GroupNorm group count is {expected}{(Spec.NormGroups is null ? " (the default; metadata has no " + ModelSpec.NormGroupsKey + ")" : "")} but the {Spec.Arch} model built for it has {string.Join(", ", wrong)}; set metadata {ModelSpec.NormGroupsKey} to the count the model was trained with.");
-            StateDictLoader.Load(model, StateDict, Source);
+            StateDictLoader.Load(model, entries, source);
             return model;
         }
         catch
@@ -145,6 +162,9 @@ public sealed class Checkpoint : IDisposable
     }
 
     private static IEnumerable<int> GroupCounts(nn.Module model) => model.modules().OfType<GroupNorm>().Select(g => (int)g.num_groups);
+
+    /// <summary>The cut of a partial merge (metadata <c>cut</c>); null for a single model.</summary>
+    public string? Cut => Metadata.GetValueOrDefault(BranchedCheckpoint.CutKey);
 
     public void Dispose()
     {

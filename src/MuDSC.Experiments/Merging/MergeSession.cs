@@ -14,6 +14,9 @@ namespace MuDSC.Merging;
 /// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC) and the time it took.</summary>
 public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times);
 
+/// <summary>A partial merge (BatchNorm statistics of trunk and branches reset), the alpha used and the time it took.</summary>
+public sealed record BranchedRun(MergeMethod Method, BranchedModel<nn.Module<Tensor, Tensor>> Model, double? Alpha, PhaseTimes Times);
+
 /// <summary>
 /// Merging per the protocol for one set of checkpoints, on the public merge API: refuses bad inputs
 /// before any math, resets the base models' BatchNorm statistics on the merge set (as the reference
@@ -41,6 +44,7 @@ public sealed class MergeSession : IDisposable
             foreach (var model in _baseModels) BatchNormStatistics.Reset(model, inputs, device);
             _merger = new ModelMerger<nn.Module<Tensor, Tensor>>(_baseModels, inputs, () => factory.Create(Spec, device));
             ClassEmbeddings = checkpoints[0].ClassEmbeddings.to(device);
+            BranchTasks = checkpoints.Select(c => c.Classes).ToList();
         }
         catch
         {
@@ -55,6 +59,9 @@ public sealed class MergeSession : IDisposable
     public MergePlan Plan { get; }
 
     public Tensor ClassEmbeddings { get; }
+
+    /// <summary>The task each model was trained on: the classes its branch answers for in a partial merge.</summary>
+    public IReadOnlyList<ClassSet> BranchTasks { get; } = [];
 
     /// <summary>Seconds spent recording activations (once per session; 0 until an activation method ran).</summary>
     public double ActivationSeconds => _merger.ActivationSeconds;
@@ -74,6 +81,48 @@ public sealed class MergeSession : IDisposable
         };
         var result = _merger.Run(merge, model => _mergeSetEvaluator.Evaluate(model, ClassEmbeddings).Joint);
         return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times);
+    }
+
+    /// <summary>
+    /// Merges up to <paramref name="cut"/> with <paramref name="method"/>, each model keeping its branch;
+    /// MuDSC's alpha (when null) is searched by merge-set Joint under <see cref="TaskHeads"/>' formula.
+    /// </summary>
+    public BranchedRun RunBranched(MergeMethod method, IModelCut<nn.Module<Tensor, Tensor>> cut, double? alpha = null,
+        IProgress<string>? progress = null, MatchOptions? options = null)
+    {
+        var merge = new MergeOptions
+        {
+            Method = method,
+            Alpha = method.Similarity == SimilarityKind.Mixed ? alpha : null,
+            Matching = options ?? new MatchOptions(),
+            Progress = progress,
+        };
+        var result = _merger.Run(merge, cut, model => _mergeSetEvaluator.EvaluateAll(images => [BranchScores(model, images)])[0].Joint);
+        return new BranchedRun(method, result.Model, result.Report.Alpha, result.Report.Times);
+    }
+
+    /// <summary>A partial merge's scores: branch i's logits answer for model i's task (<see cref="TaskHeads"/>).</summary>
+    public Tensor BranchScores(BranchedModel<nn.Module<Tensor, Tensor>> model, Tensor images)
+    {
+        model.eval();
+        using var outputs = model.call(images);
+        return TaskHeads.OfBranches(outputs, ClassEmbeddings, BranchTasks);
+    }
+
+    /// <summary>A single model's scores under the same formula: it answers for every model's task.</summary>
+    public Tensor SingleModelScores(nn.Module<Tensor, Tensor> model, Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = Heads.ClassEmbeddings.Logits(model.call(images), ClassEmbeddings, ClassSet.All);
+        return TaskHeads.Scores(BranchTasks.Select(_ => logits).ToList(), BranchTasks).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The ensemble under the same formula: base model i answers for its own task.</summary>
+    public Tensor EnsembleScores(Tensor images)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = _baseModels.Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All)).ToList();
+        return TaskHeads.Scores(logits, BranchTasks).MoveToOuterDisposeScope();
     }
 
     private static MergePlan PlanOf(Checkpoint checkpoint, nn.Module<Tensor, Tensor> model)

@@ -1,5 +1,6 @@
 using MuDSC.Data;
 using MuDSC.Architectures;
+using MuDSC.Plans;
 using MuDSC.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,6 +24,25 @@ public sealed class ModelCatalog : IModelFactory
         ["resnet50gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
         ["vit"] = s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim),
     };
+
+    /// <summary>The generated cuts of each architecture, earliest first (see ModelMerger.Run with a cut).</summary>
+    private static readonly Dictionary<string, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>>> CutsByArch = new()
+    {
+        ["mlp"] = Mlp.Cuts.All,
+        ["vgg11"] = Vgg.Cuts.All,
+        ["vgg16"] = Vgg.Cuts.All,
+        ["resnet20"] = ResNet20.Cuts.All,
+        ["resnet20gn"] = ResNet20.Cuts.All,
+        ["resnet26"] = BottleneckResNet.Cuts.All,
+        ["resnet26gn"] = BottleneckResNet.Cuts.All,
+        ["resnet50"] = BottleneckResNet.Cuts.All,
+        ["resnet50gn"] = BottleneckResNet.Cuts.All,
+        ["vit"] = VisionTransformer.Cuts.All,
+    };
+
+    /// <summary>Where a partial merge of <paramref name="arch"/> may cut.</summary>
+    public IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts(string arch) =>
+        CutsByArch.TryGetValue(arch, out var cuts) ? cuts : throw new ArgumentException($"unknown architecture '{arch}'", nameof(arch));
 
     private static Normalization GroupNorm(ModelSpec spec) => Normalization.Group(spec.NormGroups ?? Normalization.DefaultGroups);
 

@@ -1,0 +1,41 @@
+using MuDSC.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Evaluation;
+
+/// <summary>
+/// Scores for a model with one output per task (a partial merge's branches), as ZipIt evaluates
+/// multi-head models: each head's logits go through a softmax over its own task's classes, each
+/// class takes the highest such probability over the heads whose task holds it, and a class in no
+/// task scores -1. Joint is the argmax of these scores; a task's accuracy (argmax restricted to its
+/// classes) is then the accuracy of that task's head. A single model is scored the same way by
+/// using it as the head of every task, so every row of a table with cuts follows one formula.
+/// </summary>
+public static class TaskHeads
+{
+    /// <summary>Scores of a partial merge's output ([branches, batch, D] embeddings): branch i answers for <paramref name="tasks"/>[i].</summary>
+    public static Tensor OfBranches(Tensor branchEmbeddings, Tensor classEmbeddings, IReadOnlyList<ClassSet> tasks)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = Enumerable.Range(0, (int)branchEmbeddings.shape[0])
+            .Select(i => Heads.ClassEmbeddings.Logits(branchEmbeddings[i], classEmbeddings, ClassSet.All)).ToList();
+        return Scores(logits, tasks).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[batch, 10] scores from one [batch, 10] logits tensor per head, head i answering for <paramref name="tasks"/>[i].</summary>
+    public static Tensor Scores(IReadOnlyList<Tensor> headLogits, IReadOnlyList<ClassSet> tasks)
+    {
+        if (headLogits.Count != tasks.Count) throw new ArgumentException($"{headLogits.Count} heads but {tasks.Count} tasks");
+        using var scope = torch.NewDisposeScope();
+        var scores = torch.zeros(headLogits[0].shape, dtype: ScalarType.Float32, device: headLogits[0].device).Minus(1);
+        for (int i = 0; i < tasks.Count; i++)
+        {
+            var classes = torch.tensor(tasks[i].Classes.Select(c => (long)c).ToArray(), ScalarType.Int64, headLogits[i].device);
+            var probabilities = headLogits[i].index_select(1, classes).to_type(ScalarType.Float32).softmax(1);
+            var current = scores.index_select(1, classes);
+            scores.index_copy_(1, classes, torch.maximum(current, probabilities));
+        }
+        return scores.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,79 @@
+using Spectre.Console;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>`merge --cut` writes a partial merge that `eval` reads back; cut names are checked first.</summary>
+public class CutCommandTests
+{
+    private string _folder = null!;
+    private string _a = null!, _b = null!;
+
+    [SetUp]
+    public void CopyCheckpoints()
+    {
+        _folder = Path.Combine(Path.GetTempPath(), "mudsc-cut-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
+        string shipped = Path.Combine(dir!.FullName, "checkpoints", "fmnist");
+        (_a, _b) = (Path.Combine(_folder, "a.safetensors"), Path.Combine(_folder, "b.safetensors"));
+        File.Copy(Path.Combine(shipped, "resnet20_scratch_a.safetensors"), _a);
+        File.Copy(Path.Combine(shipped, "resnet20_scratch_b.safetensors"), _b);
+    }
+
+    [TearDown]
+    public void Remove() => Directory.Delete(_folder, recursive: true);
+
+    [Test]
+    public void APartialMergeIsWrittenAndEvaluatedBackToTheSameNumbers()
+    {
+        string output = Path.Combine(_folder, "partial.safetensors");
+        var (code, merged) = CaptureOut(() => Entry.Run(["merge", _a, _b, "--method", "zipit", "--cut", "afterlayer2", "--out", output]));
+        Assert.That(code, Is.EqualTo(0), merged);
+        Assert.That(File.Exists(output), Is.True);
+        (code, var evaluated) = CaptureOut(() => Entry.Run(["eval", output]));
+        Assert.That(code, Is.EqualTo(0), evaluated);
+        Assert.That(evaluated, Does.Contain("cut AfterLayer2"));
+        // The merge's printed row and eval's row of the file agree to the hundredth.
+        Assert.That(Numbers(evaluated), Is.EqualTo(Numbers(merged)));
+
+        // A partial merge is not an input to another merge: refused with the reason.
+        var (refused, error) = StandardError.Capture(() => Entry.Run(["merge", output, _b, "--method", "average"]));
+        Assert.That(refused, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("is a partial merge (cut AfterLayer2)"));
+    }
+
+    [Test]
+    public void MergeTakesOneCut()
+    {
+        var (code, error) = StandardError.Capture(() => Entry.Run(["merge", _a, _b, "--cut", "all"]));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("merge takes one cut"));
+    }
+
+    /// <summary>The four percentages of the table's one data row (Joint, Avg, TaskA, TaskB).</summary>
+    private static string[] Numbers(string table) =>
+        table.Split('\n').Where(l => l.Contains('│') && System.Text.RegularExpressions.Regex.IsMatch(l, @"\d+\.\d\d"))
+            .Select(l => l.Split('│', StringSplitOptions.TrimEntries).Where(c => System.Text.RegularExpressions.Regex.IsMatch(c, @"^\d+\.\d\d$")).Take(4).ToArray())
+            .Single();
+
+    /// <summary>Runs a command with its tables (Spectre's console, wide enough not to wrap) and lines captured.</summary>
+    private static (int Code, string Text) CaptureOut(Func<int> body)
+    {
+        var (originalOut, originalConsole) = (Console.Out, AnsiConsole.Console);
+        var writer = new StringWriter();
+        Console.SetOut(writer);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No });
+        AnsiConsole.Profile.Width = 200;
+        try
+        {
+            int code = body();
+            return (code, writer.ToString());
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            AnsiConsole.Console = originalConsole;
+        }
+    }
+}
