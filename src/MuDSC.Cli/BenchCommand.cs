@@ -60,18 +60,18 @@ internal static class BenchCommand
 
     /// <summary>
     /// Peak resident memory of a full merge (ZipIt, then MuDSC-zip at alpha 0.5) per merge-set size:
-    /// the peak is reset before each, so each row is that merge's own peak over the process's resident base.
+    /// the merge set is loaded first and the peak reset after it, so each row is that merge's own peak over the resident base.
     /// </summary>
     private static void MemoryTable(string folder, Device device, string? dataDirectory)
     {
         using var a = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_a.safetensors"), device);
         using var b = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_b.safetensors"), device);
-        using var train = FashionMnist.LoadTrain(dataDirectory);
         var table = new Table().Border(TableBorder.Rounded).Title("peak resident memory of one merge (ResNet20 w1, zipit + mudsc-zip at alpha 0.5)");
         foreach (var column in new[] { "merge set (images)", "resident before (MB)", "peak (MB)", "peak - before (MB)" })
             table.AddColumn(new TableColumn(column).RightAligned());
         foreach (int perTask in new[] { 250, 500, 2000 })
         {
+            using var mergeSet = FashionMnist.LoadMergeSet(dataDirectory, [ClassSet.TaskA, ClassSet.TaskB], perTask);
             GC.Collect();
             GC.WaitForPendingFinalizers();
             if (!PeakMemory.Reset())
@@ -80,7 +80,6 @@ internal static class BenchCommand
                 return;
             }
             long before = PeakMemory.ResidentBytes() ?? 0;
-            using (var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB], perTask))
             using (var session = new MergeSession([a, b], ModelCatalog.Instance, mergeSet, ClassSet.TaskA, ClassSet.TaskB, device))
             {
                 session.Run(MergeMethod.ZipIt).Model.Dispose();
@@ -116,8 +115,7 @@ internal static class BenchCommand
     {
         using var a = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_a.safetensors"), device);
         using var b = Checkpoint.Load(Path.Combine(folder, "resnet20_scratch_b.safetensors"), device);
-        using var train = FashionMnist.LoadTrain(dataDirectory);
-        using var mergeSet = FashionMnist.MergeSet(train, [ClassSet.TaskA, ClassSet.TaskB]);
+        using var mergeSet = FashionMnist.LoadMergeSet(dataDirectory, [ClassSet.TaskA, ClassSet.TaskB]);
         using var session = new MergeSession([a, b], ModelCatalog.Instance, mergeSet, ClassSet.TaskA, ClassSet.TaskB, device);
 
         // The floor: the forward passes every activation-based merge must make (both models over the

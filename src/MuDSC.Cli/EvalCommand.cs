@@ -62,8 +62,7 @@ internal static class EvalCommand
                 }
             }
             using var test = FashionMnist.LoadTest(dataDirectory);
-            using var train = resetBn ? FashionMnist.LoadTrain(dataDirectory) : null;
-            using var mergeSet = train is null ? null : FashionMnist.MergeSet(train, [taskA, taskB]);
+            using var mergeSet = resetBn ? FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]) : null;
             var evaluator = new Evaluator(test, taskA, taskB, device);
             var table = new ResultsTable("Fashion-MNIST test set (%)");
             foreach (var (path, checkpoint, model) in loaded)

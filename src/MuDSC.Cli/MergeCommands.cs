@@ -337,7 +337,7 @@ internal static partial class MergeCommands
             try
             {
                 foreach (var file in files) checkpoints.Add(Checkpoint.Load(file, device));
-                using (var train = FashionMnist.LoadTrain(data)) mergeSet = FashionMnist.MergeSet(train, [a, b]);
+                mergeSet = FashionMnist.LoadMergeSet(data, [a, b]);
                 test = FashionMnist.LoadTest(data);
                 var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
                 return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);

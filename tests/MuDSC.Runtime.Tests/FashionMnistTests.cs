@@ -51,6 +51,21 @@ public class FashionMnistTests
         Assert.That(min, Is.EqualTo(-0.2860f / 0.3530f).Within(1e-5f), "a black pixel maps to -mean/std");
     }
 
+    /// <summary>Reading only the merge set's images gives exactly the merge set of the whole training set, for other tasks and sizes too.</summary>
+    [TestCase("0,2,4,6,8", "1,3,5,7,9", 500)]
+    [TestCase("3,4", "0,1,2", 37)]
+    [TestCase("0,1,2,3,4,5,6,7,8,9", "5", 1200)]
+    public void TheMergeSetReadFromTheFilesEqualsTheOneTakenFromTheTrainingSet(string a, string b, int perTask)
+    {
+        ClassSet[] tasks = [ClassSet.Parse(a), ClassSet.Parse(b)];
+        using var expected = FashionMnist.MergeSet(_train, tasks, perTask);
+        using var actual = FashionMnist.LoadMergeSet(null, tasks, perTask);
+        Assert.That(actual.Labels.shape, Is.EqualTo(expected.Labels.shape));
+        Assert.That(actual.Labels.eq(expected.Labels).all().item<bool>(), Is.True);
+        Assert.That(actual.Images.shape, Is.EqualTo(expected.Images.shape));
+        Assert.That(actual.Images.eq(expected.Images).all().item<bool>(), Is.True);
+    }
+
     [Test]
     public void MergeSetIsTheFirst500OfEachTaskInFileOrderTaskAFirst()
     {

@@ -34,6 +34,27 @@ public class IdxFileTests
     }
 
     [Test]
+    public void ReadsChosenEntriesInTheAskedOrderWithRepeats()
+    {
+        string path = WriteGz(Idx(0x08, [5, 2, 2], 20));
+        var all = IdxFile.Read(path, expectedRank: 3);
+        int[] indices = [3, 0, 3, 4];
+        var some = IdxFile.ReadEntries(path, expectedRank: 3, indices, expectedEntries: 5);
+        Assert.That(some.Dimensions, Is.EqualTo(new[] { 4, 2, 2 }));
+        Assert.That(some.Data, Is.EqualTo(indices.SelectMany(i => all.Data.Skip(4 * i).Take(4)).ToArray()));
+    }
+
+    [Test]
+    public void ReadingEntriesChecksTheEntryCountAndTheEnd()
+    {
+        string path = WriteGz(Idx(0x08, [5, 2, 2], 20));
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.ReadEntries(path, 3, [0], expectedEntries: 6))!.Message, Does.Contain("holds 5 entries but 6 were expected"));
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.ReadEntries(path, 3, [5], expectedEntries: 5))!.Message, Does.Contain("entry 5 asked for"));
+        string trailing = WriteGz([.. Idx(0x08, [5, 2, 2], 20), 1]);
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.ReadEntries(trailing, 3, [0], expectedEntries: 5))!.Message, Does.Contain("trailing bytes"));
+    }
+
+    [Test]
     public void RefusesAWrongElementType() =>
         Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(WriteGz(Idx(0x0D, [2], 8)), 1))!.Message,
             Does.Contain("magic"));

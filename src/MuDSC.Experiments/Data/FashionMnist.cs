@@ -39,17 +39,46 @@ public static class FashionMnist
         }
     }
 
-    /// <summary>x/255, then (x - mean) / std, as float32 [N, 1, H, W].</summary>
+    /// <summary>
+    /// The protocol's merge set read straight from the training files: the same images as
+    /// <see cref="MergeSet(LabeledImages, IEnumerable{ClassSet}, int)"/> of <see cref="LoadTrain"/>, but only
+    /// those are decoded, so memory holds 1,000 images instead of 60,000 (188 MB as float32).
+    /// </summary>
+    public static LabeledImages LoadMergeSet(string? directory, IEnumerable<ClassSet> tasks, int perTask = 500)
+    {
+        var (imagesPath, labelsPath) = Paths(directory, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
+        var labels = ReadLabels(labelsPath);
+        var indices = tasks.SelectMany(task => Enumerable.Range(0, labels.Length).Where(i => task.Contains(labels[i])).Take(perTask)).ToList();
+        var images = IdxFile.ReadEntries(imagesPath, expectedRank: 3, indices, expectedEntries: labels.Length);
+        var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
+        return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
+    }
+
+    /// <summary>x/255, then (x - mean) / std, as float32 [N, 1, H, W] (in place: one float copy of the data at a time).</summary>
     public static Tensor Normalize(byte[] pixels, int count, int rows, int cols)
     {
         using var raw = torch.tensor(pixels, new long[] { count, 1, rows, cols });
-        using var floats = raw.to_type(ScalarType.Float32);
-        using var scaled = floats.DividedBy(255);
-        using var centred = scaled.Minus(Mean);
-        return centred.DividedBy(Std);
+        using var full = 255.0.ToScalar();
+        using var mean = ((double)Mean).ToScalar();
+        using var std = ((double)Std).ToScalar();
+        var result = raw.to_type(ScalarType.Float32);
+        result.div_(full).sub_(mean).div_(std);
+        return result;
     }
 
     private static LabeledImages Load(string? directory, string imagesFile, string labelsFile)
+    {
+        var (imagesPath, labelsPath) = Paths(directory, imagesFile, labelsFile);
+        var labels = ReadLabels(labelsPath);
+        var images = IdxFile.Read(imagesPath, expectedRank: 3);
+        if (images.Count != labels.Length)
+            throw new DataException($"{imagesPath} holds {images.Count} images but {labelsPath} holds {labels.Length} labels.");
+        var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
+        var labelTensor = torch.tensor(labels.Select(l => (long)l).ToArray(), ScalarType.Int64);
+        return new LabeledImages(pixels, labelTensor);
+    }
+
+    private static (string Images, string Labels) Paths(string? directory, string imagesFile, string labelsFile)
     {
         directory ??= Environment.GetEnvironmentVariable("MUDSC_FASHION_MNIST") ?? DefaultDirectory;
         string imagesPath = Path.Combine(directory, imagesFile);
@@ -61,17 +90,15 @@ public static class FashionMnist
                     $"{path}: Fashion-MNIST file not found. Install it with `sudo apt-get install {AptPackage}` " +
                     $"(or run scripts/setup.sh), or point MUDSC_FASHION_MNIST at a folder holding the four IDX .gz files.");
         }
+        return (imagesPath, labelsPath);
+    }
 
-        var images = IdxFile.Read(imagesPath, expectedRank: 3);
-        var labels = IdxFile.Read(labelsPath, expectedRank: 1);
-        if (images.Count != labels.Count)
-            throw new DataException($"{imagesPath} holds {images.Count} images but {labelsPath} holds {labels.Count} labels.");
-        int bad = Array.FindIndex(labels.Data, l => l >= ClassSet.ClassCount);
+    private static byte[] ReadLabels(string labelsPath)
+    {
+        var labels = IdxFile.Read(labelsPath, expectedRank: 1).Data;
+        int bad = Array.FindIndex(labels, l => l >= ClassSet.ClassCount);
         if (bad >= 0)
-            throw new DataException($"{labelsPath}: label {labels.Data[bad]} at index {bad} is outside 0..{ClassSet.ClassCount - 1}.");
-
-        var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
-        var labelTensor = torch.tensor(labels.Data.Select(l => (long)l).ToArray(), ScalarType.Int64);
-        return new LabeledImages(pixels, labelTensor);
+            throw new DataException($"{labelsPath}: label {labels[bad]} at index {bad} is outside 0..{ClassSet.ClassCount - 1}.");
+        return labels;
     }
 }

@@ -15,7 +15,47 @@ public static class IdxFile
     private const byte UnsignedByteType = 0x08;
 
     /// <summary>Reads <paramref name="path"/> and checks it has <paramref name="expectedRank"/> dimensions.</summary>
-    public static IdxArray Read(string path, int expectedRank)
+    public static IdxArray Read(string path, int expectedRank) => Open(path, stream => Read(stream, path, expectedRank));
+
+    public static IdxArray Read(Stream stream, string path, int expectedRank)
+    {
+        var dims = ReadHeader(stream, path, expectedRank);
+        var data = new byte[dims.Aggregate(1L, (a, d) => a * d)];
+        stream.ReadExactly(data);
+        RequireEnd(stream, path, data.Length);
+        return new IdxArray(dims, data);
+    }
+
+    /// <summary>
+    /// Reads only the entries (along the first axis) at <paramref name="indices"/>, in that order
+    /// (repeats allowed), streaming through the file: memory holds the kept entries, not the file.
+    /// The file must hold <paramref name="expectedEntries"/> entries (a companion labels file's count).
+    /// </summary>
+    public static IdxArray ReadEntries(string path, int expectedRank, IReadOnlyList<int> indices, int expectedEntries) => Open(path, stream =>
+    {
+        var dims = ReadHeader(stream, path, expectedRank);
+        if (dims[0] != expectedEntries)
+            throw new DataException($"{path} holds {dims[0]} entries but {expectedEntries} were expected (one per label).");
+        long entryBytes = dims.Skip(1).Aggregate(1L, (a, d) => a * d);
+        if (indices.FirstOrDefault(i => i < 0 || i >= dims[0], -1) is int bad and >= 0)
+            throw new DataException($"{path}: entry {bad} asked for, but the file holds {dims[0]}.");
+        var wanted = indices.Distinct().Order().ToArray();
+        var kept = new Dictionary<int, byte[]>(wanted.Length);
+        var skip = new byte[entryBytes];
+        for (int i = 0, next = 0; i < dims[0]; i++)
+        {
+            bool keep = next < wanted.Length && wanted[next] == i;
+            var row = keep ? new byte[entryBytes] : skip;
+            stream.ReadExactly(row);
+            if (keep) kept[wanted[next++]] = row;
+        }
+        RequireEnd(stream, path, dims[0] * entryBytes);
+        var data = new byte[indices.Count * entryBytes];
+        for (int i = 0; i < indices.Count; i++) kept[indices[i]].CopyTo(data, i * entryBytes);
+        return new IdxArray([indices.Count, .. dims.Skip(1)], data);
+    });
+
+    private static IdxArray Open(string path, Func<Stream, IdxArray> read)
     {
         if (!File.Exists(path))
             throw new DataException($"{path}: file not found.");
@@ -23,7 +63,7 @@ public static class IdxFile
         {
             using var file = File.OpenRead(path);
             using var gzip = new GZipStream(file, CompressionMode.Decompress);
-            return Read(gzip, path, expectedRank);
+            return read(gzip);
         }
         catch (InvalidDataException e)
         {
@@ -35,7 +75,7 @@ public static class IdxFile
         }
     }
 
-    public static IdxArray Read(Stream stream, string path, int expectedRank)
+    private static int[] ReadHeader(Stream stream, string path, int expectedRank)
     {
         Span<byte> magic = stackalloc byte[4];
         stream.ReadExactly(magic);
@@ -55,11 +95,12 @@ public static class IdxFile
             total *= dims[i];
             if (total > Array.MaxLength) throw new DataException($"{path}: declared size {total} is too large.");
         }
+        return dims;
+    }
 
-        var data = new byte[total];
-        stream.ReadExactly(data);
+    private static void RequireEnd(Stream stream, string path, long declared)
+    {
         if (stream.ReadByte() != -1)
-            throw new DataException($"{path}: trailing bytes after the {total} declared data bytes.");
-        return new IdxArray(dims, data);
+            throw new DataException($"{path}: trailing bytes after the {declared} declared data bytes.");
     }
 }

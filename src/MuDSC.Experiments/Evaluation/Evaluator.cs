@@ -9,7 +9,7 @@ namespace MuDSC.Evaluation;
 /// Scores a model on a labelled set per the protocol: Joint (argmax over all 10 classes) and
 /// per-task accuracy (images of a task's classes, argmax restricted to that task's classes).
 /// </summary>
-public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet taskB, Device device, int batchSize = 500)
+public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet taskB, Device device, int batchSize = 100)
 {
     /// <summary>Evaluates a model (images -> embedding) with the given class embeddings, in eval mode.</summary>
     public TaskMetrics Evaluate(nn.Module<Tensor, Tensor> model, Tensor classEmbeddings)
