@@ -54,10 +54,20 @@ try
     foreach (var (name, model) in rows)
     {
         double joint = Accuracy(model, testImages, testLabels);
-        double a = TaskAccuracy(model, testImages, testLabels, taskA);
-        double b = TaskAccuracy(model, testImages, testLabels, taskB);
+        double a = TaskAccuracy(model.call, testImages, testLabels, taskA);
+        double b = TaskAccuracy(model.call, testImages, testLabels, taskB);
         Console.WriteLine($"{name,-10} {joint * 100,7:F2} {a * 100,7:F2} {b * 100,7:F2}");
     }
+
+    // 5. A partial merge: stem and stage merged, each model keeps its own head, which reads the
+    //    merged stage through its model's unmerge. The output stacks the heads: [2, batch, 10].
+    var partial = merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }, TwoStageNet.Cuts.AfterStage);
+    using var branched = partial.Model;
+    branched.eval();
+    double headA = TaskAccuracy(x => branched.call(x)[0], testImages, testLabels, taskA);
+    double headB = TaskAccuracy(x => branched.call(x)[1], testImages, testLabels, taskB);
+    Console.WriteLine($"{"zipit, cut " + TwoStageNet.Cuts.AfterStage.Name + ", own heads",-10}: task A {headA * 100:F2}, task B {headB * 100:F2} " +
+        $"({branched.UsedParameters} parameters against {modelA.parameters().Sum(p => p.numel())} for one model)");
     return 0;
 }
 catch (Exception e) when (e is MergeException or PlanException or FileNotFoundException)
@@ -86,14 +96,13 @@ static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor la
     return predicted.eq(labels).to_type(ScalarType.Float32).mean().item<float>();
 }
 
-// Accuracy on a task's images when the prediction is restricted to the task's classes.
-static double TaskAccuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int[] classes)
+// Accuracy on a task's images when the prediction (logits of a model in eval mode) is restricted to the task's classes.
+static double TaskAccuracy(Func<Tensor, Tensor> logits, Tensor images, Tensor labels, int[] classes)
 {
     using var noGrad = torch.no_grad();
     using var scope = torch.NewDisposeScope();
-    model.eval();
     var (taskImages, taskLabels) = Subset(images, labels, classes, 0, int.MaxValue);
     using var columns = torch.tensor(classes.Select(c => (long)c).ToArray());
-    var predicted = columns.index_select(0, model.call(taskImages).index_select(1, columns).argmax(1));
+    var predicted = columns.index_select(0, logits(taskImages).index_select(1, columns).argmax(1));
     return predicted.eq(taskLabels).to_type(ScalarType.Float32).mean().item<float>();
 }
