@@ -17,6 +17,7 @@ internal static class Entry
             MergeCommands.Merge(),
             MergeCommands.Compare(),
             BenchCommand.Create(),
+            Report.ReportCommand.Create(),
         };
         root.Options.Add(verbose);
         var parse = root.Parse(args);

@@ -277,7 +277,7 @@ internal static partial class MergeCommands
 
     private static Option<string> TaskB() => new("--classes-b") { Description = "Task B's classes.", DefaultValueFactory = _ => "1,3,5,7,9" };
 
-    private static T WithStatus<T>(string label, Func<IProgress<string>, T> work)
+    internal static T WithStatus<T>(string label, Func<IProgress<string>, T> work)
     {
         T result = default!;
         if (Console.IsOutputRedirected)
@@ -300,7 +300,7 @@ internal static partial class MergeCommands
     }
 
     /// <summary>Checkpoints, merge set, test evaluator and merge session for one command.</summary>
-    private sealed class Context : IDisposable
+    internal sealed class Context : IDisposable
     {
         private readonly LabeledImages _test;
         private readonly LabeledImages _mergeSet;
@@ -317,6 +317,9 @@ internal static partial class MergeCommands
         public List<Checkpoint> Checkpoints { get; }
 
         public Evaluator Test { get; }
+
+        /// <summary>The protocol's merge set (images and labels).</summary>
+        public LabeledImages MergeSet => _mergeSet;
 
         public MergeSession Session { get; }
 

@@ -11,8 +11,8 @@ using static TorchSharp.torch;
 
 namespace MuDSC.Merging;
 
-/// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC) and the time it took.</summary>
-public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times);
+/// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC), the time it took and the merge's report.</summary>
+public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times, MergeReport Report);
 
 /// <summary>A partial merge (BatchNorm statistics of trunk and branches reset), the alpha used and the time it took.</summary>
 public sealed record BranchedRun(MergeMethod Method, BranchedModel<nn.Module<Tensor, Tensor>> Model, double? Alpha, PhaseTimes Times);
@@ -80,7 +80,7 @@ public sealed class MergeSession : IDisposable
             Progress = progress,
         };
         var result = _merger.Run(merge, model => _mergeSetEvaluator.Evaluate(model, ClassEmbeddings).Joint);
-        return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times);
+        return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times, result.Report);
     }
 
     /// <summary>

@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MuDSC.Evaluation;
+using MuDSC.IO;
+using MuDSC.Merging;
+using Spectre.Console;
+
+namespace MuDSC.Cli.Report;
+
+/// <summary>`mudsc report`: what a merge of two checkpoints did, as figures, their data and a Markdown report.</summary>
+internal static class ReportCommand
+{
+    private const string ReportFile = "report.md";
+    private const int PanelWidth = 480, PanelHeight = 420;
+
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("checkpoints") { Description = "The two safetensors checkpoints to merge.", Arity = new ArgumentArity(2, 2) };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
+        var outDir = new Option<string>("--out-dir") { Description = "Folder for report.md, the PNG figures and their data (created if absent).", DefaultValueFactory = _ => "report" };
+        var force = new Option<bool>("--force") { Description = "Replace a report already in --out-dir." };
+        var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"),
+            new Option<string>("--classes-b") { Description = "Task B's classes.", DefaultValueFactory = _ => "1,3,5,7,9" }, CommonOptions.Device(), CommonOptions.DataDirectory());
+        var command = new Command("report", "Merge two checkpoints with every method and write report.md with figures: per-space weight and " +
+            "activation similarity, MuDSC's alpha search, the coordinate descents, and the results table.")
+        {
+            files, methods, outDir, force, taskA, taskB, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var chosen = MergeCommands.ParseMethods(parse.GetValue(methods)!);
+            string folder = PrepareFolder(parse.GetValue(outDir)!, parse.GetValue(force), parse.GetValue(files)!);
+            using var context = MergeCommands.Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
+            Write(context, chosen, folder);
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{Path.Combine(folder, ReportFile)}[/]");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The output folder, checked before any work: not a file, not holding a report unless forced, writable.</summary>
+    private static string PrepareFolder(string path, bool force, string[] inputs)
+    {
+        if (path.Trim().Length == 0) throw new UsageException("--out-dir: the path is empty.");
+        string full = Path.GetFullPath(path);
+        if (File.Exists(full)) throw new UsageException($"--out-dir {path}: is a file; give a folder.");
+        if (File.Exists(Path.Combine(full, ReportFile)) && !force)
+            throw new UsageException($"--out-dir {path}: already holds a {ReportFile}; pass --force to replace it, or choose another folder.");
+        Directory.CreateDirectory(Path.Combine(full, "similarity"));
+        OutputPaths.Check([("--out-dir", Path.Combine(full, ReportFile))], inputs);
+        return full;
+    }
+
+    private static void Write(MergeCommands.Context context, IReadOnlyList<MergeMethod> methods, string folder)
+    {
+        var session = context.Session;
+        foreach (var model in session.BaseModels) model.eval();
+        var rows = new List<(string Name, TaskMetrics Metrics, MergeReport? Report)>();
+        for (int i = 0; i < session.BaseModels.Count; i++)
+            rows.Add((Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.Evaluate(session.BaseModels[i], session.ClassEmbeddings), null));
+        foreach (var method in methods)
+        {
+            var run = MergeCommands.WithStatus($"merging with {method}", progress => session.Run(method, alpha: null, progress));
+            using (run.Model) rows.Add((method.Name, context.Test.Evaluate(run.Model, session.ClassEmbeddings), run.Report));
+        }
+        var reports = rows.Where(r => r.Report is not null).Select(r => r.Report!).ToList();
+
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Merge report: {string.Join(" + ", context.Checkpoints.Select(c => Path.GetFileName(c.Source)))}");
+        text.AppendLine();
+        text.AppendLine("Fashion-MNIST test set (%), per the protocol (`../shared/design/protocol.md`); alpha chosen by merge-set Joint.");
+        text.AppendLine();
+        text.AppendLine("| model | Joint | Avg | TaskA | TaskB | alpha |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (name, m, report) in rows)
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Pct(m.Joint)} | {Pct(m.Avg)} | {Pct(m.TaskA)} | {Pct(m.TaskB)} | {(report?.Alpha is double a ? a.ToString("0.0", CultureInfo.InvariantCulture) : "-")} |");
+        text.AppendLine();
+        text.AppendLine(Reading(rows.Where(r => r.Report is not null).Select(r => (r.Name, r.Metrics)).ToList()));
+        AtomicFile.WriteAllText(Path.Combine(folder, "results.csv"), "model,joint,avg,task_a,task_b,alpha\n" + string.Concat(rows.Select(r =>
+            $"{r.Name},{Num(r.Metrics.Joint * 100)},{Num(r.Metrics.Avg * 100)},{Num(r.Metrics.TaskA * 100)},{Num(r.Metrics.TaskB * 100)},{(r.Report?.Alpha is double a ? Num(a) : "")}\n")));
+
+        text.Append(AlphaSection(reports, folder));
+        text.Append(DescentSection(reports, folder));
+        text.Append(SimilaritySection(context, reports, folder));
+        AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
+    }
+
+    private static string AlphaSection(List<MergeReport> reports, string folder)
+    {
+        var searched = reports.Where(r => r.AlphaSearch.Count > 0).ToList();
+        if (searched.Count == 0) return "";
+        var csv = new StringBuilder("method,alpha,merge_set_joint,chosen\n");
+        foreach (var r in searched)
+            foreach (var t in r.AlphaSearch) csv.AppendLine(CultureInfo.InvariantCulture, $"{r.Method.Name},{Num(t.Alpha)},{Num(t.Score * 100)},{(t.Alpha == r.Alpha ? 1 : 0)}");
+        AtomicFile.WriteAllText(Path.Combine(folder, "alpha.csv"), csv.ToString());
+        var plot = Charts.Lines("MuDSC's alpha search", searched.Select(r => (r.Method.Name, r.AlphaSearch.Select(t => t.Alpha).ToArray(), r.AlphaSearch.Select(t => t.Score * 100).ToArray())),
+            "alpha (weight-space share)", "merge-set Joint (%)", searched.Select(r => ($"{r.Method.Name} chosen", r.Alpha ?? double.NaN)));
+        Charts.SavePng(Path.Combine(folder, "alpha.png"), 2 * PanelWidth, PanelHeight, plot);
+        var lines = searched.Select(r => $"{r.Method.Name} chose alpha {r.Alpha:0.0} (merge-set Joint {r.AlphaSearch.Max(t => t.Score) * 100:F2}%, worst alpha {r.AlphaSearch.MinBy(t => t.Score)!.Alpha:0.0} at {r.AlphaSearch.Min(t => t.Score) * 100:F2}%)");
+        return $"## Alpha search\n\n![alpha search](alpha.png)\n\n{string.Join("; ", lines)}. Data: `alpha.csv`.\n\n";
+    }
+
+    private static string DescentSection(List<MergeReport> reports, string folder)
+    {
+        var descended = reports.Where(r => r.Sweeps.Count > 0).ToList();
+        if (descended.Count == 0) return "";
+        var csv = new StringBuilder("method,sweep,mean_merge_value\n");
+        foreach (var r in descended)
+            for (int i = 0; i < r.Sweeps.Count; i++) csv.AppendLine(CultureInfo.InvariantCulture, $"{r.Method.Name},{i + 1},{Num(r.Sweeps[i])}");
+        AtomicFile.WriteAllText(Path.Combine(folder, "descent.csv"), csv.ToString());
+        var plot = Charts.Lines("Coordinate descent", descended.Select(r => (r.Method.Name, Enumerable.Range(1, r.Sweeps.Count).Select(i => (double)i).ToArray(), r.Sweeps.ToArray())),
+            "sweep", "mean merge value over spaces");
+        Charts.SavePng(Path.Combine(folder, "descent.png"), 2 * PanelWidth, PanelHeight, plot);
+        var lines = descended.Select(r => $"{r.Method.Name}: {r.Sweeps.Count} sweeps, {r.Sweeps[0]:F4} -> {r.Sweeps.Max():F4}");
+        return $"## Coordinate descent\n\n![descent](descent.png)\n\nMean merge value per sweep (MuDSC: at its chosen alpha). {string.Join("; ", lines)}. Data: `descent.csv`.\n\n";
+    }
+
+    /// <summary>Per space: both similarities ordered by MuDSC-align's matching (align's if it did not run), and their scatter.</summary>
+    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, string folder)
+    {
+        var mudsc = reports.FirstOrDefault(r => r.Method == MergeMethod.MudscAlign);
+        var (method, alpha) = mudsc is null ? (MergeMethod.Align, 0.5) : (MergeMethod.MudscAlign, mudsc.Alpha ?? 0.5);
+        var session = context.Session;
+        var spaces = MergeCommands.WithStatus("similarity maps", _ =>
+            SpaceSimilarity.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), session.BaseModels[0].parameters().First().device, method, alpha));
+        var table = new StringBuilder("| space | units | r (weight vs activation) | mean matched weight sim. | mean matched activation sim. |\n|---|---:|---:|---:|---:|\n");
+        foreach (var s in spaces)
+        {
+            string name = FileName(s.Space);
+            AtomicFile.WriteAllText(Path.Combine(folder, "similarity", name + ".json"), JsonSerializer.Serialize(s));
+            var x = s.Weight.SelectMany(r => r).ToArray();
+            var y = s.Activation.SelectMany(r => r).ToArray();
+            Charts.SavePng(Path.Combine(folder, "similarity", name + ".png"), 3 * PanelWidth, PanelHeight,
+                Charts.Heatmap($"{s.Space}: weight", s.Weight, "B unit (matched to A unit on the diagonal)", "A unit"),
+                Charts.Heatmap($"{s.Space}: activation", s.Activation, "B unit (matched to A unit on the diagonal)", "A unit"),
+                Charts.Scatter($"{s.Space}: r = {s.Correlation:F3}", x, y, "weight similarity", "activation similarity"));
+            table.AppendLine(CultureInfo.InvariantCulture,
+                $"| [{s.Space}](similarity/{name}.png) | {s.Partner.Length} | {s.Correlation:F3} | {Diagonal(s.Weight):F3} | {Diagonal(s.Activation):F3} |");
+        }
+        var lowest = spaces.MinBy(s => s.Correlation)!;
+        var highest = spaces.MaxBy(s => s.Correlation)!;
+        return $"## Weight vs activation similarity\n\nBetween A's and B's units of each space, B's units ordered by {method}'s matching{(method == MergeMethod.MudscAlign ? $" (alpha {alpha:0.0})" : "")} so that " +
+            $"matched pairs lie on the diagonal; weight similarity given the other spaces' final matchings. The two similarities agree " +
+            $"least in {lowest.Space} (r = {lowest.Correlation:F3}) and most in {highest.Space} (r = {highest.Correlation:F3}). Data: `similarity/*.json`.\n\n" +
+            $"![{spaces[0].Space}](similarity/{FileName(spaces[0].Space)}.png)\n\n{table}\n";
+    }
+
+    /// <summary>Which method won and by how much, on Joint and Avg.</summary>
+    private static string Reading(List<(string Name, TaskMetrics Metrics)> merged)
+    {
+        if (merged.Count == 0) return "";
+        var byJoint = merged.OrderByDescending(m => m.Metrics.Joint).ToList();
+        string lead = byJoint.Count > 1 ? $", {Pct(byJoint[0].Metrics.Joint - byJoint[1].Metrics.Joint)} points above {byJoint[1].Name}" : "";
+        var byAvg = merged.MaxBy(m => m.Metrics.Avg);
+        return $"Best merge by Joint: {byJoint[0].Name} ({Pct(byJoint[0].Metrics.Joint)}{lead}); by Avg: {byAvg.Name} ({Pct(byAvg.Metrics.Avg)}).\n";
+    }
+
+    private static double Diagonal(double[][] m) => Enumerable.Range(0, m.Length).Average(i => m[i][i]);
+
+    private static string FileName(string space) => string.Concat(space.Select(c => char.IsLetterOrDigit(c) || c == '.' || c == '_' ? c : '_'));
+
+    private static string Pct(double fraction) => ResultsTable.Percent(fraction);
+
+    private static string Num(double value) => value.ToString("0.######", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MuDSC.Checkpoints;
+using MuDSC.Cli.Report;
+using MuDSC.Merging;
+using MuDSC.Models;
+using MuDSC.Plans;
+using MuDSC.Training;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>`mudsc report`: the data behind the figures, checked against independent computations; the figures exist and are not blank.</summary>
+public class ReportTests
+{
+    private static string ShippedPair(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
+        return Path.Combine(dir!.FullName, "checkpoints", "fmnist", name);
+    }
+
+    /// <summary>
+    /// A model and a permuted copy: the maps pair each of A's units with its copy in B (checked on
+    /// conv1's rows, whatever the permutation convention), and both similarities are 1 on the diagonal.
+    /// </summary>
+    [Test]
+    public void MatchedPairsLieOnTheDiagonal()
+    {
+        var inputs = Enumerable.Range(0, 2).Select(i => torch.randn(new long[] { 32, 1, 28, 28 }, generator: new Generator((ulong)(3 + i)))).ToList();
+        torch.manual_seed(5);
+        using var a = ModelCatalog.Instance.Create(new ModelSpec("resnet20", EmbedDim: 16), torch.CPU);
+        BatchNormStatistics.Reset(a, inputs, torch.CPU); // no unit dead on the inputs
+        var plan = PlanBuilder.Build(a);
+        using var b = ModelCatalog.Instance.Create(new ModelSpec("resnet20", EmbedDim: 16), torch.CPU);
+        StateDictLoader.Load(b, Permutations.Apply(plan, a.state_dict(), Permutations.Random(plan, new Generator(9))), "permuted copy");
+
+        var spaces = SpaceSimilarity.Compute(plan, [a, b], inputs, torch.CPU, MergeMethod.MudscAlign, alpha: 0.5);
+        var s1 = spaces.Single(s => s.Space == "s1");
+        using var rowsA = a.state_dict()["conv1.weight"];
+        var rowsB = b.state_dict()["conv1.weight"];
+        for (int i = 0; i < s1.Partner.Length; i++)
+        {
+            using var mine = rowsA[i];
+            using var copy = rowsB[s1.Partner[i]];
+            Assert.That(copy.allclose(mine), Is.True, $"A's unit {i} is paired with B's unit {s1.Partner[i]}, not its copy");
+        }
+        foreach (var space in spaces)
+        {
+            for (int i = 0; i < space.Partner.Length; i++)
+            {
+                Assert.That(space.Activation[i][i], Is.EqualTo(1).Within(1e-3), $"{space.Space}: activation diagonal {i}");
+                Assert.That(space.Weight[i][i], Is.EqualTo(1).Within(1e-3), $"{space.Space}: weight diagonal {i}");
+            }
+        }
+    }
+
+    [Test]
+    public void TheReportsDataAgreeWithItsTableAndTheFiguresAreDrawn()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "mudsc-report-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string[] args = ["report", ShippedPair("resnet20_scratch_a.safetensors"), ShippedPair("resnet20_scratch_b.safetensors"),
+                "--methods", "align,mudsc-align", "--out-dir", folder];
+            var (code, error) = StandardError.Capture(() => Entry.Run(args));
+            Assert.That(code, Is.EqualTo(0), error);
+            string report = File.ReadAllText(Path.Combine(folder, "report.md"));
+
+            // Alpha search: nine alphas, one chosen, the one the table reports.
+            var alpha = File.ReadAllLines(Path.Combine(folder, "alpha.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+            Assert.That(alpha, Has.Count.EqualTo(9));
+            var chosen = alpha.Single(r => r[3] == "1");
+            Assert.That(report, Does.Contain($"| mudsc-align |").And.Contain($"| {double.Parse(chosen[1], System.Globalization.CultureInfo.InvariantCulture):0.0} |"));
+            Assert.That(double.Parse(chosen[2], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(alpha.Max(r => double.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture))));
+
+            // Similarity: a space's correlation and diagonal means, recomputed from its data, are the table's.
+            var s2 = JsonSerializer.Deserialize<SpaceSimilarity>(File.ReadAllText(Path.Combine(folder, "similarity", "s2.json")))!;
+            var x = s2.Weight.SelectMany(r => r).ToArray();
+            var y = s2.Activation.SelectMany(r => r).ToArray();
+            using var stacked = torch.tensor(x.Concat(y).ToArray(), new long[] { 2, x.Length }, ScalarType.Float64);
+            using var corrcoef = stacked.corrcoef();
+            double r = corrcoef[0, 1].item<double>();
+            double weightDiagonal = Enumerable.Range(0, s2.Weight.Length).Average(i => s2.Weight[i][i]);
+            Assert.That(report, Does.Contain($"| [s2](similarity/s2.png) | 32 | {r:F3} | {weightDiagonal:F3} |"));
+
+            foreach (var (png, width, height) in new[] { ("alpha.png", 960, 420), ("descent.png", 960, 420), (Path.Combine("similarity", "s2.png"), 1440, 420) })
+            {
+                using var bitmap = SKBitmap.Decode(Path.Combine(folder, png));
+                Assert.That((bitmap.Width, bitmap.Height), Is.EqualTo((width, height)), png);
+                var colours = new HashSet<uint>();
+                for (int i = 0; i < width; i += 7) for (int j = 0; j < height; j += 7) colours.Add((uint)bitmap.GetPixel(i, j));
+                Assert.That(colours.Count, Is.GreaterThan(20), $"{png} looks blank");
+            }
+
+            // A second report into the same folder is refused at once, unless forced.
+            var clock = Stopwatch.StartNew();
+            var (again, refusal) = StandardError.Capture(() => Entry.Run(args));
+            Assert.That(again, Is.EqualTo(2));
+            Assert.That(refusal, Does.Contain("already holds a report.md; pass --force"));
+            Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(5));
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+}
