@@ -321,6 +321,9 @@ internal static partial class MergeCommands
         /// <summary>The protocol's merge set (images and labels).</summary>
         public LabeledImages MergeSet => _mergeSet;
 
+        /// <summary>The test set.</summary>
+        public LabeledImages TestSet => _test;
+
         public MergeSession Session { get; }
 
         /// <summary>The first test image as a batch of one: the input for counting FLOPs.</summary>

@@ -64,7 +64,7 @@ public class ReportTests
         try
         {
             string[] args = ["report", ShippedPair("resnet20_scratch_a.safetensors"), ShippedPair("resnet20_scratch_b.safetensors"),
-                "--methods", "align,mudsc-align", "--out-dir", folder];
+                "--methods", "align,mudsc-align", "--out-dir", folder, "--grid", "3", "--eval-images", "200", "--norm-images", "40"];
             var (code, error) = StandardError.Capture(() => Entry.Run(args));
             Assert.That(code, Is.EqualTo(0), error);
             string report = File.ReadAllText(Path.Combine(folder, "report.md"));
@@ -86,7 +86,16 @@ public class ReportTests
             double weightDiagonal = Enumerable.Range(0, s2.Weight.Length).Average(i => s2.Weight[i][i]);
             Assert.That(report, Does.Contain($"| [s2](similarity/s2.png) | 32 | {r:F3} | {weightDiagonal:F3} |"));
 
-            foreach (var (png, width, height) in new[] { ("alpha.png", 960, 420), ("descent.png", 960, 420), (Path.Combine("similarity", "s2.png"), 1440, 420) })
+            // Interpolation: every line starts at A, so its t = 0 losses agree; the landscape has a 3 x 3 grid and seven points.
+            var starts = File.ReadAllLines(Path.Combine(folder, "interpolation.csv")).Skip(1).Select(l => l.Split(',')).Where(r => r[1] == "0").ToList();
+            Assert.That(starts, Has.Count.EqualTo(4));
+            Assert.That(starts.Select(r => r[2]).Distinct().Count(), Is.EqualTo(1), "all lines start at model A");
+            using var landscape = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "landscape.json")));
+            Assert.That(landscape.RootElement.GetProperty("LossA").GetArrayLength(), Is.EqualTo(3));
+            Assert.That(landscape.RootElement.GetProperty("Points").GetArrayLength(), Is.EqualTo(7));
+
+            foreach (var (png, width, height) in new[] { ("alpha.png", 960, 420), ("descent.png", 960, 420), (Path.Combine("similarity", "s2.png"), 1440, 420),
+                ("interpolation.png", 960, 420), ("landscape.png", 1440, 480) })
             {
                 using var bitmap = SKBitmap.Decode(Path.Combine(folder, png));
                 Assert.That((bitmap.Width, bitmap.Height), Is.EqualTo((width, height)), png);

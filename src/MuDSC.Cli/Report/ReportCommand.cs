@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace MuDSC.Cli.Report;
 
 /// <summary>`mudsc report`: what a merge of two checkpoints did, as figures, their data and a Markdown report.</summary>
-internal static class ReportCommand
+internal static partial class ReportCommand
 {
     private const string ReportFile = "report.md";
     private const int PanelWidth = 480, PanelHeight = 420;
@@ -21,19 +21,23 @@ internal static class ReportCommand
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var outDir = new Option<string>("--out-dir") { Description = "Folder for report.md, the PNG figures and their data (created if absent).", DefaultValueFactory = _ => "report" };
         var force = new Option<bool>("--force") { Description = "Replace a report already in --out-dir." };
+        var grid = CommonOptions.Count("--grid", "Loss-landscape grid points per side.", 3, 41, new LandscapeOptions().Grid);
+        var normImages = CommonOptions.Count("--norm-images", "Merge-set images (half per task) the BatchNorm statistics are reset on at every landscape and interpolation point.", 2, 1000, new LandscapeOptions().NormImages);
+        var evalImages = CommonOptions.Count("--eval-images", "Test images (the first ones) each landscape and interpolation point's loss is computed on.", 10, 10000, new LandscapeOptions().EvalImages);
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"),
             new Option<string>("--classes-b") { Description = "Task B's classes.", DefaultValueFactory = _ => "1,3,5,7,9" }, CommonOptions.Device(), CommonOptions.DataDirectory());
         var command = new Command("report", "Merge two checkpoints with every method and write report.md with figures: per-space weight and " +
-            "activation similarity, MuDSC's alpha search, the coordinate descents, and the results table.")
+            "activation similarity, MuDSC's alpha search, the coordinate descents, the loss landscape of align, rebasin and mudsc-align, " +
+            "the interpolation from A to B, and the results table.")
         {
-            files, methods, outDir, force, taskA, taskB, device, data,
+            files, methods, outDir, force, grid, normImages, evalImages, taskA, taskB, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = MergeCommands.ParseMethods(parse.GetValue(methods)!);
             string folder = PrepareFolder(parse.GetValue(outDir)!, parse.GetValue(force), parse.GetValue(files)!);
             using var context = MergeCommands.Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
-            Write(context, chosen, folder);
+            Write(context, chosen, folder, new LandscapeOptions(parse.GetValue(grid), parse.GetValue(normImages), parse.GetValue(evalImages)));
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{Path.Combine(folder, ReportFile)}[/]");
             return 0;
         }));
@@ -53,7 +57,7 @@ internal static class ReportCommand
         return full;
     }
 
-    private static void Write(MergeCommands.Context context, IReadOnlyList<MergeMethod> methods, string folder)
+    private static void Write(MergeCommands.Context context, IReadOnlyList<MergeMethod> methods, string folder, LandscapeOptions landscape)
     {
         var session = context.Session;
         foreach (var model in session.BaseModels) model.eval();
@@ -84,6 +88,7 @@ internal static class ReportCommand
         text.Append(AlphaSection(reports, folder));
         text.Append(DescentSection(reports, folder));
         text.Append(SimilaritySection(context, reports, folder));
+        text.Append(LandscapeSections(context, reports, folder, landscape));
         AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
     }
 
