@@ -71,7 +71,11 @@ public sealed class BranchedModel<TModel> : nn.Module<Tensor, Tensor> where TMod
     /// <summary>The merged trunk (only its layers before the cut are used).</summary>
     public TModel Trunk => trunk;
 
-    /// <summary>Branch i holds model i's layers after the cut (only those are used).</summary>
+    /// <summary>
+    /// Branch i holds model i's layers after the cut (only those are used). Its layers before the cut
+    /// hold the merged trunk's weights, but a BatchNorm reset updates their statistics on two images,
+    /// so use a branch through this model, not alone.
+    /// </summary>
     public IReadOnlyList<TModel> Branches { get; }
 
     /// <summary>Learnable parameters used: the trunk's before the cut once, each branch's after it.</summary>
