@@ -13,12 +13,9 @@ public class CutCommandTests
     {
         _folder = Path.Combine(Path.GetTempPath(), "mudsc-cut-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_folder);
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
-        string shipped = Path.Combine(dir!.FullName, "checkpoints", "fmnist");
         (_a, _b) = (Path.Combine(_folder, "a.safetensors"), Path.Combine(_folder, "b.safetensors"));
-        File.Copy(Path.Combine(shipped, "resnet20_scratch_a.safetensors"), _a);
-        File.Copy(Path.Combine(shipped, "resnet20_scratch_b.safetensors"), _b);
+        File.Copy(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), _a);
+        File.Copy(ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"), _b);
     }
 
     [TearDown]

@@ -23,11 +23,10 @@ public class HostileInputTests
     {
         _folder = Path.Combine(Path.GetTempPath(), "mudsc-hostile-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_folder);
-        string shipped = Path.Combine(RepositoryRoot(), "checkpoints", "fmnist");
         _a = Path.Combine(_folder, "a.safetensors");
         _b = Path.Combine(_folder, "b.safetensors");
-        File.Copy(Path.Combine(shipped, "resnet20_scratch_a.safetensors"), _a);
-        File.Copy(Path.Combine(shipped, "resnet20_scratch_b.safetensors"), _b);
+        File.Copy(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), _a);
+        File.Copy(ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"), _b);
         _hashA = Hash(_a);
     }
 
@@ -43,13 +42,6 @@ public class HostileInputTests
         {
             Directory.Delete(_folder, recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
     private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));

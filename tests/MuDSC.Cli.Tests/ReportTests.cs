@@ -15,13 +15,6 @@ namespace MuDSC.Cli.Tests;
 /// <summary>`mudsc report`: the data behind the figures, checked against independent computations; the figures exist and are not blank.</summary>
 public class ReportTests
 {
-    private static string ShippedPair(string name)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MuDSC.sln"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, "checkpoints", "fmnist", name);
-    }
-
     /// <summary>
     /// A model and a permuted copy: the maps pair each of A's units with its copy in B (checked on
     /// conv1's rows, whatever the permutation convention), and both similarities are 1 on the diagonal.
@@ -63,7 +56,7 @@ public class ReportTests
         string folder = Path.Combine(Path.GetTempPath(), "mudsc-report-" + Guid.NewGuid().ToString("N"));
         try
         {
-            string[] args = ["report", ShippedPair("resnet20_scratch_a.safetensors"), ShippedPair("resnet20_scratch_b.safetensors"),
+            string[] args = ["report", ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"),
                 "--methods", "align,mudsc-align", "--out-dir", folder, "--grid", "3", "--eval-images", "200", "--norm-images", "40"];
             var (code, error) = StandardError.Capture(() => Entry.Run(args));
             Assert.That(code, Is.EqualTo(0), error);
