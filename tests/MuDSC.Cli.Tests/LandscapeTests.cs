@@ -70,7 +70,7 @@ public class LandscapeTests
     }
 
     /// <summary>Mean over the task's images of -log softmax over the task's classes at the true class, image by image.</summary>
-    private static double DirectLoss(nn.Module<Tensor, Tensor> model, LabeledImages set, ClassSet task, Tensor embeddings)
+    internal static double DirectLoss(nn.Module<Tensor, Tensor> model, LabeledImages set, ClassSet task, Tensor embeddings)
     {
         using var noGrad = torch.no_grad();
         var labels = set.Labels.data<long>().ToArray();

@@ -50,6 +50,27 @@ public class ReportTests
         }
     }
 
+    /// <summary>Model B's task losses as the report defines them, computed without the report's code: statistics reset
+    /// on the first <paramref name="imagesPerTask"/> merge-set images of each task (a reset starts from zero, so the stored statistics do not matter), loss on the first test images.</summary>
+    private static (double A, double B) DirectLossesOfB(int imagesPerTask, int evalImages)
+    {
+        var device = torch.CPU;
+        using var a = Checkpoint.Load(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), device);
+        using var b = Checkpoint.Load(ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"), device);
+        using var mergeSet = Data.FashionMnist.LoadMergeSet(null, [Data.ClassSet.TaskA, Data.ClassSet.TaskB]);
+        using var test = Data.FashionMnist.LoadTest();
+        using var model = b.CreateModel(ModelCatalog.Instance, device);
+        using var ofA = mergeSet.WhereClassIn(Data.ClassSet.TaskA);
+        using var ofB = mergeSet.WhereClassIn(Data.ClassSet.TaskB);
+        using var headA = ofA.Take(imagesPerTask);
+        using var headB = ofB.Take(imagesPerTask);
+        using var norm = Data.LabeledImages.Concat(headA, headB);
+        using var eval = test.Take(evalImages);
+        BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
+        model.eval();
+        return (LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskA, b.ClassEmbeddings), LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskB, b.ClassEmbeddings));
+    }
+
     [Test]
     public void TheReportsDataAgreeWithItsTableAndTheFiguresAreDrawn()
     {
@@ -83,6 +104,11 @@ public class ReportTests
             var starts = File.ReadAllLines(Path.Combine(folder, "interpolation.csv")).Skip(1).Select(l => l.Split(',')).Where(r => r[1] == "0").ToList();
             Assert.That(starts, Has.Count.EqualTo(4));
             Assert.That(starts.Select(r => r[2]).Distinct().Count(), Is.EqualTo(1), "all lines start at model A");
+            // The end of the unaligned line is model B itself: its loss computed here, image by image, after a reset on the same images.
+            var end = File.ReadAllLines(Path.Combine(folder, "interpolation.csv")).Skip(1).Select(l => l.Split(',')).Single(r => r[0] == "B unaligned" && r[1] == "1");
+            var (lossA, lossB) = DirectLossesOfB(imagesPerTask: 20, evalImages: 200);
+            Assert.That(double.Parse(end[2], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(lossA).Within(1e-4));
+            Assert.That(double.Parse(end[3], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(lossB).Within(1e-4));
             using var landscape = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "landscape.json")));
             Assert.That(landscape.RootElement.GetProperty("LossA").GetArrayLength(), Is.EqualTo(3));
             Assert.That(landscape.RootElement.GetProperty("Points").GetArrayLength(), Is.EqualTo(7));
