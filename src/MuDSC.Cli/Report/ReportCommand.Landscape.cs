@@ -23,7 +23,8 @@ internal static partial class ReportCommand
 
     private const int InterpolationSteps = 10;
 
-    private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, string folder, LandscapeOptions options)
+    private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations,
+        string folder, LandscapeOptions options)
     {
         var session = context.Session;
         var device = session.BaseModels[0].parameters().First().device;
@@ -37,7 +38,6 @@ internal static partial class ReportCommand
         using var work = ModelCatalog.Instance.Create(session.Spec, device);
         var losses = new TaskLosses(work, norm, eval, taskA, taskB, session.ClassEmbeddings, device);
 
-        var activations = ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), device);
         var states = session.BaseModels.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList();
         using var a = TaskLosses.Flatten(session.BaseModels[0]);
         using var b = TaskLosses.Flatten(session.BaseModels[1]);

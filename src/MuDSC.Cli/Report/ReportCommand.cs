@@ -87,8 +87,11 @@ internal static partial class ReportCommand
 
         text.Append(AlphaSection(reports, folder));
         text.Append(DescentSection(reports, folder));
-        text.Append(SimilaritySection(context, reports, folder));
-        text.Append(LandscapeSections(context, reports, folder, landscape));
+        // Both sections match on the base models' activations: recorded once.
+        var activations = MergeCommands.WithStatus("recording activations", _ =>
+            ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), session.BaseModels[0].parameters().First().device));
+        text.Append(SimilaritySection(context, reports, activations, folder));
+        text.Append(LandscapeSections(context, reports, activations, folder, landscape));
         AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
     }
 
@@ -123,13 +126,13 @@ internal static partial class ReportCommand
     }
 
     /// <summary>Per space: both similarities ordered by MuDSC-align's matching (align's if it did not run), and their scatter.</summary>
-    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, string folder)
+    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations, string folder)
     {
         var mudsc = reports.FirstOrDefault(r => r.Method == MergeMethod.MudscAlign);
         var (method, alpha) = mudsc is null ? (MergeMethod.Align, 0.5) : (MergeMethod.MudscAlign, mudsc.Alpha ?? 0.5);
         var session = context.Session;
         var spaces = MergeCommands.WithStatus("similarity maps", _ =>
-            SpaceSimilarity.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), session.BaseModels[0].parameters().First().device, method, alpha));
+            SpaceSimilarity.Compute(session.Plan, session.BaseModels, activations, session.BaseModels[0].parameters().First().device, method, alpha));
         var table = new StringBuilder("| space | units | r (weight vs activation) | mean matched weight sim. | mean matched activation sim. |\n|---|---:|---:|---:|---:|\n");
         foreach (var s in spaces)
         {

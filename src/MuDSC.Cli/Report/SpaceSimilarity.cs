@@ -14,16 +14,15 @@ namespace MuDSC.Cli.Report;
 internal sealed record SpaceSimilarity(string Space, double[][] Weight, double[][] Activation, int[] Partner, double Correlation)
 {
     /// <summary>
-    /// Every space of a two-model plan: activation correlations on the merge inputs, weight
-    /// similarity given the other spaces' final matchings (as the descent's last sweep sees them), and
-    /// the order of <paramref name="method"/>'s matching, a permutation method.
+    /// Every space of a two-model plan: the given activation correlations, weight similarity given the
+    /// other spaces' final matchings (as the descent's last sweep sees them), and the order of
+    /// <paramref name="method"/>'s matching, a permutation method.
     /// </summary>
-    public static List<SpaceSimilarity> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models, IEnumerable<Tensor> inputs,
-        Device device, MergeMethod method, double alpha)
+    public static List<SpaceSimilarity> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
+        IReadOnlyDictionary<string, double[,]> activations, Device device, MergeMethod method, double alpha)
     {
         if (models.Count != 2) throw new ArgumentException("similarity maps compare two models", nameof(models));
         if (method.Matcher != MatcherKind.Permute) throw new ArgumentException($"{method} does not give a one-to-one matching", nameof(method));
-        var activations = ActivationCorrelations.Compute(plan, models, inputs, device);
         var states = models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList();
         using var matchings = new Merger(plan, states, device).Match(method, activations, alpha);
         var weights = new WeightSimilarity(plan, states);
