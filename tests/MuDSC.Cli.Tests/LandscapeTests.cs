@@ -69,6 +69,59 @@ public class LandscapeTests
         foreach (var m in models) m.Dispose();
     }
 
+    /// <summary>
+    /// The shipped pair's landscape on a 3 x 3 grid: a corner grid point's losses, recomputed here from a plane fitted by SVD
+    /// (its signs taken from A's coordinates), loaded by name into a fresh model, reset and scored image by image.
+    /// The frame's merged align model is the one `mudsc merge` gives.
+    /// </summary>
+    [Test]
+    public void AGridPointOfTheShippedPairsLandscapeIsItsDirectlyEvaluatedLoss()
+    {
+        var device = torch.CPU;
+        using var context = MergeCommands.Context.Open([ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), ShippedCheckpoints.Path("resnet20_scratch_b.safetensors")],
+            "0,2,4,6,8", "1,3,5,7,9", "cpu", null);
+        var session = context.Session;
+        var options = new LandscapeOptions(Grid: 3, NormImages: 40, EvalImages: 100);
+        using var work = ModelCatalog.Instance.Create(session.Spec, device);
+        using var norm = ReportCommand.NormImages(context, options);
+        using var eval = context.TestSet.Take(options.EvalImages);
+        var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, session.ClassEmbeddings, device);
+        var activations = Merging.ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), device);
+        using var frame = FrameVectors.Of(session, [], activations, work);
+        var landscape = LossLandscape.Compute(losses, frame.PlanePoints, options.Grid, (_, _, _) => { });
+
+        var run = session.Run(Merging.MergeMethod.Align);
+        using (run.Model)
+        using (var merged = TaskLosses.Flatten(run.Model))
+            Assert.That(frame.Aligned[0].Merged.allclose(merged, rtol: 0, atol: 1e-6), Is.True, "the frame's align merge is mudsc merge's");
+
+        using var stacked = torch.stack(frame.PlanePoints.Select(p => p.Vector).ToList(), 0);
+        using var center = stacked.mean([0]);
+        using var centred = stacked.sub(center);
+        var (_, _, vh) = torch.linalg.svd(centred, fullMatrices: false);
+        using var offsetOfA = frame.A.sub(center);
+        var a = landscape.Points[0];
+        using var first = vh[0].Times(Math.Sign(vh[0].dot(offsetOfA).item<double>()) * Math.Sign(a.U));
+        using var second = vh[1].Times(Math.Sign(vh[1].dot(offsetOfA).item<double>()) * Math.Sign(a.V));
+        var (u, v) = (landscape.U[2], landscape.V[0]);
+        using var vector = center.Plus(first.Times(u)).Plus(second.Times(v));
+
+        using var model = ModelCatalog.Instance.Create(session.Spec, device);
+        var state = new Dictionary<string, Tensor>(model.state_dict());
+        long offset = 0;
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            state[name] = vector.narrow(0, offset, parameter.numel()).view(parameter.shape).to_type(parameter.dtype);
+            offset += parameter.numel();
+        }
+        Assert.That(offset, Is.EqualTo(vector.shape[0]));
+        Checkpoints.StateDictLoader.Load(model, state, "grid point");
+        BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
+        model.eval();
+        Assert.That(landscape.Losses[2, 0].A, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskA, session.ClassEmbeddings)).Within(1e-4));
+        Assert.That(landscape.Losses[2, 0].B, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskB, session.ClassEmbeddings)).Within(1e-4));
+    }
+
     /// <summary>Mean over the task's images of -log softmax over the task's classes at the true class, image by image.</summary>
     internal static double DirectLoss(nn.Module<Tensor, Tensor> model, LabeledImages set, ClassSet task, Tensor embeddings)
     {

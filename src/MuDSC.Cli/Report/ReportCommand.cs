@@ -64,9 +64,12 @@ internal static partial class ReportCommand
         var rows = new List<(string Name, TaskMetrics Metrics, MergeReport? Report)>();
         for (int i = 0; i < session.BaseModels.Count; i++)
             rows.Add((Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.Evaluate(session.BaseModels[i], session.ClassEmbeddings), null));
+        var testJoints = new Dictionary<MergeMethod, List<double>>(); // per alpha-search candidate, in search order
         foreach (var method in methods)
         {
-            var run = MergeCommands.WithStatus($"merging with {method}", progress => session.Run(method, alpha: null, progress));
+            var joints = testJoints[method] = [];
+            var run = MergeCommands.WithStatus($"merging with {method}", progress => session.Run(method, alpha: null, progress,
+                onCandidate: candidate => joints.Add(context.Test.Evaluate(candidate, session.ClassEmbeddings).Joint)));
             using (run.Model) rows.Add((method.Name, context.Test.Evaluate(run.Model, session.ClassEmbeddings), run.Report));
         }
         var reports = rows.Where(r => r.Report is not null).Select(r => r.Report!).ToList();
@@ -85,7 +88,7 @@ internal static partial class ReportCommand
         AtomicFile.WriteAllText(Path.Combine(folder, "results.csv"), "model,joint,avg,task_a,task_b,alpha\n" + string.Concat(rows.Select(r =>
             $"{r.Name},{Num(r.Metrics.Joint * 100)},{Num(r.Metrics.Avg * 100)},{Num(r.Metrics.TaskA * 100)},{Num(r.Metrics.TaskB * 100)},{(r.Report?.Alpha is double a ? Num(a) : "")}\n")));
 
-        text.Append(AlphaSection(reports, folder));
+        text.Append(AlphaSection(reports, testJoints, folder));
         text.Append(DescentSection(reports, folder));
         // Both sections match on the base models' activations: recorded once.
         var activations = MergeCommands.WithStatus("recording activations", _ =>
@@ -95,19 +98,38 @@ internal static partial class ReportCommand
         AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
     }
 
-    private static string AlphaSection(List<MergeReport> reports, string folder)
+    private static string AlphaSection(List<MergeReport> reports, Dictionary<MergeMethod, List<double>> testJoints, string folder)
     {
         var searched = reports.Where(r => r.AlphaSearch.Count > 0).ToList();
         if (searched.Count == 0) return "";
-        var csv = new StringBuilder("method,alpha,merge_set_joint,chosen\n");
+        var csv = new StringBuilder("method,alpha,merge_set_joint,test_joint,chosen\n");
         foreach (var r in searched)
-            foreach (var t in r.AlphaSearch) csv.AppendLine(CultureInfo.InvariantCulture, $"{r.Method.Name},{Num(t.Alpha)},{Num(t.Score * 100)},{(t.Alpha == r.Alpha ? 1 : 0)}");
+        {
+            for (int i = 0; i < r.AlphaSearch.Count; i++)
+            {
+                var t = r.AlphaSearch[i];
+                csv.AppendLine(CultureInfo.InvariantCulture, $"{r.Method.Name},{Num(t.Alpha)},{Num(t.Score * 100)},{Num(testJoints[r.Method][i] * 100)},{(t.Alpha == r.Alpha ? 1 : 0)}");
+            }
+        }
         AtomicFile.WriteAllText(Path.Combine(folder, "alpha.csv"), csv.ToString());
-        var plot = Charts.Lines("MuDSC's alpha search", searched.Select(r => (r.Method.Name, r.AlphaSearch.Select(t => t.Alpha).ToArray(), r.AlphaSearch.Select(t => t.Score * 100).ToArray())),
-            "alpha (weight-space share)", "merge-set Joint (%)", searched.Select(r => ($"{r.Method.Name} chosen", r.Alpha ?? double.NaN)));
+        var alphas = searched.ToDictionary(r => r, r => r.AlphaSearch.Select(t => t.Alpha).ToArray());
+        var series = searched.SelectMany(r => new[]
+        {
+            ($"{r.Method.Name} (merge set)", alphas[r], r.AlphaSearch.Select(t => t.Score * 100).ToArray()),
+            ($"{r.Method.Name} (test)", alphas[r], testJoints[r.Method].Select(j => j * 100).ToArray()),
+        });
+        var plot = Charts.Lines("MuDSC's alpha search", series, "alpha (weight-space share)", "Joint (%)", searched.Select(r => ($"{r.Method.Name} chosen", r.Alpha ?? double.NaN)));
         Charts.SavePng(Path.Combine(folder, "alpha.png"), 2 * PanelWidth, PanelHeight, plot);
-        var lines = searched.Select(r => $"{r.Method.Name} chose alpha {r.Alpha:0.0} (merge-set Joint {r.AlphaSearch.Max(t => t.Score) * 100:F2}%, worst alpha {r.AlphaSearch.MinBy(t => t.Score)!.Alpha:0.0} at {r.AlphaSearch.Min(t => t.Score) * 100:F2}%)");
-        return $"## Alpha search\n\n![alpha search](alpha.png)\n\n{string.Join("; ", lines)}. Data: `alpha.csv`.\n\n";
+        var lines = searched.Select(r =>
+        {
+            var test = testJoints[r.Method];
+            int bestTest = test.IndexOf(test.Max());
+            return $"{r.Method.Name} chose alpha {r.Alpha:0.0} (merge-set Joint {r.AlphaSearch.Max(t => t.Score) * 100:F2}%, worst alpha " +
+                $"{r.AlphaSearch.MinBy(t => t.Score)!.Alpha:0.0} at {r.AlphaSearch.Min(t => t.Score) * 100:F2}%); on the test set alpha " +
+                $"{r.AlphaSearch[bestTest].Alpha:0.0} would have been best ({test[bestTest] * 100:F2}% against {test[r.AlphaSearch.ToList().FindIndex(t => t.Alpha == r.Alpha)] * 100:F2}%)";
+        });
+        return $"## Alpha search\n\n![alpha search](alpha.png)\n\nJoint of each alpha's merge on the merge set (what the search maximises) and on the test set. " +
+            $"{string.Join("; ", lines)}. Data: `alpha.csv`.\n\n";
     }
 
     private static string DescentSection(List<MergeReport> reports, string folder)

@@ -70,7 +70,9 @@ public sealed class MergeSession : IDisposable
     public IReadOnlyList<nn.Module<Tensor, Tensor>> BaseModels => _baseModels;
 
     /// <summary>Merges with <paramref name="method"/>; for MuDSC, <paramref name="alpha"/> null means the protocol's search.</summary>
-    public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, MatchOptions? options = null)
+    /// <param name="onCandidate">Sees each model of the alpha search, in search order, after it is scored and before it may be disposed.</param>
+    public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, MatchOptions? options = null,
+        Action<nn.Module<Tensor, Tensor>>? onCandidate = null)
     {
         var merge = new MergeOptions
         {
@@ -79,7 +81,12 @@ public sealed class MergeSession : IDisposable
             Matching = options ?? new MatchOptions(),
             Progress = progress,
         };
-        var result = _merger.Run(merge, model => _mergeSetEvaluator.Evaluate(model, ClassEmbeddings).Joint);
+        var result = _merger.Run(merge, model =>
+        {
+            double joint = _mergeSetEvaluator.Evaluate(model, ClassEmbeddings).Joint;
+            onCandidate?.Invoke(model);
+            return joint;
+        });
         return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times, result.Report);
     }
 
