@@ -7,8 +7,9 @@ namespace MuDSC.Architectures;
 
 /// <summary>
 /// Bottleneck ResNets (ResNet26: 2-2-2-2 blocks, ResNet50: 3-4-6-3) with torchvision's names
-/// (conv1, bn1, layerN.M.{conv1,bn1,conv2,bn2,conv3,bn3,downsample.0,downsample.1}, fc), adapted to
-/// small images: a 3x3 stem without max-pooling. Planes are 8w/16w/32w/64w, expansion 4.
+/// (conv1, bn1, layerN.M.{conv1,bn1,conv2,bn2,conv3,bn3,downsample.0,downsample.1}, fc), the stride
+/// on the 3x3 convolution. Planes are 8w/16w/32w/64w, expansion 4: width 8 with the ImageNet stem is
+/// torchvision's ResNet; the small stem (3x3, no max-pooling) adapts it to small images.
 /// </summary>
 [Mergeable, MergeGroup("s1"), MergeGroup("s2"), MergeGroup("s3"), MergeGroup("s4"), MergeGroup("stem")]
 public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
@@ -27,15 +28,18 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     [Tap("s4")] private readonly AdaptiveAvgPool2d avgpool;
     [Maps("s4", "out")] private readonly Linear fc;
 
-    /// <summary>Four bottleneck stages of <paramref name="blocks"/> blocks, 64..512 planes times <paramref name="width"/>; BatchNorm unless <paramref name="norm"/> says otherwise.</summary>
-    public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null)
+    private readonly ResNetStem stemKind;
+
+    /// <summary>Four bottleneck stages of <paramref name="blocks"/> blocks, 8..64 planes times <paramref name="width"/>; BatchNorm unless <paramref name="norm"/> says otherwise.</summary>
+    public BottleneckResNet(int[] blocks, int width = 1, int inChannels = 1, int embedDim = 64, Normalization? norm = null, ResNetStem stem = ResNetStem.Small)
         : base(nameof(BottleneckResNet))
     {
         norm ??= Normalization.Batch;
-        long stem = 8 * width;
-        conv1 = nn.Conv2d(inChannels, stem, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn1 = norm.Create(stem);
-        long inPlanes = stem;
+        stemKind = stem;
+        long stemPlanes = 8 * width;
+        conv1 = stem.Convolution(inChannels, stemPlanes);
+        bn1 = norm.Create(stemPlanes);
+        long inPlanes = stemPlanes;
         ModuleList<Bottleneck> Stage(int count, long planes, int stride)
         {
             var stage = new Bottleneck[count];
@@ -59,7 +63,7 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.call(conv1.call(input)));
+        var x = stemKind.Pool(nn.functional.relu(bn1.call(conv1.call(input))));
         x = Stages.Run(x, layer1, layer2, layer3, layer4);
         return fc.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
     }
@@ -100,8 +104,6 @@ public sealed partial class Bottleneck : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var x = nn.functional.relu(bn1.call(conv1.call(input)));
         x = nn.functional.relu(bn2.call(conv2.call(x)));
-        x = bn3.call(conv3.call(x));
-        x = x.add_(downsample is null ? input : downsample.call(input), Scalars.One);
-        return nn.functional.relu(x).MoveToOuterDisposeScope();
+        return ResidualBlocks.Close(bn3.call(conv3.call(x)), input, downsample).MoveToOuterDisposeScope();
     }
 }

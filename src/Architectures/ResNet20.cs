@@ -85,9 +85,7 @@ public sealed partial class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.call(conv1.call(input)));
-        x = bn2.call(conv2.call(x));
-        x = x.add_(shortcut is null ? input : shortcut.call(input), Scalars.One);
-        return nn.functional.relu(x).MoveToOuterDisposeScope();
+        var x = bn2.call(conv2.call(nn.functional.relu(bn1.call(conv1.call(input)))));
+        return ResidualBlocks.Close(x, input, shortcut).MoveToOuterDisposeScope();
     }
 }

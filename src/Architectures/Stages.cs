@@ -16,3 +16,10 @@ internal static class Stages
         return x;
     }
 }
+
+internal static class ResidualBlocks
+{
+    /// <summary>The end of a residual block: ReLU of the branch's output (added to in place) plus the shortcut, the input itself when <paramref name="shortcut"/> is null.</summary>
+    public static Tensor Close(Tensor branch, Tensor input, nn.Module<Tensor, Tensor>? shortcut) =>
+        nn.functional.relu(branch.add_(shortcut is null ? input : shortcut.call(input), Scalars.One));
+}

@@ -11,45 +11,46 @@ namespace MuDSC.Models;
 /// <summary>Every architecture this library ships, by the name stored in checkpoints.</summary>
 public sealed class ModelCatalog : IModelFactory
 {
-    private static readonly Dictionary<string, Func<ModelSpec, nn.Module<Tensor, Tensor>>> Builders = new(StringComparer.Ordinal)
-    {
-        ["mlp"] = s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * 28 * 28, embedDim: s.EmbedDim),
-        ["vgg11"] = s => new Vgg(Vgg.Vgg11, s.Width, s.InChannels, s.EmbedDim),
-        ["vgg16"] = s => new Vgg(Vgg.Vgg16, s.Width, s.InChannels, s.EmbedDim),
-        ["resnet20"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
-        ["resnet20gn"] = s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
-        ["resnet26"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
-        ["resnet26gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
-        ["resnet50"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch),
-        ["resnet50gn"] = s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)),
-        ["vit"] = s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim),
-    };
+    /// <summary>One architecture: how a spec builds it, its head (whose output count is the spec's EmbedDim), where it may be cut, its usual input channels.</summary>
+    private sealed record Entry(Func<ModelSpec, nn.Module<Tensor, Tensor>> Build, string Head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts, int InChannels = 1);
 
-    /// <summary>The generated cuts of each architecture, earliest first (see ModelMerger.Run with a cut).</summary>
-    private static readonly Dictionary<string, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>>> CutsByArch = new()
+    // A variant is one line here. torchvision's ResNets: width 1 is theirs (64 stem planes), the head's outputs are the classes.
+    private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal)
     {
-        ["mlp"] = Mlp.Cuts.All,
-        ["vgg11"] = Vgg.Cuts.All,
-        ["vgg16"] = Vgg.Cuts.All,
-        ["resnet20"] = ResNet20.Cuts.All,
-        ["resnet20gn"] = ResNet20.Cuts.All,
-        ["resnet26"] = BottleneckResNet.Cuts.All,
-        ["resnet26gn"] = BottleneckResNet.Cuts.All,
-        ["resnet50"] = BottleneckResNet.Cuts.All,
-        ["resnet50gn"] = BottleneckResNet.Cuts.All,
-        ["vit"] = VisionTransformer.Cuts.All,
+        ["mlp"] = new(s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * 28 * 28, embedDim: s.EmbedDim), "head", Mlp.Cuts.All),
+        ["vgg11"] = new(s => new Vgg(Vgg.Vgg11, s.Width, s.InChannels, s.EmbedDim), "classifier", Vgg.Cuts.All),
+        ["vgg16"] = new(s => new Vgg(Vgg.Vgg16, s.Width, s.InChannels, s.EmbedDim), "classifier", Vgg.Cuts.All),
+        ["resnet20"] = new(s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "linear", ResNet20.Cuts.All),
+        ["resnet20gn"] = new(s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "linear", ResNet20.Cuts.All),
+        ["resnet26"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "fc", BottleneckResNet.Cuts.All),
+        ["resnet26gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
+        ["resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "fc", BottleneckResNet.Cuts.All),
+        ["resnet50gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
+        ["vit"] = new(s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim), "head", VisionTransformer.Cuts.All),
+        ["torchvision/resnet18"] = new(s => new BasicResNet(BasicResNet.ResNet18Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All, InChannels: 3),
+        ["torchvision/resnet34"] = new(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All, InChannels: 3),
+        ["torchvision/resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
+            "fc", BottleneckResNet.Cuts.All, InChannels: 3),
     };
 
     /// <summary>Where a partial merge of <paramref name="arch"/> may cut.</summary>
-    public IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts(string arch) =>
-        CutsByArch.TryGetValue(arch, out var cuts) ? cuts : throw new ArgumentException($"unknown architecture '{arch}'", nameof(arch));
+    public IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts(string arch) => Find(arch).Cuts;
+
+    /// <summary>The state-dict key of <paramref name="arch"/>'s head weight ([outputs, features]): a plain state dict's output count is read from it.</summary>
+    public string HeadWeight(string arch) => Find(arch).Head + ".weight";
+
+    /// <summary>The input channels <paramref name="arch"/> usually has (3 for torchvision's models, 1 for ours, trained on Fashion-MNIST).</summary>
+    public int DefaultInChannels(string arch) => Find(arch).InChannels;
+
+    private static Entry Find(string arch) =>
+        Entries.TryGetValue(arch, out var entry) ? entry : throw new ArgumentException($"unknown architecture '{arch}' (known: {string.Join(", ", Entries.Keys)})", nameof(arch));
 
     private static Normalization GroupNorm(ModelSpec spec) => Normalization.Group(spec.NormGroups ?? Normalization.DefaultGroups);
 
-    // Declared after Builders: static fields initialise in textual order.
+    // Declared after Entries: static fields initialise in textual order.
     public static readonly ModelCatalog Instance = new();
 
-    public IReadOnlyList<string> Architectures { get; } = Builders.Keys.Order(StringComparer.Ordinal).ToArray();
+    public IReadOnlyList<string> Architectures { get; } = Entries.Keys.Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>
     /// The training recipe an architecture gets by default: the protocol's SGD (5 epochs, lr 0.05)
@@ -62,9 +63,9 @@ public sealed class ModelCatalog : IModelFactory
 
     public nn.Module<Tensor, Tensor> Create(ModelSpec spec, Device device)
     {
-        if (!Builders.TryGetValue(spec.Arch, out var build))
+        if (!Entries.TryGetValue(spec.Arch, out var entry))
             throw new ArgumentException($"unknown architecture '{spec.Arch}' (known: {string.Join(", ", Architectures)})");
-        var model = build(spec);
+        var model = entry.Build(spec);
         if (spec.NormGroups is not null && !model.modules().OfType<GroupNorm>().Any())
         {
             model.Dispose();
