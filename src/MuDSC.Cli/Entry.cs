@@ -18,6 +18,7 @@ internal static class Entry
             MergeCommands.Compare(),
             BenchCommand.Create(),
             Report.ReportCommand.Create(),
+            PredictCommand.Create(),
         };
         root.Options.Add(verbose);
         var parse = root.Parse(args);

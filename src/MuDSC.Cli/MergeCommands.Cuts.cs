@@ -28,13 +28,8 @@ internal static partial class MergeCommands
     /// </summary>
     public static List<IModelCut<nn.Module<Tensor, Tensor>>?> ParseCuts(string text, string firstCheckpoint)
     {
-        string arch;
-        using (var stream = File.OpenRead(firstCheckpoint))
-        {
-            var (header, _) = SafeTensorsHeader.Read(stream, firstCheckpoint);
-            arch = header.Metadata.GetValueOrDefault("arch")
-                ?? throw new UsageException($"--cut: {firstCheckpoint} has no 'arch' metadata; cuts apply to checkpoints of our architectures");
-        }
+        string arch = SafeTensorsHeader.ReadFile(firstCheckpoint).Metadata.GetValueOrDefault("arch")
+            ?? throw new UsageException($"--cut: {firstCheckpoint} has no 'arch' metadata; cuts apply to checkpoints of our architectures");
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--cut: {firstCheckpoint} is a '{arch}', not one of our architectures ({string.Join(", ", ModelCatalog.Instance.Architectures)})");
         var cuts = ModelCatalog.Instance.Cuts(arch);

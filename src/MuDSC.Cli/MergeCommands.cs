@@ -17,11 +17,22 @@ namespace MuDSC.Cli;
 /// <summary>`mudsc merge` and `mudsc compare`.</summary>
 internal static partial class MergeCommands
 {
-    private static Option<bool> TieHeads() => new("--tie-heads")
+    /// <summary>The matching options merge and compare share.</summary>
+    private sealed class MatchingOptions
     {
-        Description = "Pair the heads of attention's v with those of its qk space (each model's permutation keeps its function). " +
-            "Off by default: the reference pairs the two spaces' heads independently.",
-    };
+        public Option<bool> TieHeads { get; } = new("--tie-heads")
+        {
+            Description = "Pair the heads of attention's v with those of its qk space (each model's permutation keeps its function). " +
+                "Off by default: the reference pairs the two spaces' heads independently.",
+        };
+
+        public Option<int> MaxSweeps { get; } = CommonOptions.Count("--max-sweeps",
+            "Most coordinate-descent sweeps of the weight-space methods (rebasin, wzip, mudsc-*); the default is the reference's. " +
+            "Fewer trade matching quality for time on large models.", 1, 10_000, new CoordinateDescentOptions().MaxSweeps);
+
+        public MatchOptions Read(ParseResult parse) =>
+            new(Descent: new CoordinateDescentOptions(MaxSweeps: parse.GetValue(MaxSweeps)), TieHeads: parse.GetValue(TieHeads));
+    }
 
     private static Argument<string[]> Checkpoints() =>
         new("checkpoints") { Description = "Two or more safetensors checkpoints of one architecture.", Arity = new ArgumentArity(2, 16) };
@@ -43,12 +54,12 @@ internal static partial class MergeCommands
             Description = "Merge only up to this cut of the architecture (ResNet20: AfterLayer1, AfterLayer2, AfterLayer3; `mudsc plan` lists them); " +
                 "each model keeps its layers after it as its branch. --out then writes the trunk and the branches (branches.N.*).",
         };
-        var tieHeads = TieHeads();
+        var matching = new MatchingOptions();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("merge", "Merge checkpoints with one method, print the merged model's table, and optionally save it.")
         {
-            files, method, alpha, alphaSearch, output, cut, tieHeads, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, cut, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
@@ -67,7 +78,7 @@ internal static partial class MergeCommands
                 if (cuts[0] is { } chosenCut)
                 {
                     return MergeBranched(parse.GetValue(files)!, MergeMethod.Parse(parse.GetValue(method)!), parse.GetValue(alpha), chosenCut, parse.GetValue(taskA)!,
-                        parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data), new MatchOptions(TieHeads: parse.GetValue(tieHeads)), parse.GetValue(output));
+                        parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data), matching.Read(parse), parse.GetValue(output));
                 }
             }
             var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
@@ -77,7 +88,7 @@ internal static partial class MergeCommands
                 {
                     Method = MergeMethod.Parse(parse.GetValue(method)!),
                     Alpha = parse.GetValue(alpha),
-                    Matching = new MatchOptions(TieHeads: parse.GetValue(tieHeads)),
+                    Matching = matching.Read(parse),
                 };
                 return MergeOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, merge, parse.GetValue(output));
             }
@@ -85,7 +96,7 @@ internal static partial class MergeCommands
             using (context)
             {
                 var chosen = MergeMethod.Parse(parse.GetValue(method)!);
-                var options = new MatchOptions(TieHeads: parse.GetValue(tieHeads));
+                var options = matching.Read(parse);
                 var run = WithStatus($"merging with {chosen}", progress => context.Session.Run(chosen, parse.GetValue(alpha), progress, options));
                 using (run.Model)
                 {
@@ -127,12 +138,12 @@ internal static partial class MergeCommands
                 "'full' for the full merge, or 'all' for every cut and the full merge. `mudsc plan ARCH` lists the cuts. " +
                 "The table adds parameters and FLOPs relative to one model and to the ensemble; every row's Joint follows ZipIt's multi-head formula.",
         };
-        var tieHeads = TieHeads();
+        var matching = new MatchingOptions();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("compare", "Merge checkpoints with several methods and print one table: base models, each method, and the ensemble.")
         {
-            files, methods, cut, csv, json, tieHeads, taskA, taskB, device, data,
+            files, methods, cut, csv, json, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
@@ -145,7 +156,7 @@ internal static partial class MergeCommands
                     throw new UsageException("--cut scores branches per task, so it needs our checkpoints and the protocol's data; it does not combine with --merge-set yet");
                 var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
                 var cutRows = RunCuts(parse.GetValue(files)!, chosen, cuts, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
-                    new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
+                    matching.Read(parse));
                 RenderCuts("Fashion-MNIST test set (%), partial merges", cutRows);
                 if (parse.GetValue(csv) is string cutCsv) AtomicFile.WriteAllText(cutCsv, ToCsv(cutRows));
                 if (parse.GetValue(json) is string cutJson) AtomicFile.WriteAllText(cutJson, JsonSerializer.Serialize(cutRows, new JsonSerializerOptions { WriteIndented = true }));
@@ -153,9 +164,9 @@ internal static partial class MergeCommands
             }
             var (mergeSet, spec) = own.Resolve(parse, taskA, taskB, data);
             var rows = mergeSet is not null
-                ? CompareOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, chosen, new MatchOptions(TieHeads: parse.GetValue(tieHeads)))
+                ? CompareOwnData(parse.GetValue(files)!, mergeSet, spec, parse.GetValue(device)!, chosen, matching.Read(parse))
                 : Run(parse.GetValue(files)!, chosen, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
-                new MatchOptions(TieHeads: parse.GetValue(tieHeads)));
+                matching.Read(parse));
             Render(mergeSet is not null ? $"{Path.GetFileName(mergeSet)} (merge set, top-1 %)" : "Fashion-MNIST test set (%)", rows);
             if (parse.GetValue(csv) is string csvPath) AtomicFile.WriteAllText(csvPath, ToCsv(rows));
             if (parse.GetValue(json) is string jsonPath) AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
@@ -187,7 +198,7 @@ internal static partial class MergeCommands
     }
 
     /// <summary>`merge --merge-set`: one method through the public API; accuracy on the merge set when it has labels.</summary>
-    private static int MergeOwnData(string[] files, string mergeSet, ModelSpec? spec, string deviceName, MergeOptions merge, string? outPath)
+    private static int MergeOwnData(string[] files, string mergeSet, DeclaredArchitecture? spec, string deviceName, MergeOptions merge, string? outPath)
     {
         bool search = merge.Method.Similarity == SimilarityKind.Mixed && merge.Alpha is null;
         using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), search ? $"the alpha search of {merge.Method}" : null);
@@ -218,7 +229,7 @@ internal static partial class MergeCommands
     }
 
     /// <summary>`compare --merge-set`: every method on the user's merge set; rows hold top-1 accuracy on it (Joint; no tasks).</summary>
-    private static List<Row> CompareOwnData(string[] files, string mergeSet, ModelSpec? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
+    private static List<Row> CompareOwnData(string[] files, string mergeSet, DeclaredArchitecture? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
         MatchOptions options)
     {
         using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)");

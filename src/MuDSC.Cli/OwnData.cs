@@ -27,22 +27,25 @@ internal sealed class OwnDataOptions
 
     public Option<int> Width { get; } = CommonOptions.Count("--width", "With --arch: width multiplier.", 1, ModelSpec.MaxWidth, 1);
 
-    public Option<int> InChannels { get; } = CommonOptions.Count("--in-channels", "With --arch: input channels.", 1, ModelSpec.MaxInChannels, 1);
+    public Option<int?> InChannels { get; } = CommonOptions.OptionalCount("--in-channels", "With --arch: input channels (default: the architecture's, 3 for torchvision's models, 1 for ours).", 1, ModelSpec.MaxInChannels);
 
-    public Option<int?> Outputs { get; } = CommonOptions.OptionalCount("--outputs", "With --arch: the model's output size (its head's width).", 1, ModelSpec.MaxEmbedDim);
+    public Option<int?> Outputs { get; } = CommonOptions.OptionalCount("--outputs", "With --arch: the model's output size (default: read from the head's weight in the file).", 1, ModelSpec.MaxEmbedDim);
 
     public Option<int?> NormGroups { get; } = CommonOptions.OptionalCount("--norm-groups", "With --arch, for GroupNorm architectures: the group count (default 8).", 1, ModelSpec.MaxNormGroups);
 
     public IEnumerable<Option> All => [MergeSet, Arch, Width, InChannels, Outputs, NormGroups];
 
+    /// <summary>The architecture options alone (no merge set): for commands that only load models.</summary>
+    public IEnumerable<Option> ArchitectureOptions => [Arch, Width, InChannels, Outputs, NormGroups];
+
     /// <summary>
-    /// The merge set and the --arch spec as given. --arch needs --merge-set, and the Fashion-MNIST
+    /// The merge set and the --arch declaration as given. --arch needs --merge-set, and the Fashion-MNIST
     /// protocol's <paramref name="protocolOptions"/> mean nothing with it: both refused, not ignored.
     /// </summary>
-    public (string? MergeSet, ModelSpec? Spec) Resolve(ParseResult parse, params Option[] protocolOptions)
+    public (string? MergeSet, DeclaredArchitecture? Spec) Resolve(ParseResult parse, params Option[] protocolOptions)
     {
         string? mergeSet = parse.GetValue(MergeSet);
-        var spec = Spec(parse);
+        var spec = Declared(parse);
         if (mergeSet is null)
         {
             if (spec is not null) throw new UsageException("--arch is for checkpoints merged on your own data: give --merge-set with it");
@@ -53,8 +56,8 @@ internal sealed class OwnDataOptions
         return (mergeSet, spec);
     }
 
-    /// <summary>The spec --arch describes, or null without --arch; a size option without --arch is a usage error.</summary>
-    private ModelSpec? Spec(ParseResult parse)
+    /// <summary>What --arch and its sizes declare, or null without --arch; a size option without --arch is a usage error.</summary>
+    public DeclaredArchitecture? Declared(ParseResult parse)
     {
         string? arch = parse.GetValue(Arch);
         if (arch is null)
@@ -65,8 +68,31 @@ internal sealed class OwnDataOptions
         }
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--arch: unknown architecture '{arch}' (known: {string.Join(", ", ModelCatalog.Instance.Architectures)})");
-        int outputs = parse.GetValue(Outputs) ?? throw new UsageException("--arch needs --outputs, the size of the model's output (its head's width)");
-        return new ModelSpec(arch, parse.GetValue(Width), parse.GetValue(InChannels), outputs, parse.GetValue(NormGroups));
+        return new DeclaredArchitecture(arch, parse.GetValue(Width), parse.GetValue(InChannels), parse.GetValue(Outputs), parse.GetValue(NormGroups));
+    }
+}
+
+/// <summary>
+/// An architecture named on the command line for plain state dicts; what is left out is read from each file
+/// (the output count from the head's weight) or is the architecture's default (its input channels).
+/// </summary>
+internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChannels, int? Outputs, int? NormGroups)
+{
+    /// <summary>The full spec for <paramref name="file"/>, whose tensors are <paramref name="tensors"/>.</summary>
+    public ModelSpec For(string file, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        int outputs = Outputs ?? OutputsOf(file, tensors);
+        return new ModelSpec(Arch, Width, InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch), outputs, NormGroups);
+    }
+
+    private int OutputsOf(string file, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        string key = ModelCatalog.Instance.HeadWeight(Arch);
+        if (!tensors.TryGetValue(key, out var head) || head.dim() != 2)
+            throw new CheckpointException($"{file}: no '{key}' [outputs, features] to read the output count from; is it a {Arch} state dict? (or give --outputs)");
+        if (head.shape[0] > ModelSpec.MaxEmbedDim)
+            throw new CheckpointException($"{file}: '{key}' has {head.shape[0]} outputs, above the limit of {ModelSpec.MaxEmbedDim}");
+        return (int)head.shape[0];
     }
 }
 
@@ -107,7 +133,7 @@ internal sealed class OwnData : IDisposable
     public ModelMerger<nn.Module<Tensor, Tensor>> Merger { get; }
 
     /// <param name="needsLabels">Names what needs labels when the merge set must have them (checked before any model is loaded).</param>
-    public static OwnData Open(string[] files, string mergeSetPath, ModelSpec? declared, Device device, string? needsLabels)
+    public static OwnData Open(string[] files, string mergeSetPath, DeclaredArchitecture? declared, Device device, string? needsLabels)
     {
         var (inputs, labels) = ReadMergeSet(mergeSetPath);
         if (labels is null && needsLabels is not null)
@@ -125,7 +151,8 @@ internal sealed class OwnData : IDisposable
                 var (model, fileSpec, fileEmbeddings) = LoadModel(file, declared, device);
                 models.Add(model);
                 if (spec is not null && fileSpec != spec)
-                    throw new MergeException($"{file} is {fileSpec.Arch} width {fileSpec.Width} but {files[0]} is {spec.Arch} width {spec.Width}; only one architecture and size can be merged");
+                    throw new MergeException($"{file} is {Describe(fileSpec)} but {files[0]} is {Describe(spec)}; only one architecture and size can be merged" +
+                        (fileSpec with { EmbedDim = spec.EmbedDim } == spec ? " (heads of different sizes: merge up to the head with --cut, which keeps each model's own)" : ""));
                 spec ??= fileSpec;
                 if (embeddings is null)
                 {
@@ -191,7 +218,7 @@ internal sealed class OwnData : IDisposable
         SafeTensorsFile.Write(path, model.state_dict(), metadata);
     }
 
-    private static (Tensor Inputs, Tensor? Labels) ReadMergeSet(string path)
+    internal static (Tensor Inputs, Tensor? Labels) ReadMergeSet(string path)
     {
         using var content = SafeTensorsFile.Read(path);
         if (!content.Tensors.TryGetValue("inputs", out var inputs))
@@ -205,8 +232,10 @@ internal sealed class OwnData : IDisposable
         return (inputs.clone(), labels?.clone());
     }
 
-    /// <summary>A model from one file: our checkpoint (its metadata gives the spec), or a plain state dict of the --arch spec.</summary>
-    private static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, Tensor? Embeddings) LoadModel(string file, ModelSpec? declared, Device device)
+    private static string Describe(ModelSpec spec) => $"{spec.Arch} (width {spec.Width}, {spec.InChannels} input channels, {spec.EmbedDim} outputs)";
+
+    /// <summary>A model from one file: our checkpoint (its metadata gives the spec), or a plain state dict of the --arch declaration.</summary>
+    internal static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, Tensor? Embeddings) LoadModel(string file, DeclaredArchitecture? declared, Device device)
     {
         using var content = SafeTensorsFile.Read(file, device);
         if (content.Metadata.ContainsKey("arch"))
@@ -217,12 +246,13 @@ internal sealed class OwnData : IDisposable
             return (checkpoint.CreateModel(ModelCatalog.Instance, device), checkpoint.Spec, checkpoint.ClassEmbeddings.clone());
         }
         if (declared is null)
-            throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch and its sizes (--outputs, --width, --in-channels)");
-        var model = ModelCatalog.Instance.Create(declared, device);
+            throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch (and --width, --in-channels or --outputs where the defaults do not fit)");
+        var spec = declared.For(file, content.Tensors);
+        var model = ModelCatalog.Instance.Create(spec, device);
         try
         {
             StateDictLoader.Load(model, content.Tensors, file);
-            return (model, declared, null);
+            return (model, spec, null);
         }
         catch
         {

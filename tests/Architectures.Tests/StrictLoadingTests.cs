@@ -21,10 +21,23 @@ public class StrictLoadingTests
 
         var e = Assert.Throws<CheckpointException>(() => StateDictLoader.Load(model, source, "x.safetensors"))!;
         Assert.That(e.Message, Does.Contain("x.safetensors"));
-        Assert.That(e.Message, Does.Contain("missing keys (2): bn1.running_mean, linear.bias"));
+        Assert.That(e.Message, Does.Contain("missing keys (2): bn1.running_mean (expected [16]); linear.bias (expected [64])"));
         Assert.That(e.Message, Does.Contain("unexpected keys (1): layer9.0.conv1.weight"));
-        Assert.That(e.Message, Does.Contain("linear.weight: file [64, 32], model [64, 64]"));
+        Assert.That(e.Message, Does.Contain("shape mismatches (1): linear.weight: file [64, 32], expected [64, 64]"));
         Assert.That(model.state_dict()["conv1.weight"].allclose(before), Is.True, "nothing is copied when loading fails");
+    }
+
+    /// <summary>A state dict of another depth misses hundreds of keys: the message names the first few and counts the rest.</summary>
+    [Test]
+    public void ManyMissingKeysAreCountedNotAllListed()
+    {
+        using var model = new ResNet20(width: 1);
+        var source = model.state_dict().Where(kv => !kv.Key.StartsWith("layer3", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        int missing = model.state_dict().Keys.Count(k => k.StartsWith("layer3", StringComparison.Ordinal));
+        var e = Assert.Throws<CheckpointException>(() => StateDictLoader.Load(model, source, "x.safetensors"))!;
+        Assert.That(e.Message, Does.Contain($"missing keys ({missing}): layer3.0.bn1.bias (expected [64]); "));
+        Assert.That(e.Message, Does.Contain($"... and {missing - 5} more"));
+        Assert.That(e.Message.Split("layer3.").Length - 1, Is.EqualTo(5), "five keys named");
     }
 
     private static string WriteCheckpoint(string name, string width, Action<nn.Module>? edit = null)

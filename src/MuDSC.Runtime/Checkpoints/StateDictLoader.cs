@@ -14,11 +14,12 @@ public static class StateDictLoader
     {
         var target = module.state_dict();
         var problems = new List<string>();
-        var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal)
+            .Select(k => $"{k} (expected [{string.Join(", ", target[k].shape)}])").ToList();
         var unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         var misShaped = target
             .Where(kv => source.TryGetValue(kv.Key, out var s) && !s.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: file [{string.Join(", ", source[kv.Key].shape)}], model [{string.Join(", ", kv.Value.shape)}]")
+            .Select(kv => $"{kv.Key}: file [{string.Join(", ", source[kv.Key].shape)}], expected [{string.Join(", ", kv.Value.shape)}]")
             .Order(StringComparer.Ordinal)
             .ToList();
 
@@ -28,14 +29,14 @@ public static class StateDictLoader
             .Select(kv => $"{kv.Key}: file {source[kv.Key].dtype}, model {kv.Value.dtype}")
             .Order(StringComparer.Ordinal)
             .ToList();
-        if (missing.Count > 0) problems.Add($"missing keys ({missing.Count}): {string.Join(", ", missing)}");
-        if (unexpected.Count > 0) problems.Add($"unexpected keys ({unexpected.Count}): {string.Join(", ", unexpected)}");
-        if (misShaped.Count > 0) problems.Add($"shape mismatches ({misShaped.Count}): {string.Join("; ", misShaped)}");
-        if (wrongKind.Count > 0) problems.Add($"dtype mismatches ({wrongKind.Count}): {string.Join("; ", wrongKind)}");
+        if (misShaped.Count > 0) problems.Add(Listed("shape mismatches", misShaped));
+        if (missing.Count > 0) problems.Add(Listed("missing keys", missing));
+        if (unexpected.Count > 0) problems.Add(Listed("unexpected keys", unexpected));
+        if (wrongKind.Count > 0) problems.Add(Listed("dtype mismatches", wrongKind));
         if (problems.Count > 0)
             throw new CheckpointException(
                 $"{sourceName} does not fit {module.GetType().Name}: " + string.Join("; ", problems) +
-                ". Check that the checkpoint was written for this architecture and width.");
+                ". Check that the checkpoint was written for this architecture and its sizes.");
 
         using var noGrad = torch.no_grad();
         foreach (var (name, tensor) in target)
@@ -45,4 +46,10 @@ public static class StateDictLoader
             tensor.copy_(value.dtype == tensor.dtype ? value : value.to_type(tensor.dtype));
         }
     }
+
+    private const int Shown = 5;
+
+    /// <summary>"what (count): the first few, ... and N more": a state dict of another depth has hundreds.</summary>
+    private static string Listed(string what, List<string> items) =>
+        $"{what} ({items.Count}): {string.Join("; ", items.Take(Shown))}{(items.Count > Shown ? $"; ... and {items.Count - Shown} more" : "")}";
 }

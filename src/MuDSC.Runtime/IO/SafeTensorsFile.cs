@@ -59,7 +59,7 @@ public static class SafeTensorsFile
     /// prefix. Named pipes, devices and /proc files report size 0, so they are refused here rather
     /// than block the reader forever.
     /// </summary>
-    private static void RequireReadableSize(string path)
+    internal static void RequireReadableSize(string path)
     {
         if (Directory.Exists(path)) throw new SafeTensorsException(path, "is a directory, not a safetensors file");
         var info = new FileInfo(path);

@@ -33,6 +33,14 @@ public sealed class SafeTensorsHeader
     /// <summary>The free-form string metadata (the header's <c>__metadata__</c>).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>The header of the file at <paramref name="path"/> alone: names, shapes and metadata, no tensor data read.</summary>
+    public static SafeTensorsHeader ReadFile(string path)
+    {
+        SafeTensorsFile.RequireReadableSize(path);
+        using var stream = File.OpenRead(path);
+        return Read(stream, path).Header;
+    }
+
     /// <summary>Reads the 8-byte prefix and the JSON header; checks them against the file length.</summary>
     public static (SafeTensorsHeader Header, long DataStart) Read(Stream stream, string path)
     {
