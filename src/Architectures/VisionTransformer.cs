@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace MuDSC.Architectures;
 
 /// <summary>
-/// A small ViT with timm's names: patch_embed.proj, cls_token, pos_embed, blocks.N.{norm1, attn.qkv,
-/// attn.proj, norm2, mlp.fc1, mlp.fc2}, norm, head. The class token's final state is the embedding.
+/// A ViT with timm's names: patch_embed.proj, cls_token, pos_embed, blocks.N.{norm1, attn.qkv,
+/// attn.proj, norm2, mlp.fc1, mlp.fc2}, norm, head. The class token's final state is classified (or
+/// embedded). Small by default (ours); timm's vit_*_patch16_224 are catalog lines with LayerNorm eps 1e-6.
 /// </summary>
 [Mergeable, MergeGroup("x")] // the residual stream
 public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
@@ -21,7 +22,7 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
 
     /// <summary>A ViT of <paramref name="depth"/> blocks of width <paramref name="dim"/> with <paramref name="heads"/> heads on <paramref name="patch"/>-pixel patches.</summary>
     public VisionTransformer(int dim = 32, int depth = 2, int heads = 4, int patch = 7, int mlpRatio = 2,
-        int inChannels = 1, int imageSize = 28, int embedDim = 64) : base(nameof(VisionTransformer))
+        int inChannels = 1, int imageSize = 28, int embedDim = 64, double normEps = 1e-5) : base(nameof(VisionTransformer))
     {
         if (imageSize % patch != 0) throw new ArgumentException($"image size {imageSize} is not a multiple of the patch size {patch}");
         if (dim % heads != 0) throw new ArgumentException($"dim {dim} is not divisible into {heads} heads");
@@ -32,8 +33,8 @@ public sealed partial class VisionTransformer : nn.Module<Tensor, Tensor>
             cls_token = new Parameter(torch.randn(1, 1, dim).mul_(initScale));
             pos_embed = new Parameter(torch.randn(1, tokens, dim).mul_(initScale));
         }
-        blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new TransformerBlock(dim, heads, mlpRatio)).ToArray());
-        norm = nn.LayerNorm(dim);
+        blocks = nn.ModuleList(Enumerable.Range(0, depth).Select(_ => new TransformerBlock(dim, heads, mlpRatio, normEps)).ToArray());
+        norm = nn.LayerNorm(dim, eps: normEps);
         head = nn.Linear(dim, embedDim);
         RegisterComponents();
     }
@@ -76,11 +77,11 @@ public sealed partial class TransformerBlock : nn.Module<Tensor, Tensor>
     [Maps("x")] private readonly TransformerMlp mlp;
 
     /// <summary>A pre-norm block of width <paramref name="dim"/>.</summary>
-    public TransformerBlock(int dim, int heads, int mlpRatio) : base(nameof(TransformerBlock))
+    public TransformerBlock(int dim, int heads, int mlpRatio, double normEps) : base(nameof(TransformerBlock))
     {
-        norm1 = nn.LayerNorm(dim);
+        norm1 = nn.LayerNorm(dim, eps: normEps);
         attn = new Attention(dim, heads);
-        norm2 = nn.LayerNorm(dim);
+        norm2 = nn.LayerNorm(dim, eps: normEps);
         mlp = new TransformerMlp(dim, dim * mlpRatio);
         RegisterComponents();
     }

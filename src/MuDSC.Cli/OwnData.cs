@@ -33,10 +33,13 @@ internal sealed class OwnDataOptions
 
     public Option<int?> NormGroups { get; } = CommonOptions.OptionalCount("--norm-groups", "With --arch, for GroupNorm architectures: the group count (default 8).", 1, ModelSpec.MaxNormGroups);
 
-    public IEnumerable<Option> All => [MergeSet, Arch, Width, InChannels, Outputs, NormGroups];
+    public Option<int?> ImageSize { get; } = CommonOptions.OptionalCount("--image-size",
+        "With --arch, for ViTs: the input size their positional embeddings were made for (default: the architecture's, 224 for torchvision's and timm's).", 1, ModelSpec.MaxImageSize);
+
+    public IEnumerable<Option> All => [MergeSet, .. ArchitectureOptions];
 
     /// <summary>The architecture options alone (no merge set): for commands that only load models.</summary>
-    public IEnumerable<Option> ArchitectureOptions => [Arch, Width, InChannels, Outputs, NormGroups];
+    public IEnumerable<Option> ArchitectureOptions => [Arch, Width, InChannels, Outputs, NormGroups, ImageSize];
 
     /// <summary>
     /// The merge set and the --arch declaration as given. --arch needs --merge-set, and the Fashion-MNIST
@@ -62,13 +65,13 @@ internal sealed class OwnDataOptions
         string? arch = parse.GetValue(Arch);
         if (arch is null)
         {
-            var stray = new Option[] { Width, InChannels, Outputs, NormGroups }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
+            var stray = ArchitectureOptions.Skip(1).FirstOrDefault(o => parse.GetResult(o) is { Implicit: false });
             if (stray is not null) throw new UsageException($"{stray.Name} describes an architecture: give --arch with it");
             return null;
         }
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--arch: unknown architecture '{arch}' (known: {string.Join(", ", ModelCatalog.Instance.Architectures)})");
-        return new DeclaredArchitecture(arch, parse.GetValue(Width), parse.GetValue(InChannels), parse.GetValue(Outputs), parse.GetValue(NormGroups));
+        return new DeclaredArchitecture(arch, parse.GetValue(Width), parse.GetValue(InChannels), parse.GetValue(Outputs), parse.GetValue(NormGroups), parse.GetValue(ImageSize));
     }
 }
 
@@ -76,13 +79,13 @@ internal sealed class OwnDataOptions
 /// An architecture named on the command line for plain state dicts; what is left out is read from each file
 /// (the output count from the head's weight) or is the architecture's default (its input channels).
 /// </summary>
-internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChannels, int? Outputs, int? NormGroups)
+internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChannels, int? Outputs, int? NormGroups, int? ImageSize)
 {
     /// <summary>The full spec for <paramref name="file"/>, whose tensors are <paramref name="tensors"/>.</summary>
     public ModelSpec For(string file, IReadOnlyDictionary<string, Tensor> tensors)
     {
         int outputs = Outputs ?? OutputsOf(file, tensors);
-        return new ModelSpec(Arch, Width, InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch), outputs, NormGroups);
+        return new ModelSpec(Arch, Width, InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch), outputs, NormGroups, ImageSize);
     }
 
     private int OutputsOf(string file, IReadOnlyDictionary<string, Tensor> tensors)

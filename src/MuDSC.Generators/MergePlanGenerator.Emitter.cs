@@ -141,7 +141,7 @@ public sealed partial class MergePlanGenerator
                         {
                             FieldKind.Child => "Child",
                             FieldKind.List => field.Spaces.Count == 1 ? "Each" : "Residual",
-                            FieldKind.Parameter => "Parameter",
+                            FieldKind.Parameter => field.Layout == Parser.PerAxis ? "Parameter" : field.Layout,
                             _ => "Layer",
                         };
                         w.Line($"scope.{method}({component}, this.{field.Name}{spaces});");

@@ -22,6 +22,10 @@ public sealed partial class MergePlanGenerator
         private const string ComponentNameAttribute = "TorchSharp.Utils.ComponentNameAttribute";
         private const string ModuleBase = "TorchSharp.torch+nn+Module";
 
+        /// <summary>MuDSC.Dsl.TensorLayout's members, by value: how a bare tensor binds its spaces.</summary>
+        internal const string PerAxis = "PerAxis", LinearWeight = "LinearWeight", LinearBias = "LinearBias";
+        private static readonly string[] Layouts = { PerAxis, LinearWeight, LinearBias };
+
         /// <summary>Names that mean a fixed, never permuted axis.</summary>
         internal static readonly string[] Fixed = { "in", "out", "_" };
 
@@ -168,6 +172,8 @@ public sealed partial class MergePlanGenerator
                 : sequence is not null ? StringArguments(sequence)
                 : new List<string>();
             var tapSpaces = taps.SelectMany(StringArguments).ToList();
+            int layoutValue = maps?.NamedArguments.FirstOrDefault(a => a.Key == "Layout").Value.Value is int v ? v : 0;
+            string layout = layoutValue >= 0 && layoutValue < Layouts.Length ? Layouts[layoutValue] : PerAxis;
             bound.AddRange(spaces); // counted even if this field is in error, so one mistake reports once
 
             if (kind == FieldKind.Other)
@@ -202,9 +208,17 @@ public sealed partial class MergePlanGenerator
                 report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), "[Sequence]: it applies only to a ModuleList, so 0 valid");
                 return null;
             }
-            if (binding == Binding.Maps && !ArityFits(kind, childPorts, spaces.Count))
+            if (layout != PerAxis && kind != FieldKind.Parameter)
             {
-                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), spaces.Count.ToString());
+                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts),
+                    $"{spaces.Count} with Layout = {layout}, which applies only to a bare tensor, so 0 valid");
+                return null;
+            }
+            if (binding == Binding.Maps && !(layout == LinearWeight ? spaces.Count >= 2 : ArityFits(kind, childPorts, spaces.Count)))
+            {
+                string expected = layout == LinearWeight ? "(in, out) or (in, out1, out2, ...) as a Linear's weight"
+                    : layout == LinearBias ? "(out) or (out1, out2, ...) as a Linear's bias" : Expected(kind, childPorts);
+                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), expected, spaces.Count.ToString());
                 return null;
             }
 
@@ -219,7 +233,7 @@ public sealed partial class MergePlanGenerator
             }
             if (!ok) return null;
 
-            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray());
+            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray(), layout);
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,

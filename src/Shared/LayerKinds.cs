@@ -15,7 +15,7 @@ internal enum LayerBinding
     /// <summary>BatchNorm, GroupNorm, LayerNorm: (space).</summary>
     Norm,
 
-    /// <summary>A ModuleList of [Mergeable] blocks.</summary>
+    /// <summary>A ModuleList (or a ModuleDict, its blocks keyed by name) of [Mergeable] blocks.</summary>
     ModuleList,
 
     /// <summary>A bare Parameter or Tensor: one space per axis.</summary>
@@ -45,6 +45,7 @@ internal static class LayerKinds
         ["TorchSharp.Modules.GroupNorm"] = LayerBinding.Norm,
         ["TorchSharp.Modules.LayerNorm"] = LayerBinding.Norm,
         ["TorchSharp.Modules.ModuleList`1"] = LayerBinding.ModuleList,
+        ["TorchSharp.Modules.ModuleDict`1"] = LayerBinding.ModuleList,
         ["TorchSharp.Modules.Parameter"] = LayerBinding.Parameter,
         ["TorchSharp.torch+Tensor"] = LayerBinding.Parameter,
         ["TorchSharp.torch+nn+Module`2"] = LayerBinding.AnyModule,

@@ -24,7 +24,7 @@ public class FunctionInvarianceTests
         using var copy = ModelZoo.Create(arch, seed + 1000);
         var permuted = Permutations.Apply(plan, model.state_dict(), permutations);
         StateDictLoader.Load(copy, permuted, "permuted");
-        using var x = ModelZoo.Input(seed);
+        using var x = ModelZoo.Input(arch, seed);
         using var noGrad = torch.no_grad();
         return RelativeDifference(model.forward(x), copy.forward(x));
     }

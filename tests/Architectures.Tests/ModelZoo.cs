@@ -11,10 +11,18 @@ internal static class ModelZoo
 {
     public static IEnumerable<string> Architectures => ModelCatalog.Instance.Architectures;
 
+    /// <summary>Image size of each architecture's inputs here: 28 (Fashion-MNIST), or 32 for the 16-pixel-patch ViTs (two patches a side).</summary>
+    private static int ImageSize(string arch) => arch.StartsWith("timm/vit", StringComparison.Ordinal) || arch.StartsWith("torchvision/vit", StringComparison.Ordinal) ? 32 : 28;
+
+    /// <summary>Not in the catalog: torchvision's ViT declaration at a size that merges in milliseconds (width 32, 2 layers, 4 heads, 7-pixel patches).</summary>
+    public const string SmallTorchvisionVit = "small torchvision vit";
+
     public static nn.Module<Tensor, Tensor> Create(string arch, int seed)
     {
         torch.manual_seed(seed);
-        var model = ModelCatalog.Instance.Create(new ModelSpec(arch, Width: 1, InChannels: 1, EmbedDim: 16), torch.CPU);
+        var model = arch == SmallTorchvisionVit
+            ? new TorchvisionViT(dim: 32, depth: 2, heads: 4, mlpDim: 64, patch: 7, imageSize: 28, inChannels: 1, classes: 16)
+            : ModelCatalog.Instance.Create(new ModelSpec(arch, Width: 1, InChannels: 1, EmbedDim: 16, ImageSize: ImageSize(arch)), torch.CPU);
         var generator = new Generator((ulong)seed + 100);
         using var noGrad = torch.no_grad();
         foreach (var module in model.modules())
@@ -45,5 +53,12 @@ internal static class ModelZoo
         bias?.copy_(torch.randn(bias.shape, generator: generator).Times(0.1));
     }
 
-    public static Tensor Input(int seed) => torch.randn(new long[] { 3, 1, 28, 28 }, generator: new Generator((ulong)seed + 7));
+    public static Tensor Input(int seed) => Input("resnet20", seed);
+
+    /// <summary>Three images of <paramref name="arch"/>'s input size.</summary>
+    public static Tensor Input(string arch, int seed)
+    {
+        int size = ImageSize(arch);
+        return torch.randn(new long[] { 3, 1, size, size }, generator: new Generator((ulong)seed + 7));
+    }
 }

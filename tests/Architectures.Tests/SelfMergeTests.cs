@@ -16,7 +16,7 @@ namespace MuDSC.Tests;
 public class SelfMergeTests
 {
     private static IEnumerable<TestCaseData> Cases() =>
-        from arch in new[] { "resnet20", "resnet20gn", "vit" }
+        from arch in new[] { "resnet20", "resnet20gn", "vit", ModelZoo.SmallTorchvisionVit }
         from method in new[] { "rebasin", "align", "zipit", "wzip", "mudsc-align", "mudsc-zip" }
         select new TestCaseData(arch, method);
 

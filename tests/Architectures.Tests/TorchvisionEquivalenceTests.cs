@@ -17,6 +17,7 @@ public class TorchvisionEquivalenceTests
     [
         new TestCaseData("resnet18", "torchvision/resnet18"),
         new TestCaseData("resnet50", "torchvision/resnet50"),
+        new TestCaseData("vit_b_16", "torchvision/vit_b_16"),
     ];
 
     [TestCaseSource(nameof(Models))]
@@ -36,6 +37,37 @@ public class TorchvisionEquivalenceTests
         }
 
         SeededWeights.Fill(model);
+        AssertLogitsEqual(model, file);
+    }
+
+    /// <summary>
+    /// timm's naming, through the documented mapping from torchvision's (same function, other names): timm/vit_base_patch16_224
+    /// filled with the torchvision fixture's seeded weights under their mapped names gives PyTorch's vit_b_16 logits.
+    /// </summary>
+    [Test]
+    public void TimmVitBaseIsTorchvisionsVitB16UnderTheMappedNames()
+    {
+        using var file = SafeTensorsFile.Read(Fixtures.Path(Path.Combine("pytorch", "vit_b_16.safetensors")));
+        var theirs = JsonSerializer.Deserialize<Dictionary<string, KeyInfo>>(file.Metadata["state_dict"])!;
+        int classes = int.Parse(file.Metadata["classes"], System.Globalization.CultureInfo.InvariantCulture);
+        using var model = ModelCatalog.Instance.Create(new ModelSpec("timm/vit_base_patch16_224", InChannels: 3, EmbedDim: classes), torch.CPU);
+        var ours = model.state_dict();
+        var mapped = theirs.Keys.ToDictionary(VitKeyMapping.TorchvisionToTimm, k => k);
+        Assert.That(ours.Keys.Order(StringComparer.Ordinal), Is.EqualTo(mapped.Keys.Order(StringComparer.Ordinal)), "the mapping is a bijection onto timm's keys");
+        using (torch.no_grad())
+        {
+            foreach (var (key, tensor) in ours)
+            {
+                Assert.That(tensor.shape, Is.EqualTo(theirs[mapped[key]].Shape), key);
+                using var value = SeededWeights.Of(mapped[key], tensor.shape, tensor.dtype);
+                tensor.copy_(value);
+            }
+        }
+        AssertLogitsEqual(model, file);
+    }
+
+    private static void AssertLogitsEqual(nn.Module<Tensor, Tensor> model, IO.SafeTensorsContent file)
+    {
         using var noGrad = torch.no_grad();
         using var logits = model.call(file.Tensors["inputs"]);
         var expected = file.Tensors["logits"];

@@ -80,6 +80,29 @@ public class DiagnosticTests
             """), "MDSC003", "Maps(\"h\")] private readonly Linear", "'fc'", "is a Linear", "(in, out)", "names 1 space");
 
     [Test]
+    public void ABareTensorLaidOutAsALinearHasNoDiagnostics() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\")]", """
+                [Maps("in", "a", "b", Layout = TensorLayout.LinearWeight)] private readonly Parameter w = new(torch.zeros(8, 4));
+                [Maps("a", "b", Layout = TensorLayout.LinearBias)] private readonly Parameter bias = new(torch.zeros(8));
+                [Maps("a", "out")] private readonly Linear fa = nn.Linear(4, 2);
+                [Maps("b", "out")] private readonly Linear fb = nn.Linear(4, 2);
+            """)), Is.Empty);
+
+    [Test]
+    public void MDSC003_ALinearWeightLayoutNeedsAnInputAndAnOutput() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("h", Layout = TensorLayout.LinearWeight)] private readonly Parameter w = new(torch.zeros(8, 4));
+                [Maps("h", "out")] private readonly Linear fc = nn.Linear(8, 2);
+            """), "MDSC003", "Maps(\"h\", Layout", "'w'", "as a Linear's weight", "names 1 space");
+
+    [Test]
+    public void MDSC003_ALayoutOnALayerIsRefused() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h", Layout = TensorLayout.LinearWeight)] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """), "MDSC003", "Maps(\"in\", \"h\", Layout", "'fc1'", "applies only to a bare tensor");
+
+    [Test]
     public void MDSC004_SpaceProducedButNeverConsumed() =>
         ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"dead\")]", """
                 [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);

@@ -60,7 +60,8 @@ public sealed partial class Checkpoint : IDisposable
                 ParseInt(path, content.Metadata, "width"),
                 ParseInt(path, content.Metadata, "in_channels"),
                 ParseInt(path, content.Metadata, "embed_dim"),
-                content.Metadata.ContainsKey(ModelSpec.NormGroupsKey) ? ParseInt(path, content.Metadata, ModelSpec.NormGroupsKey) : null);
+                content.Metadata.ContainsKey(ModelSpec.NormGroupsKey) ? ParseInt(path, content.Metadata, ModelSpec.NormGroupsKey) : null,
+                content.Metadata.ContainsKey(ModelSpec.ImageSizeKey) ? ParseInt(path, content.Metadata, ModelSpec.ImageSizeKey) : null);
             if (embeddings.dim() != 2 || embeddings.shape[0] != ClassSet.ClassCount || embeddings.shape[1] != spec.EmbedDim)
                 throw new CheckpointException($"{path}: '{ClassEmbeddingsKey}' is [{string.Join(", ", embeddings.shape)}], expected [{ClassSet.ClassCount}, {spec.EmbedDim}].");
 
@@ -179,6 +180,7 @@ public sealed partial class Checkpoint : IDisposable
         ["in_channels"] = ModelSpec.MaxInChannels,
         ["embed_dim"] = ModelSpec.MaxEmbedDim,
         [ModelSpec.NormGroupsKey] = ModelSpec.MaxNormGroups,
+        [ModelSpec.ImageSizeKey] = ModelSpec.MaxImageSize,
     };
 
     private static int ParseInt(string path, IReadOnlyDictionary<string, string> metadata, string key)

@@ -31,7 +31,16 @@ public sealed class ModelCatalog : IModelFactory
         ["torchvision/resnet34"] = new(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All, InChannels: 3),
         ["torchvision/resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
             "fc", BottleneckResNet.Cuts.All, InChannels: 3),
+        ["torchvision/vit_b_16"] = new(s => new TorchvisionViT(768 * s.Width, depth: 12, heads: 12, mlpDim: 3072 * s.Width, patch: 16, s.ImageSize ?? 224, s.InChannels, s.EmbedDim),
+            "heads.head", TorchvisionViT.Cuts.All, InChannels: 3),
+        ["timm/vit_tiny_patch16_224"] = new(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All, InChannels: 3),
+        ["timm/vit_small_patch16_224"] = new(s => TimmViT(s, dim: 384, heads: 6), "head", VisionTransformer.Cuts.All, InChannels: 3),
+        ["timm/vit_base_patch16_224"] = new(s => TimmViT(s, dim: 768, heads: 12), "head", VisionTransformer.Cuts.All, InChannels: 3),
     };
+
+    /// <summary>timm's ViTs: 12 blocks, MLP ratio 4, 16-pixel patches, LayerNorm eps 1e-6; the class token's final state is classified.</summary>
+    private static VisionTransformer TimmViT(ModelSpec s, int dim, int heads) =>
+        new(dim * s.Width, depth: 12, heads, patch: 16, mlpRatio: 4, s.InChannels, s.ImageSize ?? 224, s.EmbedDim, normEps: 1e-6);
 
     /// <summary>Where a partial merge of <paramref name="arch"/> may cut.</summary>
     public IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts(string arch) => Find(arch).Cuts;

@@ -1,3 +1,5 @@
+using static MuDSC.Generators.MergePlanGenerator;
+
 namespace MuDSC.Generators.Model;
 
 /// <summary>What kind of member a [Mergeable] class's field is, as far as the plan is concerned.</summary>
@@ -43,13 +45,15 @@ internal enum Binding
     NotMerged,
 }
 
+/// <param name="Layout">For a bare tensor, MuDSC.Dsl.TensorLayout as its name: PerAxis, LinearWeight or LinearBias.</param>
 internal sealed record FieldModel(
     string Name,
     string Component,
     FieldKind Kind,
     Binding Binding,
     EquatableArray<string> Spaces,
-    EquatableArray<string> Taps);
+    EquatableArray<string> Taps,
+    string Layout = Parser.PerAxis);
 
 internal sealed record GroupModel(string Name, string? HeadsFrom);
 

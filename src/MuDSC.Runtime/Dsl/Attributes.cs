@@ -34,13 +34,30 @@ public sealed class MergeGroupAttribute(string name) : Attribute
 /// The spaces a layer reads and writes: Conv2d/Linear (in, out); a fused Linear (in, out1, out2, ...)
 /// splits its output into equal chunks; norms (space); a [Mergeable] child its ports in order;
 /// a ModuleList of [Mergeable] blocks (first, rest): block 0 maps first -> rest, later blocks
-/// rest -> rest; a bare Parameter one space per axis. "in", "out" and "_" are fixed, never permuted.
+/// rest -> rest; a bare Parameter one space per axis, or as a Linear's weight or bias (see <see cref="Layout"/>).
+/// "in", "out" and "_" are fixed, never permuted.
 /// </summary>
 [AttributeUsage(AttributeTargets.Field, Inherited = false)]
 public sealed class MapsAttribute(params string[] spaces) : Attribute
 {
     /// <summary>The spaces bound, in the layer kind's order.</summary>
     public string[] Spaces { get; } = spaces;
+
+    /// <summary>For a bare tensor: how its axes bind the spaces (default: one space per axis).</summary>
+    public TensorLayout Layout { get; set; }
+}
+
+/// <summary>How a bare tensor's [Maps] spaces bind its axes.</summary>
+public enum TensorLayout
+{
+    /// <summary>One space per axis, each axis a value in its space (a class token, positional embeddings).</summary>
+    PerAxis,
+
+    /// <summary>A Linear's weight [out, in] kept as a bare tensor: (in, out) or (in, out1, out2, ...) for a fused output (PyTorch's <c>in_proj_weight</c>).</summary>
+    LinearWeight,
+
+    /// <summary>A Linear's bias [out] kept as a bare tensor: (out) or (out1, out2, ...) for a fused output (<c>in_proj_bias</c>).</summary>
+    LinearBias,
 }
 
 /// <summary>

@@ -50,18 +50,8 @@ public sealed class PlanScope
                 if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[1], AxisRole.Out);
                 break;
             case Linear linear:
-                if (spaces.Length < 2)
-                    throw new PlanException($"{path}: a Linear binds (in, out) or (in, out1, out2, ...) for a fused output; got {spaces.Length} space(s).");
-                int chunks = spaces.Length - 1;
-                if (linear.weight.shape[0] % chunks != 0)
-                    throw new PlanException($"{path}: {linear.weight.shape[0]} outputs cannot be split into {chunks} equal chunks.");
-                _builder.AddAxis($"{path}.weight", linear.weight.shape[1], 1, spaces[0], AxisRole.In);
-                for (int c = 0; c < chunks; c++)
-                {
-                    _builder.AddAxis($"{path}.weight", linear.weight.shape[0], 0, spaces[c + 1], AxisRole.Out, c, chunks);
-                    if (linear.bias is not null) _builder.AddAxis($"{path}.bias", linear.bias.shape[0], 0, spaces[c + 1], AxisRole.Out, c, chunks);
-                    _builder.TieHeads(spaces[1], spaces[c + 1], path);
-                }
+                LinearAxes(path, $"{path}.weight", linear.weight, spaces);
+                if (linear.bias is not null) OutputChunks(path, $"{path}.bias", linear.bias, spaces[1..]);
                 break;
             case BatchNorm norm:
                 Expect(path, spaces, 1, "(space)");
@@ -104,6 +94,50 @@ public sealed class PlanScope
         if (!any) _builder.AddUnpermuted(path);
     }
 
+    /// <summary>
+    /// A bare tensor laid out as a Linear's weight [out, in] (as PyTorch's MultiheadAttention keeps <c>in_proj_weight</c>):
+    /// (in, out) or (in, out1, out2, ...) for a fused output split into equal chunks.
+    /// </summary>
+    public void LinearWeight(string field, Tensor? weight, params SpaceRef[] spaces)
+    {
+        string path = Path(field);
+        if (weight is null) throw new PlanException($"{path} is null but has [Maps].");
+        if (weight.dim() != 2) throw new PlanException($"{path} is laid out as a Linear's weight but has {weight.dim()} axes [{string.Join(", ", weight.shape)}]; it must be [out, in].");
+        LinearAxes(path, path, weight, spaces);
+    }
+
+    /// <summary>A bare tensor laid out as a Linear's bias [out]: (out) or (out1, out2, ...) for a fused output.</summary>
+    public void LinearBias(string field, Tensor? bias, params SpaceRef[] spaces)
+    {
+        string path = Path(field);
+        if (bias is null) throw new PlanException($"{path} is null but has [Maps].");
+        if (bias.dim() != 1) throw new PlanException($"{path} is laid out as a Linear's bias but has {bias.dim()} axes [{string.Join(", ", bias.shape)}]; it must be [out].");
+        if (spaces.Length < 1) throw new PlanException($"{path}: a Linear's bias binds (out) or (out1, out2, ...); got no space.");
+        OutputChunks(path, path, bias, spaces);
+    }
+
+    /// <summary>A weight [out, in]: its input axis on spaces[0], its output split into equal chunks over the rest.</summary>
+    private void LinearAxes(string layer, string key, Tensor weight, SpaceRef[] spaces)
+    {
+        if (spaces.Length < 2)
+            throw new PlanException($"{layer}: a Linear binds (in, out) or (in, out1, out2, ...) for a fused output; got {spaces.Length} space(s).");
+        _builder.AddAxis(key, weight.shape[1], 1, spaces[0], AxisRole.In);
+        OutputChunks(layer, key, weight, spaces[1..]);
+    }
+
+    /// <summary>Axis 0 of <paramref name="tensor"/> split into one equal chunk per output space, their heads tied to the first's.</summary>
+    private void OutputChunks(string layer, string key, Tensor tensor, SpaceRef[] outputs)
+    {
+        int chunks = outputs.Length;
+        if (tensor.shape[0] % chunks != 0)
+            throw new PlanException($"{layer}: {tensor.shape[0]} outputs cannot be split into {chunks} equal chunks.");
+        for (int c = 0; c < chunks; c++)
+        {
+            _builder.AddAxis(key, tensor.shape[0], 0, outputs[c], AxisRole.Out, c, chunks);
+            _builder.TieHeads(outputs[0], outputs[c], layer);
+        }
+    }
+
     /// <summary>A [Mergeable] child bound to its ports; a null child is an identity and needs all ports equal.</summary>
     public void Child(string field, IMergeable? child, params SpaceRef[] ports)
     {
@@ -134,6 +168,18 @@ public sealed class PlanScope
     {
         int i = 0;
         foreach (var block in blocks) Child($"{field}.{i++}", block, space);
+    }
+
+    /// <summary>Residual stages keyed by name (a ModuleDict, e.g. torchvision's <c>encoder_layer_N</c>): block 0 maps first -> rest, later blocks rest -> rest.</summary>
+    public void Residual<T>(string field, ModuleDict<T> blocks, SpaceRef first, SpaceRef rest) where T : nn.Module, IMergeable
+    {
+        for (int i = 0; i < blocks.Count; i++) Child($"{field}.{blocks[i].Item1}", blocks[i].Item2, i == 0 ? first : rest, rest);
+    }
+
+    /// <summary>One-port blocks keyed by name (a ModuleDict): every block binds the same space.</summary>
+    public void Each<T>(string field, ModuleDict<T> blocks, SpaceRef space) where T : nn.Module, IMergeable
+    {
+        for (int i = 0; i < blocks.Count; i++) Child($"{field}.{blocks[i].Item1}", blocks[i].Item2, space);
     }
 
     /// <summary>Feed-forward blocks: a fresh space between each pair of neighbours.</summary>
