@@ -6,7 +6,8 @@ cd "$root"
 ./scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }  # setup or build failed
 
 log=$(mktemp)
-dotnet test MuDSC.sln -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
+# One assembly at a time (-m:1): in parallel on 2 cores their torch threads contend and the whole run is slower.
+dotnet test MuDSC.sln -c Release --no-build --nologo -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Each test assembly prints "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S, Total: T, ...".

@@ -39,33 +39,18 @@ public sealed partial class BasicResNet : nn.Module<Tensor, Tensor>
         conv1 = stem.Convolution(inChannels, planes);
         bn1 = norm.Create(planes);
         long inPlanes = planes;
-        ModuleList<ResNetBasicBlock> Stage(int count, long stagePlanes, int stride)
-        {
-            var stage = new ResNetBasicBlock[count];
-            for (int i = 0; i < count; i++)
-            {
-                stage[i] = new ResNetBasicBlock(inPlanes, stagePlanes, i == 0 ? stride : 1, norm);
-                inPlanes = stagePlanes;
-            }
-            return nn.ModuleList(stage);
-        }
-        layer1 = Stage(blocks[0], planes, 1);
-        layer2 = Stage(blocks[1], 2 * planes, 2);
-        layer3 = Stage(blocks[2], 4 * planes, 2);
-        layer4 = Stage(blocks[3], 8 * planes, 2);
+        ResNetBasicBlock Block(long input, long output, int stride) => new(input, output, stride, norm);
+        layer1 = Stages.Stage(ref inPlanes, blocks[0], planes, 1, 1, Block);
+        layer2 = Stages.Stage(ref inPlanes, blocks[1], 2 * planes, 2, 1, Block);
+        layer3 = Stages.Stage(ref inPlanes, blocks[2], 4 * planes, 2, 1, Block);
+        layer4 = Stages.Stage(ref inPlanes, blocks[3], 8 * planes, 2, 1, Block);
         avgpool = nn.AdaptiveAvgPool2d(1);
         fc = nn.Linear(inPlanes, classes);
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = torch.NewDisposeScope();
-        var x = stemKind.Pool(nn.functional.relu(bn1.call(conv1.call(input))));
-        x = Stages.Run(x, layer1, layer2, layer3, layer4);
-        return fc.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
-    }
+    public override Tensor forward(Tensor input) => Stages.Classify(input, stemKind, conv1, bn1, [layer1, layer2, layer3, layer4], avgpool, fc);
 }
 
 /// <summary>torchvision's BasicBlock: two 3x3 convolutions (the first strided) and a residual; a 1x1 <c>downsample</c> when the shape changes.</summary>

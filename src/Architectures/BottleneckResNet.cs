@@ -40,33 +40,18 @@ public sealed partial class BottleneckResNet : nn.Module<Tensor, Tensor>
         conv1 = stem.Convolution(inChannels, stemPlanes);
         bn1 = norm.Create(stemPlanes);
         long inPlanes = stemPlanes;
-        ModuleList<Bottleneck> Stage(int count, long planes, int stride)
-        {
-            var stage = new Bottleneck[count];
-            for (int i = 0; i < count; i++)
-            {
-                stage[i] = new Bottleneck(inPlanes, planes, i == 0 ? stride : 1, norm);
-                inPlanes = planes * Bottleneck.Expansion;
-            }
-            return nn.ModuleList(stage);
-        }
-        layer1 = Stage(blocks[0], 8 * width, 1);
-        layer2 = Stage(blocks[1], 16 * width, 2);
-        layer3 = Stage(blocks[2], 32 * width, 2);
-        layer4 = Stage(blocks[3], 64 * width, 2);
+        Bottleneck Block(long input, long planes, int stride) => new(input, planes, stride, norm);
+        layer1 = Stages.Stage(ref inPlanes, blocks[0], 8 * width, 1, Bottleneck.Expansion, Block);
+        layer2 = Stages.Stage(ref inPlanes, blocks[1], 16 * width, 2, Bottleneck.Expansion, Block);
+        layer3 = Stages.Stage(ref inPlanes, blocks[2], 32 * width, 2, Bottleneck.Expansion, Block);
+        layer4 = Stages.Stage(ref inPlanes, blocks[3], 64 * width, 2, Bottleneck.Expansion, Block);
         avgpool = nn.AdaptiveAvgPool2d(1);
         fc = nn.Linear(inPlanes, embedDim);
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = torch.NewDisposeScope();
-        var x = stemKind.Pool(nn.functional.relu(bn1.call(conv1.call(input))));
-        x = Stages.Run(x, layer1, layer2, layer3, layer4);
-        return fc.call(avgpool.call(x).flatten(1)).MoveToOuterDisposeScope();
-    }
+    public override Tensor forward(Tensor input) => Stages.Classify(input, stemKind, conv1, bn1, [layer1, layer2, layer3, layer4], avgpool, fc);
 }
 
 /// <summary>1x1 reduce, 3x3 (strided), 1x1 expand, with a residual connection.</summary>

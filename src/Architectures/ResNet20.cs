@@ -33,31 +33,18 @@ public sealed partial class ResNet20 : nn.Module<Tensor, Tensor>
         int c1 = 16 * width, c2 = 32 * width, c3 = 64 * width;
         conv1 = nn.Conv2d(inChannels, c1, kernel_size: 3, stride: 1, padding: 1, bias: false);
         bn1 = norm.Create(c1);
-        layer1 = Stage(c1, c1, stride: 1, norm);
-        layer2 = Stage(c1, c2, stride: 2, norm);
-        layer3 = Stage(c2, c3, stride: 2, norm);
+        long inPlanes = c1;
+        BasicBlock Block(long input, long planes, int stride) => new((int)input, (int)planes, stride, norm);
+        layer1 = Stages.Stage(ref inPlanes, BlocksPerStage, c1, 1, 1, Block);
+        layer2 = Stages.Stage(ref inPlanes, BlocksPerStage, c2, 2, 1, Block);
+        layer3 = Stages.Stage(ref inPlanes, BlocksPerStage, c3, 2, 1, Block);
         avgpool = nn.AdaptiveAvgPool2d(1);
         linear = nn.Linear(c3, embedDim);
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.call(conv1.call(input)));
-        x = Stages.Run(x, layer1, layer2, layer3);
-        x = avgpool.call(x).flatten(1);
-        return linear.call(x).MoveToOuterDisposeScope();
-    }
-
-    private static ModuleList<BasicBlock> Stage(int inPlanes, int planes, int stride, Normalization norm)
-    {
-        var blocks = new BasicBlock[BlocksPerStage];
-        for (int i = 0; i < BlocksPerStage; i++)
-            blocks[i] = new BasicBlock(i == 0 ? inPlanes : planes, planes, i == 0 ? stride : 1, norm);
-        return nn.ModuleList(blocks);
-    }
+    public override Tensor forward(Tensor input) => Stages.Classify(input, ResNetStem.Small, conv1, bn1, [layer1, layer2, layer3], avgpool, linear);
 }
 
 /// <summary>Two 3x3 convolutions with a residual connection; a projecting shortcut when the shape changes.</summary>

@@ -6,8 +6,33 @@ namespace MuDSC.Architectures;
 
 internal static class Stages
 {
+    /// <summary>
+    /// One stage of <paramref name="count"/> blocks: the first strided, each reading <paramref name="inPlanes"/>, which
+    /// becomes <paramref name="planes"/> x <paramref name="expansion"/> after the first.
+    /// </summary>
+    public static ModuleList<T> Stage<T>(ref long inPlanes, int count, long planes, int stride, int expansion, Func<long, long, int, T> block)
+        where T : nn.Module<Tensor, Tensor>
+    {
+        var stage = new T[count];
+        for (int i = 0; i < count; i++)
+        {
+            stage[i] = block(inPlanes, planes, i == 0 ? stride : 1);
+            inPlanes = planes * expansion;
+        }
+        return nn.ModuleList(stage);
+    }
+
+    /// <summary>A ResNet's forward: stem (convolution, norm, ReLU, the stem's pooling), the stages, global average pooling, the head.</summary>
+    public static Tensor Classify<T>(Tensor input, ResNetStem stem, nn.Module<Tensor, Tensor> conv1, nn.Module<Tensor, Tensor> bn1,
+        ModuleList<T>[] stages, nn.Module<Tensor, Tensor> pool, nn.Module<Tensor, Tensor> head) where T : nn.Module<Tensor, Tensor>
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = Run(stem.Pool(nn.functional.relu(bn1.call(conv1.call(input)))), stages);
+        return head.call(pool.call(x).flatten(1)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Runs residual stages in order, block by block.</summary>
-    public static Tensor Run<T>(Tensor x, params ModuleList<T>[] stages) where T : nn.Module<Tensor, Tensor>
+    private static Tensor Run<T>(Tensor x, params ModuleList<T>[] stages) where T : nn.Module<Tensor, Tensor>
     {
         foreach (var stage in stages)
         {
