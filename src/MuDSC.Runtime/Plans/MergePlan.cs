@@ -149,11 +149,14 @@ public sealed class MergePlan
         _ => string.Join(", ", modules.Take(ModulesShown)) + $", ... (+{modules.Count - ModulesShown} more)",
     };
 
-    /// <summary>The module owning the axis (a parameter's path without its last segment), with its chunk if fused.</summary>
+    /// <summary>A layer's own tensors, shown under the layer's name; any other key is a bare tensor, shown by its own.</summary>
+    private static readonly HashSet<string> LayerTensors = ["weight", "bias", "running_mean", "running_var"];
+
+    /// <summary>The module owning the axis (a layer's path), or the bare tensor's key, with its chunk if fused.</summary>
     private static string Label(PlanAxis axis)
     {
         int dot = axis.Parameter.LastIndexOf('.');
-        string module = dot < 0 ? axis.Parameter : axis.Parameter[..dot];
-        return axis.Chunks > 1 ? $"{module}[{axis.Chunk}/{axis.Chunks}]" : module;
+        string owner = dot >= 0 && LayerTensors.Contains(axis.Parameter[(dot + 1)..]) ? axis.Parameter[..dot] : axis.Parameter;
+        return axis.Chunks > 1 ? $"{owner}[{axis.Chunk}/{axis.Chunks}]" : owner;
     }
 }
