@@ -29,7 +29,13 @@ internal static partial class MergeCommands
     public static List<IModelCut<nn.Module<Tensor, Tensor>>?> ParseCuts(string text, string firstCheckpoint)
     {
         string arch = SafeTensorsHeader.ReadFile(firstCheckpoint).Metadata.GetValueOrDefault("arch")
-            ?? throw new UsageException($"--cut: {firstCheckpoint} has no 'arch' metadata; cuts apply to checkpoints of our architectures");
+            ?? throw new UsageException($"--cut: {firstCheckpoint} has no 'arch' metadata; give --arch for a plain state dict");
+        return ParseCutsOf(text, arch, firstCheckpoint);
+    }
+
+    /// <summary>The cuts of <paramref name="arch"/> named by <paramref name="text"/> (see <see cref="ParseCuts"/>).</summary>
+    public static List<IModelCut<nn.Module<Tensor, Tensor>>?> ParseCutsOf(string text, string arch, string firstCheckpoint)
+    {
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--cut: {firstCheckpoint} is a '{arch}', not one of our architectures ({string.Join(", ", ModelCatalog.Instance.Architectures)})");
         var cuts = ModelCatalog.Instance.Cuts(arch);

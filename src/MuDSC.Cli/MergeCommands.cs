@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using MuDSC.Models;
+using MuDSC.Plans;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
@@ -69,10 +70,12 @@ internal static partial class MergeCommands
             if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
             OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (parse.GetValue(cut) is not null && parse.GetValue(own.MergeSet) is not null)
+                throw new UsageException("merge --cut on your own data is not there yet: compare --cut --merge-set scores partial merges; merge --cut needs our checkpoints and the protocol's data");
+            if (parse.GetResult(own.HeadClasses) is { Implicit: false })
+                throw new UsageException("--head-classes belongs to compare --cut --merge-set");
             if (parse.GetValue(cut) is string cutText)
             {
-                if (parse.GetValue(own.MergeSet) is not null)
-                    throw new UsageException("--cut scores branches per task, so it needs our checkpoints and the protocol's data; it does not combine with --merge-set yet");
                 var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
                 if (cuts.Count != 1) throw new UsageException($"--cut '{cutText}': merge takes one cut (compare takes several)");
                 if (cuts[0] is { } chosenCut)
@@ -150,10 +153,20 @@ internal static partial class MergeCommands
         {
             var chosen = ParseMethods(parse.GetValue(methods)!);
             OutputPaths.Check([("--csv", parse.GetValue(csv)), ("--json", parse.GetValue(json))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            if (parse.GetValue(cut) is string ownCutText && parse.GetValue(own.MergeSet) is not null)
+            {
+                var (ownSet, declared) = own.Resolve(parse, taskA, taskB, data);
+                var ownCuts = declared is null ? ParseCuts(ownCutText, parse.GetValue(files)![0]) : ParseCutsOf(ownCutText, declared.Arch, parse.GetValue(files)![0]);
+                var ownRows = CompareOwnDataCuts(parse.GetValue(files)!, ownSet!, declared, parse.GetValue(device)!, chosen, ownCuts, own.ParseHeadClasses(parse), matching.Read(parse));
+                Render($"{Path.GetFileName(ownSet)} (merge set, top-1 %; TaskA/TaskB: the first two models' heads on their labels)", ownRows);
+                if (parse.GetValue(csv) is string ownCsv) AtomicFile.WriteAllText(ownCsv, ToCsv(ownRows));
+                if (parse.GetValue(json) is string ownJson) AtomicFile.WriteAllText(ownJson, JsonSerializer.Serialize(ownRows, new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            if (parse.GetResult(own.HeadClasses) is { Implicit: false })
+                throw new UsageException("--head-classes names the labels of plain classifiers' heads for partial merges on your data: give --cut and --merge-set with it");
             if (parse.GetValue(cut) is string cutText)
             {
-                if (parse.GetValue(own.MergeSet) is not null)
-                    throw new UsageException("--cut scores branches per task, so it needs our checkpoints and the protocol's data; it does not combine with --merge-set yet");
                 var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
                 var cutRows = RunCuts(parse.GetValue(files)!, chosen, cuts, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data),
                     matching.Read(parse));
@@ -241,6 +254,56 @@ internal static partial class MergeCommands
             using (result.Model) rows.Add(Score(method.Name, own.Accuracy(result.Model), result.Report.Alpha, result.Report.Times.Total));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// `compare --merge-set --cut`: base models, their ensemble and every method at every cut (or full, where the heads allow), scored per
+    /// head: Joint by the multi-head formula, TaskA and TaskB as the first two models' heads on the samples of their labels.
+    /// </summary>
+    private static List<Row> CompareOwnDataCuts(string[] files, string mergeSet, DeclaredArchitecture? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
+        List<IModelCut<nn.Module<Tensor, Tensor>>?> cuts, List<int[]>? headClasses, MatchOptions options)
+    {
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)", headClasses);
+        var everyModel = Enumerable.Range(0, files.Length).ToList();
+        Row Scored(string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds)
+        {
+            var (joint, perHead) = own.TaskAccuracy(heads, owners);
+            double TaskOf(int model) => owners.Contains(model) ? perHead[owners.ToList().IndexOf(model)] : double.NaN;
+            return new Row(name, joint, perHead.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), TaskOf(0), TaskOf(1), alpha, seconds);
+        }
+        var rows = files.Select((f, i) => Scored(Path.GetFileNameWithoutExtension(f), x => [own.Models[i].call(x)], [i], null, null)).ToList();
+        foreach (var model in own.Models) model.eval();
+        rows.Add(Scored("ensemble", x => own.Models.Select(m => m.call(x)).ToList(), everyModel, null, null));
+        bool sameLabels = own.HeadClasses.All(c => c.SequenceEqual(own.HeadClasses[0]));
+        foreach (var cut in cuts)
+        {
+            if (cut is null && !sameLabels)
+            {
+                AnsiConsole.MarkupLine("[grey]full merges left out: the models' heads answer for different labels, and one head cannot answer for both[/]");
+                continue;
+            }
+            foreach (var method in methods)
+            {
+                var merge = new MergeOptions { Method = method, Matching = options };
+                if (cut is null)
+                {
+                    var full = WithStatus($"merging with {method}", progress => own.Merger.Run(merge with { Progress = progress }, own.Accuracy));
+                    using (full.Model) rows.Add(Scored($"{method.Name} (full)", x => [full.Model.call(x)], [0], full.Report.Alpha, full.Report.Times.Total));
+                    continue;
+                }
+                double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => Branches(m, x), everyModel).Joint;
+                var result = WithStatus($"merging with {method} up to {cut.Name}", progress => own.Merger.Run(merge with { Progress = progress }, cut, Joint));
+                using (result.Model) rows.Add(Scored($"{method.Name} ({cut.Name})", x => Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
+            }
+        }
+        return rows;
+    }
+
+    private static List<Tensor> Branches(BranchedModel<nn.Module<Tensor, Tensor>> model, Tensor x)
+    {
+        model.eval();
+        var outputs = model.call(x);
+        return Enumerable.Range(0, (int)outputs.shape[0]).Select(i => outputs[i]).ToList();
     }
 
     private static Row Score(string model, double accuracy, double? alpha, double? seconds) => new(model, accuracy, accuracy, double.NaN, double.NaN, alpha, seconds);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
+using MuDSC.Evaluation;
 using MuDSC.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
@@ -36,7 +37,33 @@ internal sealed class OwnDataOptions
     public Option<int?> ImageSize { get; } = CommonOptions.OptionalCount("--image-size",
         "With --arch, for ViTs: the input size their positional embeddings were made for (default: the architecture's, 224 for torchvision's and timm's).", 1, ModelSpec.MaxImageSize);
 
-    public IEnumerable<Option> All => [MergeSet, .. ArchitectureOptions];
+    public Option<string?> HeadClasses { get; } = new("--head-classes")
+    {
+        Description = "With --cut and --merge-set, for plain classifiers trained on different label sets: per model, separated by ';', " +
+            "the merge-set labels its head's outputs stand for, in order (e.g. '0,2,4,6,8;1,3,5,7,9'). Default: 0..outputs-1 for every model.",
+    };
+
+    public IEnumerable<Option> All => [MergeSet, .. ArchitectureOptions, HeadClasses];
+
+    /// <summary>The --head-classes lists, or null when not given; checked against the models when they are loaded.</summary>
+    public List<int[]>? ParseHeadClasses(ParseResult parse)
+    {
+        string? text = parse.GetValue(HeadClasses);
+        if (text is null) return null;
+        try
+        {
+            var lists = text.Split(';').Select(part => part.Split(',', StringSplitOptions.TrimEntries).Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToList();
+            foreach (var list in lists)
+            {
+                if (list.Any(c => c < 0) || list.Distinct().Count() != list.Length) throw new FormatException("labels must be distinct and non-negative");
+            }
+            return lists;
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--head-classes '{text}': give comma-separated labels per model, models separated by ';' ({e.Message})");
+        }
+    }
 
     /// <summary>The architecture options alone (no merge set): for commands that only load models.</summary>
     public IEnumerable<Option> ArchitectureOptions => [Arch, Width, InChannels, Outputs, NormGroups, ImageSize];
@@ -129,6 +156,43 @@ internal sealed class OwnData : IDisposable
 
     public IReadOnlyList<string> Sources { get; }
 
+    /// <summary>Per model, the labels its head's outputs stand for: column j of model i's output is class HeadClasses[i][j].</summary>
+    public IReadOnlyList<int[]> HeadClasses { get; private init; } = [];
+
+    /// <summary>Label values the scores range over: the merge set's and every head's.</summary>
+    private int ClassCount => Math.Max(HeadClasses.Max(c => c.Max()), (int)Labels!.max().item<long>()) + 1;
+
+    /// <summary>
+    /// Joint top-1 accuracy of <paramref name="heads"/> (one output per head, head k answering for model
+    /// <paramref name="owners"/>[k]'s labels) by the multi-head formula (docs/partial-merging.md), and each
+    /// head's accuracy on the merge-set samples of its labels.
+    /// </summary>
+    public (double Joint, double[] PerHead) TaskAccuracy(Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var device = Merger.Device;
+        var classes = owners.Select(o => HeadClasses[o]).ToList();
+        int classCount = ClassCount;
+        long joint = 0;
+        var (correct, seen) = (new long[owners.Count], new long[owners.Count]);
+        foreach (var (inputs, labels) in Batches.Zip(Labels!.split(LabeledImages.MergeBatchSize)))
+        {
+            var outputs = heads(inputs.to(device));
+            var truth = labels.to(device);
+            joint += TaskHeads.Scores(outputs, classes, classCount).argmax(1).eq(truth).sum().item<long>();
+            for (int k = 0; k < owners.Count; k++)
+            {
+                var own = torch.tensor(classes[k].Select(c => (long)c).ToArray(), ScalarType.Int64, device);
+                var mine = torch.isin(truth, own);
+                seen[k] += mine.sum().item<long>();
+                var predicted = own.index_select(0, outputs[k].argmax(1));
+                correct[k] += predicted.eq(truth).logical_and(mine).sum().item<long>();
+            }
+        }
+        return ((double)joint / Inputs.shape[0], correct.Select((c, k) => seen[k] == 0 ? double.NaN : (double)c / seen[k]).ToArray());
+    }
+
     public IReadOnlyList<nn.Module<Tensor, Tensor>> Models => _models;
 
     private List<Tensor> Batches { get; }
@@ -136,7 +200,8 @@ internal sealed class OwnData : IDisposable
     public ModelMerger<nn.Module<Tensor, Tensor>> Merger { get; }
 
     /// <param name="needsLabels">Names what needs labels when the merge set must have them (checked before any model is loaded).</param>
-    public static OwnData Open(string[] files, string mergeSetPath, DeclaredArchitecture? declared, Device device, string? needsLabels)
+    public static OwnData Open(string[] files, string mergeSetPath, DeclaredArchitecture? declared, Device device, string? needsLabels,
+        List<int[]>? headClasses = null)
     {
         var (inputs, labels) = ReadMergeSet(mergeSetPath);
         if (labels is null && needsLabels is not null)
@@ -173,7 +238,14 @@ internal sealed class OwnData : IDisposable
             }
             if (inputs.shape[1] != spec!.InChannels)
                 throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
-            int classes = (int)(embeddings?.shape[0] ?? spec.EmbedDim);
+            if (headClasses is not null)
+            {
+                if (embeddings is not null) throw new UsageException("--head-classes is for plain classifiers; our checkpoints' class heads answer for every class");
+                if (headClasses.Count != files.Length) throw new UsageException($"--head-classes gives {headClasses.Count} label lists for {files.Length} models");
+                var wrong = headClasses.Select((c, i) => (c, i)).FirstOrDefault(x => x.c.Length != spec.EmbedDim);
+                if (wrong.c is not null) throw new UsageException($"--head-classes: list {wrong.i + 1} has {wrong.c.Length} labels, but {files[wrong.i]}'s head has {spec.EmbedDim} outputs");
+            }
+            int classes = (int)(embeddings?.shape[0] ?? headClasses?.Max(c => c.Max() + 1) ?? spec.EmbedDim);
             if (labels is not null)
             {
                 using var low = labels.min();
@@ -181,7 +253,10 @@ internal sealed class OwnData : IDisposable
                 if (low.item<long>() < 0 || high.item<long>() >= classes)
                     throw new DataException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
             }
-            return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device);
+            return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device)
+            {
+                HeadClasses = headClasses ?? files.Select(_ => Enumerable.Range(0, spec.EmbedDim).ToArray()).ToList(),
+            };
         }
         catch
         {

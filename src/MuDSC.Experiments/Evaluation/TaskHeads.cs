@@ -28,11 +28,24 @@ public static class TaskHeads
     {
         if (headLogits.Count != tasks.Count) throw new ArgumentException($"{headLogits.Count} heads but {tasks.Count} tasks");
         using var scope = torch.NewDisposeScope();
-        var scores = torch.zeros(headLogits[0].shape, dtype: ScalarType.Float32, device: headLogits[0].device).Minus(1);
-        for (int i = 0; i < tasks.Count; i++)
+        var own = headLogits.Select((logits, i) =>
+            logits.index_select(1, torch.tensor(tasks[i].Classes.Select(c => (long)c).ToArray(), ScalarType.Int64, logits.device))).ToList();
+        return Scores(own, tasks.Select(t => t.Classes.ToArray()).ToList(), ClassSet.ClassCount).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// [batch, <paramref name="classCount"/>] scores from heads with outputs of their own: column j of
+    /// <paramref name="headLogits"/>[i] is the logit of class <paramref name="headClasses"/>[i][j] (a plain classifier's fc).
+    /// </summary>
+    public static Tensor Scores(IReadOnlyList<Tensor> headLogits, IReadOnlyList<int[]> headClasses, int classCount)
+    {
+        if (headLogits.Count != headClasses.Count) throw new ArgumentException($"{headLogits.Count} heads but {headClasses.Count} class lists");
+        using var scope = torch.NewDisposeScope();
+        var scores = torch.zeros(new long[] { headLogits[0].shape[0], classCount }, dtype: ScalarType.Float32, device: headLogits[0].device).Minus(1);
+        for (int i = 0; i < headLogits.Count; i++)
         {
-            var classes = torch.tensor(tasks[i].Classes.Select(c => (long)c).ToArray(), ScalarType.Int64, headLogits[i].device);
-            var probabilities = headLogits[i].index_select(1, classes).to_type(ScalarType.Float32).softmax(1);
+            var classes = torch.tensor(headClasses[i].Select(c => (long)c).ToArray(), ScalarType.Int64, headLogits[i].device);
+            var probabilities = headLogits[i].to_type(ScalarType.Float32).softmax(1);
             var current = scores.index_select(1, classes);
             scores.index_copy_(1, classes, torch.maximum(current, probabilities));
         }

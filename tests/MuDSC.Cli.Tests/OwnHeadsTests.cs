@@ -1,0 +1,91 @@
+using MuDSC.IO;
+using MuDSC.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>`compare --merge-set --cut --head-classes`: plain classifiers whose heads answer for different labels, each keeping its own head.</summary>
+public class OwnHeadsTests
+{
+    private string _folder = null!;
+
+    [SetUp]
+    public void CreateFolder()
+    {
+        _folder = Path.Combine(Path.GetTempPath(), "mudsc-own-heads-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+    }
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+
+    private string InFolder(string name) => Path.Combine(_folder, name);
+
+    private static readonly int[][] Heads = [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]];
+
+    /// <summary>A base model alone: its head answers only for its labels, so Joint and its task are both "label = its classes[argmax]", computed here directly.</summary>
+    [Test]
+    public void BaseRowsAreEachHeadsOwnAccuracyAndPartialMergesAreScoredPerHead()
+    {
+        var generator = new Generator(5);
+        using var inputs = torch.randn(new long[] { 60, 1, 28, 28 }, generator: generator);
+        using var labels = torch.randint(0, 10, new long[] { 60 }, generator: generator);
+        SafeTensorsFile.Write(InFolder("set.safetensors"), [new("inputs", inputs), new("labels", labels)]);
+        var expected = new List<(double Joint, double Task)>();
+        for (int i = 0; i < 2; i++)
+        {
+            torch.manual_seed(i + 1);
+            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: 5), torch.CPU); // GroupNorm: no statistics to reset
+            SafeTensorsFile.Write(InFolder($"m{i}.safetensors"), model.state_dict());
+            using var noGrad = torch.no_grad();
+            using var logits = model.call(inputs);
+            var argmax = logits.argmax(1).data<long>().ToArray();
+            var truth = labels.data<long>().ToArray();
+            int joint = 0, mine = 0, right = 0;
+            for (int k = 0; k < truth.Length; k++)
+            {
+                bool correct = Heads[i][argmax[k]] == truth[k];
+                joint += correct ? 1 : 0;
+                if (Heads[i].Contains((int)truth[k])) { mine++; right += correct ? 1 : 0; }
+            }
+            expected.Add(((double)joint / truth.Length, (double)right / mine));
+        }
+        string csv = InFolder("rows.csv");
+        var (code, error) = StandardError.Capture(() => Entry.Run(["compare", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--merge-set", InFolder("set.safetensors"),
+            "--arch", "resnet20gn", "--cut", "AfterLayer3,full", "--methods", "zipit", "--head-classes", "0,2,4,6,8;1,3,5,7,9", "--csv", csv]));
+        Assert.That(code, Is.Zero, error);
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToDictionary(r => r[0]);
+        double Cell(string row, int column) => double.Parse(rows[row][column], System.Globalization.CultureInfo.InvariantCulture) / 100;
+        Assert.That(Cell("m0", 1), Is.EqualTo(expected[0].Joint).Within(1e-6));
+        Assert.That(Cell("m0", 3), Is.EqualTo(expected[0].Task).Within(1e-6));
+        Assert.That(Cell("m1", 1), Is.EqualTo(expected[1].Joint).Within(1e-6));
+        Assert.That(Cell("m1", 4), Is.EqualTo(expected[1].Task).Within(1e-6));
+        Assert.That(rows.Keys, Does.Contain("zipit (AfterLayer3)").And.Contain("ensemble"));
+        Assert.That(rows.Keys.Any(k => k.Contains("(full)")), Is.False, "one head cannot answer for two label sets");
+    }
+
+    [Test]
+    public void HeadClassesThatDoNotFitTheHeadsAreRefused()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: 5), torch.CPU);
+            SafeTensorsFile.Write(InFolder($"m{i}.safetensors"), model.state_dict());
+        }
+        var generator = new Generator(1);
+        SafeTensorsFile.Write(InFolder("set.safetensors"), [new("inputs", torch.randn(new long[] { 8, 1, 28, 28 }, generator: generator)),
+            new("labels", torch.randint(0, 10, new long[] { 8 }, generator: generator))]);
+        string[] Args(string heads) => ["compare", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--merge-set", InFolder("set.safetensors"),
+            "--arch", "resnet20gn", "--cut", "AfterLayer3", "--head-classes", heads];
+        var (code, error) = StandardError.Capture(() => Entry.Run(Args("0,2,4,6;1,3,5,7,9")));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("list 1 has 4 labels, but").And.Contain("head has 5 outputs"));
+        (code, error) = StandardError.Capture(() => Entry.Run(Args("0,2,4,6,8")));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("gives 1 label lists for 2 models"));
+        (code, error) = StandardError.Capture(() => Entry.Run(Args("0,2,x,6,8;1,3,5,7,9")));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("--head-classes '0,2,x,6,8;1,3,5,7,9'"));
+    }
+}
