@@ -33,6 +33,7 @@ public class OwnHeadsTests
         using var labels = torch.randint(0, 10, new long[] { 60 }, generator: generator);
         SafeTensorsFile.Write(InFolder("set.safetensors"), [new("inputs", inputs), new("labels", labels)]);
         var expected = new List<(double Joint, double Task)>();
+        var probabilities = new double[60, 10]; // the ensemble's scores: each head's softmax at its own labels (disjoint here)
         for (int i = 0; i < 2; i++)
         {
             torch.manual_seed(i + 1);
@@ -41,6 +42,13 @@ public class OwnHeadsTests
             using var noGrad = torch.no_grad();
             using var logits = model.call(inputs);
             var argmax = logits.argmax(1).data<long>().ToArray();
+            var values = logits.data<float>().ToArray();
+            for (int k = 0; k < 60; k++)
+            {
+                var row = values.Skip(5 * k).Take(5).Select(v => (double)v).ToArray();
+                double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
+                for (int j = 0; j < 5; j++) probabilities[k, Heads[i][j]] = Math.Exp(row[j] - max) / sum;
+            }
             var truth = labels.data<long>().ToArray();
             int joint = 0, mine = 0, right = 0;
             for (int k = 0; k < truth.Length; k++)
@@ -61,6 +69,10 @@ public class OwnHeadsTests
         Assert.That(Cell("m0", 3), Is.EqualTo(expected[0].Task).Within(1e-6));
         Assert.That(Cell("m1", 1), Is.EqualTo(expected[1].Joint).Within(1e-6));
         Assert.That(Cell("m1", 4), Is.EqualTo(expected[1].Task).Within(1e-6));
+        var truthAll = labels.data<long>().ToArray();
+        double ensembleJoint = Enumerable.Range(0, 60).Count(k => Enumerable.Range(0, 10).MaxBy(c => probabilities[k, c]) == truthAll[k]) / 60.0;
+        Assert.That(Cell("ensemble", 1), Is.EqualTo(ensembleJoint).Within(1e-6));
+        Assert.That(Cell("ensemble", 3), Is.EqualTo(expected[0].Task).Within(1e-6), "the ensemble's task A is model 0's head on its labels");
         Assert.That(rows.Keys, Does.Contain("zipit (AfterLayer3)").And.Contain("ensemble"));
         Assert.That(rows.Keys.Any(k => k.Contains("(full)")), Is.False, "one head cannot answer for two label sets");
     }
