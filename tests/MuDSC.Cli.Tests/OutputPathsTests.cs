@@ -1,22 +1,8 @@
 namespace MuDSC.Cli.Tests;
 
 /// <summary>Output paths are refused before any work when writing them would fail or destroy an input.</summary>
-public class OutputPathsTests
+public class OutputPathsTests : TempFolderTests
 {
-    private string _folder = null!;
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        _folder = Path.Combine(Path.GetTempPath(), "mudsc-cli-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_folder);
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
-    private string InFolder(string name) => Path.Combine(_folder, name);
-
     private static string Refusal(IEnumerable<(string, string?)> outputs, params string?[] inputs) =>
         Assert.Throws<UsageException>(() => OutputPaths.Check(outputs, inputs))!.Message;
 
@@ -26,7 +12,7 @@ public class OutputPathsTests
         string input = InFolder("a.safetensors");
         File.WriteAllText(input, "model");
         // Another spelling of the same file.
-        string sameFile = Path.Combine(_folder, ".", "a.safetensors");
+        string sameFile = Path.Combine(Folder, ".", "a.safetensors");
         Assert.That(Refusal([("--out", sameFile)], input), Does.Contain("--out").And.Contain("also an input"));
         Assert.That(File.ReadAllText(input), Is.EqualTo("model"));
     }
@@ -38,7 +24,7 @@ public class OutputPathsTests
     [Test]
     public void ADirectoryAMissingFolderAndAnEmptyPathAreRefused()
     {
-        Assert.That(Refusal([("--out", _folder)]), Does.Contain("is a directory"));
+        Assert.That(Refusal([("--out", Folder)]), Does.Contain("is a directory"));
         Assert.That(Refusal([("--out", InFolder("missing/x.safetensors"))]), Does.Contain("does not exist"));
         Assert.That(Refusal([("--out", "  ")]), Does.Contain("empty"));
     }
@@ -47,6 +33,6 @@ public class OutputPathsTests
     public void AGoodOutputPassesAndLeavesNoProbeBehind()
     {
         Assert.DoesNotThrow(() => OutputPaths.Check([("--out", InFolder("merged.safetensors")), ("--json", null)], [InFolder("a.safetensors")]));
-        Assert.That(Directory.GetFileSystemEntries(_folder), Is.Empty);
+        Assert.That(Directory.GetFileSystemEntries(Folder), Is.Empty);
     }
 }

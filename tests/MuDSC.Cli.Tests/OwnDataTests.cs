@@ -7,15 +7,11 @@ using static TorchSharp.torch;
 namespace MuDSC.Cli.Tests;
 
 /// <summary>`mudsc merge` on a user's own merge set and plain state dicts (no MuDSC metadata).</summary>
-public class OwnDataTests
+public class OwnDataTests : TempFolderTests
 {
-    private string _folder = null!;
-
     [SetUp]
     public void CreateFiles()
     {
-        _folder = Path.Combine(Path.GetTempPath(), "mudsc-own-data-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_folder);
         for (int seed = 1; seed <= 2; seed++)
         {
             torch.manual_seed(seed);
@@ -31,11 +27,6 @@ public class OwnDataTests
         using var wrong = labels.add(ten, Scalars.One);
         SafeTensorsFile.Write(InFolder("badlabels.safetensors"), [new("inputs", inputs), new("labels", wrong)]);
     }
-
-    [TearDown]
-    public void RemoveFiles() => Directory.Delete(_folder, recursive: true);
-
-    private string InFolder(string name) => Path.Combine(_folder, name);
 
     private static (int Code, string Error) Merge(params string[] args) =>
         StandardError.Capture(() => MergeCommands.Merge().Parse(args).Invoke());

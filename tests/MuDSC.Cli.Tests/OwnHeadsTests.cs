@@ -6,22 +6,8 @@ using static TorchSharp.torch;
 namespace MuDSC.Cli.Tests;
 
 /// <summary>`compare --merge-set --cut --head-classes`: plain classifiers whose heads answer for different labels, each keeping its own head.</summary>
-public class OwnHeadsTests
+public class OwnHeadsTests : TempFolderTests
 {
-    private string _folder = null!;
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        _folder = Path.Combine(Path.GetTempPath(), "mudsc-own-heads-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_folder);
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
-    private string InFolder(string name) => Path.Combine(_folder, name);
-
     private static readonly int[][] Heads = [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]];
 
     /// <summary>A base model alone: its head answers only for its labels, so Joint and its task are both "label = its classes[argmax]", computed here directly.</summary>

@@ -11,22 +11,8 @@ namespace MuDSC.Cli.Tests;
 /// Plain torchvision state dicts through the CLI: `predict` reproduces PyTorch's logits (fixture written by
 /// tests/fixtures/make_torchvision_fixtures.py), a wrong shape is refused before any work, two of them merge with every method.
 /// </summary>
-public class TorchvisionStateDictTests
+public class TorchvisionStateDictTests : TempFolderTests
 {
-    private string _folder = null!;
-
-    [SetUp]
-    public void CreateFolder()
-    {
-        _folder = Path.Combine(Path.GetTempPath(), "mudsc-torchvision-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_folder);
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
-
-    private string InFolder(string name) => Path.Combine(_folder, name);
-
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "pytorch", name);
 
     /// <summary>A plain state dict (no metadata) of the fixture's seeded weights, written from our model: its keys are PyTorch's.</summary>
