@@ -326,7 +326,15 @@ internal sealed class OwnData : IDisposable
         if (declared is null)
             throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch (and --width, --in-channels or --outputs where the defaults do not fit)");
         var spec = declared.For(file, content.Tensors);
-        var model = ModelCatalog.Instance.Create(spec, device);
+        nn.Module<Tensor, Tensor> model;
+        try
+        {
+            model = ModelCatalog.Instance.Create(spec, device);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--arch {spec.Arch}: {e.Message}"); // sizes the architecture cannot have, e.g. an image size that is no multiple of the patch
+        }
         try
         {
             StateDictLoader.Load(model, content.Tensors, file);

@@ -60,7 +60,7 @@ internal static class Charts
             mark.LinePattern = LinePattern.Dashed;
             mark.LegendText = label;
         }
-        plot.ShowLegend();
+        plot.ShowLegend(Edge.Right); // beside the data: inside, it covered lines
         Label(plot, title, xLabel, yLabel);
         return plot;
     }
