@@ -61,23 +61,28 @@ internal static class EvalCommand
                     throw;
                 }
             }
-            using var test = FashionMnist.LoadTest(dataDirectory);
-            using var mergeSet = resetBn ? FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]) : null;
-            var evaluator = new Evaluator(test, taskA, taskB, device);
             var table = new ResultsTable("Fashion-MNIST test set (%)");
             foreach (var (path, checkpoint, model) in loaded)
             {
-                if (mergeSet is not null) BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
+                // Gray pixels repeated for models that read RGB (torchvision's).
+                int channels = checkpoint.Spec.InChannels;
+                using var test = FashionMnist.LoadTest(dataDirectory).WithChannels(channels);
+                var evaluator = new Evaluator(test, taskA, taskB, device);
+                if (resetBn)
+                {
+                    using var mergeSet = FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]).WithChannels(channels);
+                    BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
+                }
                 if (model is BranchedModel<nn.Module<Tensor, Tensor>> branched)
                 {
                     // One output per task: Joint by the multi-head formula (docs/partial-merging.md).
                     var tasks = checkpoint.BranchClasses();
                     branched.eval();
                     table.Add($"{Path.GetFileName(path)} (cut {checkpoint.Cut}; Joint per task heads)",
-                        evaluator.EvaluateAll(x => [TaskHeads.OfBranches(branched.call(x), checkpoint.ClassEmbeddings, tasks)])[0]);
+                        evaluator.EvaluateAll(x => [TaskHeads.OfBranches(branched.call(x), checkpoint.BranchHeads(), tasks)])[0]);
                     continue;
                 }
-                table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.ClassEmbeddings));
+                table.Add(Path.GetFileName(path), evaluator.Evaluate(model, checkpoint.Head));
             }
             return table;
         }

@@ -79,9 +79,11 @@ internal static partial class MergeCommands
         for (int i = 0; i < n; i++)
         {
             var model = session.BaseModels[i];
-            rows.Add(Row("-", Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.EvaluateAll(x => [session.SingleModelScores(model, x)])[0], whole, null, null));
+            rows.Add(Row("-", Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.EvaluateAll(x => [session.SingleModelScores(model, session.Heads[i], x)])[0], whole, null, null));
         }
-        foreach (var cut in cuts)
+        if (cuts.Contains(null) && !session.CanMergeFully)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]no full merges: the models' classifier heads answer for different classes ({string.Join("; ", session.BranchTasks)}), and one merged model has one head[/]");
+        foreach (var cut in cuts.Where(c => c is not null || session.CanMergeFully))
         {
             foreach (var method in methods)
             {
@@ -89,7 +91,7 @@ internal static partial class MergeCommands
                 {
                     var run = WithStatus($"merging with {method} ({FullMerge})", progress => session.Run(method, alpha: null, progress, options));
                     using (run.Model)
-                        rows.Add(Row(FullMerge, method.Name, context.Test.EvaluateAll(x => [session.SingleModelScores(run.Model, x)])[0], whole, run.Alpha, run.Times.Total));
+                        rows.Add(Row(FullMerge, method.Name, context.Test.EvaluateAll(x => [session.SingleModelScores(run.Model, session.Head, x)])[0], whole, run.Alpha, run.Times.Total));
                     continue;
                 }
                 var branched = WithStatus($"merging with {method} ({cut.Name})", progress => session.RunBranched(method, cut, alpha: null, progress, options));
@@ -119,7 +121,7 @@ internal static partial class MergeCommands
             table.Write();
             if (outPath is not null)
             {
-                BranchedCheckpoint.Save(outPath, run.Model, session.Spec, session.BranchTasks, session.ClassEmbeddings, new Dictionary<string, string>
+                BranchedCheckpoint.Save(outPath, run.Model, session.Spec, session.BranchTasks, session.Heads, new Dictionary<string, string>
                 {
                     ["method"] = method.Name,
                     ["alpha"] = run.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",

@@ -104,7 +104,7 @@ internal static partial class MergeCommands
                 using (run.Model)
                 {
                     var table = new ResultsTable($"{chosen} merge, Fashion-MNIST test set (%)");
-                    table.Add(chosen.Name + (run.Alpha is double a ? $" (alpha {a:F1})" : ""), context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings));
+                    table.Add(chosen.Name + (run.Alpha is double a ? $" (alpha {a:F1})" : ""), context.Test.Evaluate(run.Model, context.Session.Head));
                     table.Write();
                     AnsiConsole.MarkupLineInterpolated(
                         $"phases: activations {run.Times.Activations:F1}s, matching {run.Times.Matching:F1}s, apply {run.Times.Apply:F1}s, BN reset {run.Times.BatchNormReset:F1}s");
@@ -119,7 +119,7 @@ internal static partial class MergeCommands
                             ["regime"] = context.Checkpoints[0].Metadata.GetValueOrDefault("regime", ""),
                             ["tie_heads"] = options.TieHeads ? "true" : "false",
                         };
-                        Checkpoint.Save(outPath, run.Model, context.Session.Spec, ClassSet.All, context.Session.ClassEmbeddings, extra);
+                        Checkpoint.Save(outPath, run.Model, context.Session.Spec, context.Session.Head.Answers, context.Session.Head, extra);
                         AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
                     }
                 }
@@ -204,7 +204,7 @@ internal static partial class MergeCommands
         {
             var run = WithStatus($"merging with {method}", progress => context.Session.Run(method, alpha: null, progress, options));
             using (run.Model)
-                rows.Add(ToRow(method.Name, context.Test.Evaluate(run.Model, context.Session.ClassEmbeddings), run.Alpha, run.Times.Total));
+                rows.Add(ToRow(method.Name, context.Test.Evaluate(run.Model, context.Session.Head), run.Alpha, run.Times.Total));
         }
         rows.Add(ToRow("ensemble", baseAndEnsemble[^1], null, null));
         return rows;
@@ -417,8 +417,10 @@ internal static partial class MergeCommands
             try
             {
                 foreach (var file in files) checkpoints.Add(Checkpoint.Load(file, device));
-                mergeSet = FashionMnist.LoadMergeSet(data, [a, b]);
-                test = FashionMnist.LoadTest(data);
+                // Gray pixels repeated for models that read RGB (torchvision's).
+                int channels = checkpoints[0].Spec.InChannels;
+                mergeSet = FashionMnist.LoadMergeSet(data, [a, b]).WithChannels(channels);
+                test = FashionMnist.LoadTest(data).WithChannels(channels);
                 var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
                 return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);
             }

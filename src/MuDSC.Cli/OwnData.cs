@@ -134,12 +134,12 @@ internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChann
 internal sealed class OwnData : IDisposable
 {
     private readonly List<nn.Module<Tensor, Tensor>> _models;
-    private readonly Tensor? _classEmbeddings;
+    private readonly ClassHead? _head;
 
     private OwnData(string mergeSetPath, Tensor inputs, Tensor? labels, ModelSpec spec, List<nn.Module<Tensor, Tensor>> models,
-        Tensor? classEmbeddings, IReadOnlyList<string> sources, Device device)
+        ClassHead? head, IReadOnlyList<string> sources, Device device)
     {
-        (MergeSetPath, Inputs, Labels, Spec, _models, _classEmbeddings, Sources) = (mergeSetPath, inputs, labels, spec, models, classEmbeddings, sources);
+        (MergeSetPath, Inputs, Labels, Spec, _models, _head, Sources) = (mergeSetPath, inputs, labels, spec, models, head, sources);
         Batches = inputs.split(LabeledImages.MergeBatchSize).ToList();
         // As the reference does before matching: the base models' statistics from the merge set.
         foreach (var model in models) BatchNormStatistics.Reset(model, Batches, device);
@@ -213,26 +213,26 @@ internal sealed class OwnData : IDisposable
         try
         {
             ModelSpec? spec = null;
-            Tensor? embeddings = null;
+            ClassHead? head = null;
             foreach (var file in files)
             {
-                var (model, fileSpec, fileEmbeddings) = LoadModel(file, declared, device);
+                var (model, fileSpec, fileHead) = LoadModel(file, declared, device);
                 models.Add(model);
                 if (spec is not null && fileSpec != spec)
                     throw new MergeException($"{file} is {Describe(fileSpec)} but {files[0]} is {Describe(spec)}; only one architecture and size can be merged" +
                         (fileSpec with { EmbedDim = spec.EmbedDim } == spec ? " (heads of different sizes: merge up to the head with --cut, which keeps each model's own)" : ""));
                 spec ??= fileSpec;
-                if (embeddings is null)
+                if (head is null)
                 {
-                    embeddings = fileEmbeddings;
+                    head = fileHead;
                 }
-                else if (fileEmbeddings is not null)
+                else if (fileHead is not null)
                 {
-                    using (fileEmbeddings)
+                    using (fileHead)
                     {
                         // As the protocol refuses: scores through another model's class head would be silently wrong.
-                        if (!fileEmbeddings.allclose(embeddings, rtol: 0, atol: 1e-6))
-                            throw new MergeException($"{file} and {files[0]} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)");
+                        if (!fileHead.SameAs(head))
+                            throw new MergeException($"{file} and {files[0]} have different class heads; models to be merged must be trained with the same fixed embeddings (same --embedding-seed) or classify the same classes");
                     }
                 }
             }
@@ -240,12 +240,12 @@ internal sealed class OwnData : IDisposable
                 throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
             if (headClasses is not null)
             {
-                if (embeddings is not null) throw new UsageException("--head-classes is for plain classifiers; our checkpoints' class heads answer for every class");
+                if (head is not null) throw new UsageException("--head-classes is for plain classifiers; our checkpoints' class heads answer for every class");
                 if (headClasses.Count != files.Length) throw new UsageException($"--head-classes gives {headClasses.Count} label lists for {files.Length} models");
                 var wrong = headClasses.Select((c, i) => (c, i)).FirstOrDefault(x => x.c.Length != spec.EmbedDim);
                 if (wrong.c is not null) throw new UsageException($"--head-classes: list {wrong.i + 1} has {wrong.c.Length} labels, but {files[wrong.i]}'s head has {spec.EmbedDim} outputs");
             }
-            int classes = (int)(embeddings?.shape[0] ?? headClasses?.Max(c => c.Max() + 1) ?? spec.EmbedDim);
+            int classes = head is not null ? ClassSet.ClassCount : headClasses?.Max(c => c.Max() + 1) ?? spec.EmbedDim;
             if (labels is not null)
             {
                 using var low = labels.min();
@@ -253,7 +253,7 @@ internal sealed class OwnData : IDisposable
                 if (low.item<long>() < 0 || high.item<long>() >= classes)
                     throw new DataException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
             }
-            return new OwnData(mergeSetPath, inputs, labels, spec, models, embeddings, files, device)
+            return new OwnData(mergeSetPath, inputs, labels, spec, models, head, files, device)
             {
                 HeadClasses = headClasses ?? files.Select(_ => Enumerable.Range(0, spec.EmbedDim).ToArray()).ToList(),
             };
@@ -278,7 +278,7 @@ internal sealed class OwnData : IDisposable
         foreach (var (inputs, labels) in Batches.Zip(Labels!.split(LabeledImages.MergeBatchSize)))
         {
             var output = model.call(inputs.to(device));
-            var logits = _classEmbeddings is null ? output : ClassEmbeddings.Logits(output, _classEmbeddings, ClassSet.All);
+            var logits = _head is null ? output : _head.Logits(output, ClassSet.All);
             correct += logits.argmax(1).eq(labels.to(device)).sum().item<long>();
         }
         return (double)correct / Inputs.shape[0];
@@ -287,9 +287,9 @@ internal sealed class OwnData : IDisposable
     /// <summary>Writes the merged model: our checkpoint format when the inputs had it, else a plain state dict with the spec as metadata.</summary>
     public void Save(string path, nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, string> extra)
     {
-        if (_classEmbeddings is not null)
+        if (_head is not null)
         {
-            Checkpoint.Save(path, model, Spec, ClassSet.All, _classEmbeddings, extra);
+            Checkpoint.Save(path, model, Spec, _head.Answers, _head, extra);
             return;
         }
         var metadata = Spec.ToMetadata().Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value);
@@ -313,7 +313,7 @@ internal sealed class OwnData : IDisposable
     private static string Describe(ModelSpec spec) => $"{spec.Arch} (width {spec.Width}, {spec.InChannels} input channels, {spec.EmbedDim} outputs)";
 
     /// <summary>A model from one file: our checkpoint (its metadata gives the spec), or a plain state dict of the --arch declaration.</summary>
-    internal static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, Tensor? Embeddings) LoadModel(string file, DeclaredArchitecture? declared, Device device)
+    internal static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, ClassHead? Head) LoadModel(string file, DeclaredArchitecture? declared, Device device)
     {
         using var content = SafeTensorsFile.Read(file, device);
         if (content.Metadata.ContainsKey("arch"))
@@ -321,7 +321,7 @@ internal sealed class OwnData : IDisposable
             if (declared is not null)
                 throw new UsageException($"{file} records its architecture in its metadata ({content.Metadata["arch"]}); drop --arch and its size options");
             using var checkpoint = Checkpoint.Load(file, device);
-            return (checkpoint.CreateModel(ModelCatalog.Instance, device), checkpoint.Spec, checkpoint.ClassEmbeddings.clone());
+            return (checkpoint.CreateModel(ModelCatalog.Instance, device), checkpoint.Spec, checkpoint.Head.To(device));
         }
         if (declared is null)
             throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch (and --width, --in-channels or --outputs where the defaults do not fit)");
@@ -353,6 +353,6 @@ internal sealed class OwnData : IDisposable
         foreach (var batch in Batches) batch.Dispose();
         Inputs.Dispose();
         Labels?.Dispose();
-        _classEmbeddings?.Dispose();
+        _head?.Dispose();
     }
 }

@@ -77,18 +77,18 @@ internal static class PredictCommand
         {
             using var branched = checkpoint.CreateBranchedModel(ModelCatalog.Instance, device);
             var branchOutputs = Run(branched, images, checkpoint.Spec.InChannels, device);
-            using var embeddings = checkpoint.ClassEmbeddings.to(device);
+            var heads = checkpoint.BranchHeads().Select(h => h.To(device)).ToList();
             var perBranch = Enumerable.Range(0, (int)branchOutputs.shape[0]).Select(i =>
             {
                 using var branch = branchOutputs[i];
-                return ClassEmbeddings.Logits(branch, embeddings, ClassSet.All);
+                using (heads[i]) return heads[i].Logits(branch, ClassSet.All);
             }).ToList();
             return new() { ["logits"] = torch.stack(perBranch, 0), ["outputs"] = branchOutputs };
         }
         using var single = checkpoint.CreateModel(ModelCatalog.Instance, device);
         var outputs = Run(single, images, checkpoint.Spec.InChannels, device);
-        using var classes = checkpoint.ClassEmbeddings.to(device);
-        return new() { ["logits"] = ClassEmbeddings.Logits(outputs, classes, ClassSet.All), ["outputs"] = outputs };
+        using var head = checkpoint.Head.To(device);
+        return new() { ["logits"] = head.Logits(outputs, ClassSet.All), ["outputs"] = outputs };
     }
 
     /// <summary>The model's outputs in eval mode, batch by batch, concatenated along the batch axis (the last one for a branched model).</summary>

@@ -27,7 +27,7 @@ internal static class TrainCommand
         var normGroups = CommonOptions.OptionalCount("--norm-groups",
             $"GroupNorm group count of the GroupNorm architectures (default {ModelSpec.DefaultNormGroups}, the reference's, in every layer; it must divide every layer's channels). Recorded in the checkpoint.",
             1, ModelSpec.MaxNormGroups);
-        var embedDim = CommonOptions.Count("--embed-dim", "Embedding size D of the fixed class head.", 1, ModelSpec.MaxEmbedDim, 64);
+        var embedDim = CommonOptions.Count("--embed-dim", "Embedding size D of the fixed class head (torchvision's and timm's models have none: their head classifies the --classes).", 1, ModelSpec.MaxEmbedDim, 64);
         var classes = CommonOptions.Classes("Classes to train on: e.g. 0,2,4,6,8, or all (the pre-trained regime).", "0,2,4,6,8");
         var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
         var embeddingSeed = new Option<int>("--embedding-seed")
@@ -65,17 +65,23 @@ internal static class TrainCommand
             torch.manual_seed(seedValue);
             ModelSpec spec;
             nn.Module<Tensor, Tensor> model;
-            Tensor embeddings;
+            ClassHead head;
             if (initPath is not null)
             {
                 using var start = Checkpoint.Load(initPath, dev);
+                if (start.Head is ClassifierHead own && !own.Classes.Equals(classSet))
+                    throw new UsageException($"--init {initPath} is a classifier over classes {own.Classes}: its head cannot be trained on classes {classSet}");
                 spec = start.Spec;
                 model = start.CreateModel(ModelCatalog.Instance, dev);
-                embeddings = start.ClassEmbeddings.clone();
+                head = start.Head.To(dev);
             }
             else
             {
-                spec = new ModelSpec(parse.GetValue(arch)!, parse.GetValue(width), InChannels: 1, parse.GetValue(embedDim), groups);
+                string name = parse.GetValue(arch)!;
+                // torchvision's and timm's models read RGB (the gray pixels repeated) and classify with their own head.
+                bool classifier = ModelCatalog.Instance.HasClassifierHead(name);
+                spec = new ModelSpec(name, parse.GetValue(width), ModelCatalog.Instance.DefaultInChannels(name),
+                    classifier ? classSet.Count : parse.GetValue(embedDim), groups);
                 try
                 {
                     model = ModelCatalog.Instance.Create(spec, dev);
@@ -84,10 +90,10 @@ internal static class TrainCommand
                 {
                     throw new UsageException($"--arch {spec.Arch}: {e.Message}");
                 }
-                embeddings = ClassEmbeddings.Create(parse.GetValue(embeddingSeed), spec.EmbedDim, dev);
+                head = classifier ? new ClassifierHead(classSet) : new EmbeddingHead(ClassEmbeddings.Create(parse.GetValue(embeddingSeed), spec.EmbedDim, dev));
             }
 
-            using var train = FashionMnist.LoadTrain(parse.GetValue(data));
+            using var train = FashionMnist.LoadTrain(parse.GetValue(data)).WithChannels(spec.InChannels);
             var recipeDefaults = ModelCatalog.DefaultRecipe(spec.Arch, classSet, seedValue);
             var options = recipeDefaults with
             {
@@ -99,7 +105,7 @@ internal static class TrainCommand
             AnsiConsole.MarkupLineInterpolated(
                 $"training [bold]{spec.Arch}[/] width {spec.Width} on classes {classSet} for {options.Epochs} epochs ({options.Optimizer}, lr {options.LearningRate}, weight decay {options.WeightDecay}), seed {seedValue}, on {dev}");
             var result = TrainingProgressBar.Run($"{spec.Arch} [{classSet}]",
-                progress => Trainer.Train(model, embeddings, train, options, dev, progress));
+                progress => Trainer.Train(model, head, train, options, dev, progress));
 
             string regimeValue = parse.GetValue(regime) ?? (initPath is null ? "scratch" : "pretrained");
             var extra = new Dictionary<string, string>(options.ToMetadata())
@@ -111,7 +117,7 @@ internal static class TrainCommand
                 ["train_accuracy"] = result.Accuracy.ToString("F4", CultureInfo.InvariantCulture),
             };
             string outPath = parse.GetValue(output)!;
-            Checkpoint.Save(outPath, model, spec, classSet, embeddings, extra);
+            Checkpoint.Save(outPath, model, spec, classSet, head, extra);
             AnsiConsole.MarkupLineInterpolated(
                 $"wrote [bold]{outPath}[/]: last-epoch loss {result.Loss:F4}, accuracy {result.Accuracy * 100:F2}%, {result.ImagesPerSecond:F0} images/s");
             return 0;

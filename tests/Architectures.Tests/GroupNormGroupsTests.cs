@@ -45,7 +45,7 @@ public class GroupNormGroupsTests
     {
         torch.manual_seed(5);
         using var model = ModelCatalog.Instance.Create(Spec with { NormGroups = 4 }, torch.CPU);
-        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
         string path = Fixtures.TempFile("gn4.safetensors");
         Checkpoint.Save(path, model, Spec, ClassSet.TaskA, embeddings); // the spec omits it: the model's count is written
 

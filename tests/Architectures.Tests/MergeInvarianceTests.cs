@@ -38,7 +38,7 @@ public class MergeInvarianceTests
         using var probe = ModelCatalog.Instance.Create(b.Spec, torch.CPU);
         var plan = PlanBuilder.Build(probe);
         var permuted = Permutations.Apply(plan, b.StateDict, Permutations.Random(plan, new Generator(21)));
-        var bPermuted = new Checkpoint("b-permuted", b.Spec, b.Classes, b.ClassEmbeddings, permuted, b.Metadata);
+        var bPermuted = new Checkpoint("b-permuted", b.Spec, b.Classes, b.Head, permuted, b.Metadata);
 
         using var train = FashionMnist.LoadTrain();
         // A smaller merge set than the protocol's (invariance does not depend on it), and half the
@@ -57,7 +57,7 @@ public class MergeInvarianceTests
             var run = session.Run(method, alpha);
             using (run.Model)
             using (torch.no_grad())
-                return (evaluator.Evaluate(run.Model, session.ClassEmbeddings), run.Model.call(images));
+                return (evaluator.Evaluate(run.Model, session.Head), run.Model.call(images));
         }
 
         var (plain, plainOutputs) = MergeAndScore(b);

@@ -19,7 +19,7 @@ public class MergeRefusalTests
         using var model = ModelCatalog.Instance.Create(spec, torch.CPU);
         var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         edit?.Invoke(state);
-        return new Checkpoint(name, spec, ClassSet.TaskA, ClassEmbeddings.Create(embeddingSeed, 16), state, new Dictionary<string, string>());
+        return new Checkpoint(name, spec, ClassSet.TaskA, new EmbeddingHead(ClassEmbeddings.Create(embeddingSeed, 16)), state, new Dictionary<string, string>());
     }
 
     private static LabeledImages Images(int count, float fill = float.NaN) =>
@@ -48,7 +48,7 @@ public class MergeRefusalTests
     {
         string path = Fixtures.TempFile("nan.safetensors");
         using (var damaged = Make("b.st", edit: s => s["layer2.1.conv2.weight"][0, 0, 0, 0] = torch.tensor(float.NaN)))
-            Checkpoint.Save(path, StateOf(damaged), damaged.Spec, damaged.Classes, damaged.ClassEmbeddings);
+            Checkpoint.Save(path, StateOf(damaged), damaged.Spec, damaged.Classes, damaged.Head);
         var e = Assert.Throws<CheckpointException>(() => Checkpoint.Load(path).Dispose())!;
         Assert.That(e.Message, Does.Contain(path).And.Contain("tensor 'layer2.1.conv2.weight' holds NaN or Inf"));
     }

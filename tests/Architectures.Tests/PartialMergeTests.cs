@@ -1,3 +1,4 @@
+using MuDSC.Heads;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Matching;
@@ -221,8 +222,8 @@ public class BranchedCheckpointTests
         using var branched = merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }, ResNet20.Cuts.AfterLayer2).Model;
         string path = Fixtures.TempFile("branched.safetensors");
         var spec = new Models.ModelSpec("resnet20", EmbedDim: 16);
-        using var embeddings = torch.randn(10, 16);
-        BranchedCheckpoint.Save(path, branched, spec, [Data.ClassSet.TaskA, Data.ClassSet.TaskB], embeddings);
+        using var embeddings = new Heads.EmbeddingHead(torch.randn(10, 16));
+        BranchedCheckpoint.Save(path, branched, spec, [Data.ClassSet.TaskA, Data.ClassSet.TaskB], [embeddings, embeddings]);
 
         using var checkpoint = Checkpoint.Load(path);
         Assert.That(checkpoint.Cut, Is.EqualTo("AfterLayer2"));

@@ -1,3 +1,4 @@
+using MuDSC.Heads;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
@@ -47,7 +48,7 @@ public class PyTorchCompatibilityTests
     {
         torch.manual_seed(3);
         using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", 1, 1, 16), torch.CPU);
-        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
         string path = Fixtures.TempFile("gn.safetensors");
         Checkpoint.Save(path, model, new ModelSpec("resnet20gn", 1, 1, 16), ClassSet.TaskB, embeddings,
             [new("seed", "3"), new("regime", "scratch")]);

@@ -74,7 +74,7 @@ public class StrictLoadingTests
     public void SavingAModelWithMixedGroupCountsIsRefusedClearly()
     {
         using var model = new ResNet20(embedDim: 16, norm: Normalization.Group(4));
-        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
         // One norm with another count than the rest, as a user's own model might have.
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         ((TorchSharp.Modules.GroupNorm)modules["bn1"]).num_groups = 2;

@@ -34,7 +34,7 @@ public class TrainingTests
     {
         torch.manual_seed(7);
         var model = nn.Sequential(("flatten", nn.Flatten()), ("linear", nn.Linear(28 * 28, 16)));
-        using var embeddings = ClassEmbeddings.Create(0, 16);
+        using var embeddings = new EmbeddingHead(ClassEmbeddings.Create(0, 16));
         var reports = new List<TrainingProgress>();
         var options = recipe ?? Sgd;
         var last = Trainer.Train(model, embeddings, data, options, torch.CPU, new Recorder(reports));
@@ -94,7 +94,7 @@ public class TrainingTests
         using var data = Squares(20, 2);
         using var only = data.WhereClassIn(ClassSet.TaskB);
         var model = new ResNet20(embedDim: 16);
-        using var embeddings = ClassEmbeddings.Create(0, 16);
+        using var embeddings = new EmbeddingHead(ClassEmbeddings.Create(0, 16));
         Assert.Throws<ArgumentException>(() =>
             Trainer.Train(model, embeddings, only, new TrainingOptions(ClassSet.TaskA, 1, 1), torch.CPU));
     }

@@ -1,3 +1,8 @@
+using MuDSC.Checkpoints;
+using MuDSC.Data;
+using MuDSC.Heads;
+using MuDSC.Models;
+using TorchSharp;
 using Spectre.Console;
 
 namespace MuDSC.Cli.Tests;
@@ -38,6 +43,36 @@ public class CutCommandTests
         var (refused, error) = StandardError.Capture(() => Entry.Run(["merge", output, _b, "--method", "average"]));
         Assert.That(refused, Is.EqualTo(1));
         Assert.That(error, Does.Contain("is a partial merge (cut AfterLayer2)"));
+    }
+
+    /// <summary>A torchvision resnet18 (RGB in) whose fc classifies <paramref name="classes"/>, as `mudsc train` writes it.</summary>
+    private string Classifier(string name, ClassSet classes, int seed)
+    {
+        var spec = new ModelSpec("torchvision/resnet18", InChannels: 3, EmbedDim: classes.Count);
+        torch.manual_seed(seed);
+        using var model = ModelCatalog.Instance.Create(spec, torch.CPU);
+        string path = Path.Combine(_folder, name);
+        Checkpoint.Save(path, model, spec, classes, new ClassifierHead(classes));
+        return path;
+    }
+
+    [Test]
+    public void ClassifiersOfDifferentClassesMergeUpToTheHeadKeepingTheirOwnAndEvaluateBack()
+    {
+        string a = Classifier("tv_a.safetensors", ClassSet.TaskA, 1), b = Classifier("tv_b.safetensors", ClassSet.TaskB, 2);
+        var (refused, error) = StandardError.Capture(() => Entry.Run(["merge", a, b, "--method", "zipit"]));
+        Assert.That(refused, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("classifier heads answer for different classes").And.Contain("--cut"));
+
+        string output = Path.Combine(_folder, "tv_partial.safetensors");
+        var (code, merged) = CaptureOut(() => Entry.Run(["merge", a, b, "--method", "zipit", "--cut", "AfterLayer4", "--out", output]));
+        Assert.That(code, Is.EqualTo(0), merged);
+        (code, var evaluated) = CaptureOut(() => Entry.Run(["eval", output]));
+        Assert.That(code, Is.EqualTo(0), evaluated);
+        Assert.That(evaluated, Does.Contain("cut AfterLayer4"));
+        Assert.That(Numbers(evaluated), Is.EqualTo(Numbers(merged)));
+        using var file = Checkpoint.Load(output);
+        Assert.That(file.BranchHeads().Select(h => ((ClassifierHead)h).Classes), Is.EqualTo(new[] { ClassSet.TaskA, ClassSet.TaskB }));
     }
 
     [Test]

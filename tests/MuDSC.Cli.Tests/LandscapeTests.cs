@@ -52,7 +52,7 @@ public class LandscapeTests
         var generator = new Generator(8);
         using var norm = new LabeledImages(torch.randn(new long[] { 40, 1, 28, 28 }, generator: generator), torch.randint(0, 10, new long[] { 40 }, generator: generator));
         using var eval = new LabeledImages(torch.randn(new long[] { 60, 1, 28, 28 }, generator: generator), torch.randint(0, 10, new long[] { 60 }, generator: generator));
-        using var embeddings = ClassEmbeddings.Create(1, 16);
+        using var embeddings = new EmbeddingHead(ClassEmbeddings.Create(1, 16));
         using var work = ModelCatalog.Instance.Create(new ModelSpec("resnet20", EmbedDim: 16), device);
         var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, embeddings, device);
         var vectors = models.Select(m => TaskLosses.Flatten(m)).ToList();
@@ -64,8 +64,8 @@ public class LandscapeTests
         var model = models[1];
         BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
         model.eval();
-        Assert.That(a, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskA, embeddings)).Within(1e-4));
-        Assert.That(b, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskB, embeddings)).Within(1e-4));
+        Assert.That(a, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskA, embeddings.Embeddings)).Within(1e-4));
+        Assert.That(b, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskB, embeddings.Embeddings)).Within(1e-4));
         foreach (var m in models) m.Dispose();
     }
 
@@ -85,7 +85,7 @@ public class LandscapeTests
         using var work = ModelCatalog.Instance.Create(session.Spec, device);
         using var norm = ReportCommand.NormImages(context, options);
         using var eval = context.TestSet.Take(options.EvalImages);
-        var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, session.ClassEmbeddings, device);
+        var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, session.Head, device);
         var activations = Merging.ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), device);
         using var frame = FrameVectors.Of(session, [], activations, work);
         var landscape = LossLandscape.Compute(losses, frame.PlanePoints, options.Grid, (_, _, _) => { });
@@ -118,8 +118,8 @@ public class LandscapeTests
         Checkpoints.StateDictLoader.Load(model, state, "grid point");
         BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
         model.eval();
-        Assert.That(landscape.Losses[2, 0].A, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskA, session.ClassEmbeddings)).Within(1e-4));
-        Assert.That(landscape.Losses[2, 0].B, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskB, session.ClassEmbeddings)).Within(1e-4));
+        Assert.That(landscape.Losses[2, 0].A, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskA, ((EmbeddingHead)session.Head).Embeddings)).Within(1e-4));
+        Assert.That(landscape.Losses[2, 0].B, Is.EqualTo(DirectLoss(model, eval, ClassSet.TaskB, ((EmbeddingHead)session.Head).Embeddings)).Within(1e-4));
     }
 
     /// <summary>Mean over the task's images of -log softmax over the task's classes at the true class, image by image.</summary>

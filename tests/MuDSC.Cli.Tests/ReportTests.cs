@@ -68,7 +68,7 @@ public class ReportTests
         using var eval = test.Take(evalImages);
         BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
         model.eval();
-        return (LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskA, b.ClassEmbeddings), LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskB, b.ClassEmbeddings));
+        return (LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskA, ((Heads.EmbeddingHead)b.Head).Embeddings), LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskB, ((Heads.EmbeddingHead)b.Head).Embeddings));
     }
 
     [Test]

@@ -66,7 +66,7 @@ public class ResultTests(string pairName)
         var reference = _pair.Result(method);
         var run = _session.Run(MergeMethod.Parse(method));
         using var model = run.Model;
-        var metrics = _evaluator.Evaluate(model, _session.ClassEmbeddings);
+        var metrics = _evaluator.Evaluate(model, _session.Head);
         Assert.Multiple(() =>
         {
             Assert.That(run.Alpha, Is.EqualTo(reference.Alpha), "chosen alpha");

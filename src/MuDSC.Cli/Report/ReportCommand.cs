@@ -63,14 +63,14 @@ internal static partial class ReportCommand
         foreach (var model in session.BaseModels) model.eval();
         var rows = new List<(string Name, TaskMetrics Metrics, MergeReport? Report)>();
         for (int i = 0; i < session.BaseModels.Count; i++)
-            rows.Add((Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.Evaluate(session.BaseModels[i], session.ClassEmbeddings), null));
+            rows.Add((Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.Evaluate(session.BaseModels[i], session.Heads[i]), null));
         var testJoints = new Dictionary<MergeMethod, List<double>>(); // per alpha-search candidate, in search order
         foreach (var method in methods)
         {
             var joints = testJoints[method] = [];
             var run = MergeCommands.WithStatus($"merging with {method}", progress => session.Run(method, alpha: null, progress,
-                onCandidate: candidate => joints.Add(context.Test.Evaluate(candidate, session.ClassEmbeddings).Joint)));
-            using (run.Model) rows.Add((method.Name, context.Test.Evaluate(run.Model, session.ClassEmbeddings), run.Report));
+                onCandidate: candidate => joints.Add(context.Test.Evaluate(candidate, session.Head).Joint)));
+            using (run.Model) rows.Add((method.Name, context.Test.Evaluate(run.Model, session.Head), run.Report));
         }
         var reports = rows.Where(r => r.Report is not null).Select(r => r.Report!).ToList();
 

@@ -12,7 +12,7 @@ namespace MuDSC.Cli.Report;
 /// over <c>evalImages</c> of that task, logits over the task's classes (the loss the task was trained with).
 /// </summary>
 internal sealed class TaskLosses(nn.Module<Tensor, Tensor> work, LabeledImages normImages, LabeledImages evalImages,
-    ClassSet taskA, ClassSet taskB, Tensor classEmbeddings, Device device)
+    ClassSet taskA, ClassSet taskB, ClassHead head, Device device)
 {
     /// <summary>The model's learnable parameters, in <c>named_parameters</c> order, as one float64 vector.</summary>
     public static Tensor Flatten(nn.Module model) => Flatten(model.named_parameters().Select(p => p.parameter));
@@ -60,7 +60,7 @@ internal sealed class TaskLosses(nn.Module<Tensor, Tensor> work, LabeledImages n
                 var classes = torch.tensor(task.Classes.Select(c => (long)c).ToArray(), ScalarType.Int64, device);
                 var inTask = torch.isin(batch.Labels, classes).nonzero().squeeze(1);
                 if (inTask.shape[0] == 0) continue;
-                var logits = ClassEmbeddings.Logits(work.call(batch.Images.index_select(0, inTask)), classEmbeddings, task);
+                var logits = head.Logits(work.call(batch.Images.index_select(0, inTask)), task);
                 var labels = batch.Labels.index_select(0, inTask);
                 var targets = torch.tensor(labels.data<long>().Select(l => (long)task.IndexOf((int)l)).ToArray(), ScalarType.Int64, device);
                 using var sum = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MuDSC.Data;
+using MuDSC.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
 using MuDSC.Models;
@@ -20,12 +21,19 @@ public static class BranchedCheckpoint
     public const string BranchesKey = "branches";
     public const string BranchClassesKey = "branch_classes";
 
-    /// <summary>Writes <paramref name="model"/> atomically; branch i answers for <paramref name="branchClasses"/>[i].</summary>
+    /// <summary>
+    /// Writes <paramref name="model"/> atomically; branch i answers for <paramref name="branchClasses"/>[i] through
+    /// <paramref name="heads"/>[i]: one set of class embeddings for all, or each branch's classifier over its classes.
+    /// </summary>
     public static void Save(string path, BranchedModel<nn.Module<Tensor, Tensor>> model, ModelSpec spec, IReadOnlyList<ClassSet> branchClasses,
-        Tensor classEmbeddings, IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
+        IReadOnlyList<ClassHead> heads, IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
     {
-        if (branchClasses.Count != model.Branches.Count)
-            throw new ArgumentException($"{model.Branches.Count} branches but {branchClasses.Count} class sets", nameof(branchClasses));
+        if (branchClasses.Count != model.Branches.Count || heads.Count != model.Branches.Count)
+            throw new ArgumentException($"{model.Branches.Count} branches but {branchClasses.Count} class sets and {heads.Count} heads", nameof(branchClasses));
+        bool oneHead = heads.All(h => h.SameAs(heads[0]));
+        bool ownClassifiers = heads.Select((h, i) => h is ClassifierHead c && c.Classes.Equals(branchClasses[i])).All(x => x);
+        if (!oneHead && !ownClassifiers)
+            throw new ArgumentException("a partial merge's file holds one set of class embeddings for every branch, or each branch's classifier over its own classes", nameof(heads));
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [CutKey] = model.Cut.Name,
@@ -34,8 +42,13 @@ public static class BranchedCheckpoint
         };
         foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
         var union = new ClassSet(branchClasses.SelectMany(c => c.Classes).Distinct());
-        Checkpoint.Write(path, model.Trunk, model.Entries(), spec, union, classEmbeddings, metadata);
+        Checkpoint.Write(path, model.Trunk, model.Entries(), spec, union, heads[0] is ClassifierHead ? new ClassifierHead(union) : heads[0], metadata);
     }
+
+    /// <summary>The head of each branch, in branch order: the checkpoint's class embeddings, or each branch's classifier over its classes.</summary>
+    public static IReadOnlyList<ClassHead> BranchHeads(this Checkpoint checkpoint) => checkpoint.Head is ClassifierHead
+        ? checkpoint.BranchClasses().Select(c => (ClassHead)new ClassifierHead(c)).ToList()
+        : checkpoint.BranchClasses().Select(_ => checkpoint.Head).ToList();
 
     /// <summary>The checkpoint's branches' tasks, in branch order (from <c>branch_classes</c>).</summary>
     public static IReadOnlyList<ClassSet> BranchClasses(this Checkpoint checkpoint)

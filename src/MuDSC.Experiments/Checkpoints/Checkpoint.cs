@@ -1,5 +1,6 @@
 using System.Globalization;
 using MuDSC.Data;
+using MuDSC.Heads;
 using MuDSC.IO;
 using MuDSC.Models;
 using TorchSharp;
@@ -9,8 +10,10 @@ using static TorchSharp.torch;
 namespace MuDSC.Checkpoints;
 
 /// <summary>
-/// A model checkpoint: the PyTorch-named state dict, the fixed class embeddings (tensor
-/// <c>class_embeddings</c>) and string metadata (arch, width, in_channels, embed_dim, classes, seed, regime, ...).
+/// A model checkpoint: the PyTorch-named state dict, its class head and string metadata (arch, width,
+/// in_channels, embed_dim, classes, seed, regime, ...). The head is the protocol's fixed class embeddings
+/// (tensor <c>class_embeddings</c>), or with metadata <c>head</c> = <c>classifier</c> a plain classifier whose
+/// embed_dim outputs are the logits of its classes, in order (torchvision's <c>fc</c>; no tensor of its own).
 /// A partial merge's checkpoint also has metadata <c>cut</c> (see <see cref="BranchedCheckpoint"/>).
 /// </summary>
 public sealed partial class Checkpoint : IDisposable
@@ -19,13 +22,13 @@ public sealed partial class Checkpoint : IDisposable
 
     private static readonly string[] RequiredMetadata = ["arch", "width", "in_channels", "embed_dim", "classes"];
 
-    public Checkpoint(string source, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
+    public Checkpoint(string source, ModelSpec spec, ClassSet classes, ClassHead head,
         IReadOnlyDictionary<string, Tensor> stateDict, IReadOnlyDictionary<string, string> metadata)
     {
         Source = source;
         Spec = spec;
         Classes = classes;
-        ClassEmbeddings = classEmbeddings;
+        Head = head;
         StateDict = stateDict;
         Metadata = metadata;
     }
@@ -38,7 +41,8 @@ public sealed partial class Checkpoint : IDisposable
     /// <summary>The classes the model was trained on.</summary>
     public ClassSet Classes { get; }
 
-    public Tensor ClassEmbeddings { get; }
+    /// <summary>What turns the model's outputs into class logits (a partial merge's branches: <see cref="BranchedCheckpoint.BranchHeads"/>).</summary>
+    public ClassHead Head { get; }
 
     public IReadOnlyDictionary<string, Tensor> StateDict { get; }
 
@@ -52,9 +56,6 @@ public sealed partial class Checkpoint : IDisposable
             var missing = RequiredMetadata.Where(k => !content.Metadata.ContainsKey(k)).ToList();
             if (missing.Count > 0)
                 throw new CheckpointException($"{path}: metadata lacks {string.Join(", ", missing)}; write checkpoints with `mudsc train` or add these __metadata__ keys.");
-            if (!content.Tensors.TryGetValue(ClassEmbeddingsKey, out var embeddings))
-                throw new CheckpointException($"{path}: no '{ClassEmbeddingsKey}' tensor; every checkpoint stores the fixed class embeddings it was trained with.");
-
             var spec = new ModelSpec(
                 content.Metadata["arch"],
                 ParseInt(path, content.Metadata, "width"),
@@ -62,9 +63,6 @@ public sealed partial class Checkpoint : IDisposable
                 ParseInt(path, content.Metadata, "embed_dim"),
                 content.Metadata.ContainsKey(ModelSpec.NormGroupsKey) ? ParseInt(path, content.Metadata, ModelSpec.NormGroupsKey) : null,
                 content.Metadata.ContainsKey(ModelSpec.ImageSizeKey) ? ParseInt(path, content.Metadata, ModelSpec.ImageSizeKey) : null);
-            if (embeddings.dim() != 2 || embeddings.shape[0] != ClassSet.ClassCount || embeddings.shape[1] != spec.EmbedDim)
-                throw new CheckpointException($"{path}: '{ClassEmbeddingsKey}' is [{string.Join(", ", embeddings.shape)}], expected [{ClassSet.ClassCount}, {spec.EmbedDim}].");
-
             ClassSet classes;
             try
             {
@@ -74,13 +72,14 @@ public sealed partial class Checkpoint : IDisposable
             {
                 throw new CheckpointException($"{path}: metadata 'classes' is invalid: {e.Message}");
             }
+            var head = ReadHead(path, content, spec, classes);
 
             var stateDict = content.Tensors.Where(kv => kv.Key != ClassEmbeddingsKey)
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             // A NaN or Inf weight evaluates to chance and merges into garbage without a word: refuse it where it enters.
             if (content.Tensors.FirstOrDefault(kv => !TensorChecks.AllFinite(kv.Value)) is { Key: not null } broken)
                 throw new CheckpointException($"{path}: tensor '{broken.Key}' holds NaN or Inf; the checkpoint is damaged or came from a diverged run.");
-            return new Checkpoint(path, spec, classes, embeddings, stateDict, content.Metadata);
+            return new Checkpoint(path, spec, classes, head, stateDict, content.Metadata);
         }
         catch
         {
@@ -90,16 +89,16 @@ public sealed partial class Checkpoint : IDisposable
     }
 
     /// <summary>
-    /// Writes a model's state dict, the class embeddings and metadata atomically. A model with
+    /// Writes a model's state dict, its class head and metadata atomically. A model with
     /// GroupNorm layers records their group count (a state dict does not show it).
     /// </summary>
-    public static void Save(string path, nn.Module model, ModelSpec spec, ClassSet classes, Tensor classEmbeddings,
+    public static void Save(string path, nn.Module model, ModelSpec spec, ClassSet classes, ClassHead head,
         IEnumerable<KeyValuePair<string, string>>? extraMetadata = null) =>
-        Write(path, model, model.state_dict(), spec, classes, classEmbeddings, extraMetadata);
+        Write(path, model, model.state_dict(), spec, classes, head, extraMetadata);
 
     /// <summary>Writes <paramref name="entries"/> with the metadata of <paramref name="model"/>'s spec and GroupNorm count.</summary>
     internal static void Write(string path, nn.Module model, IEnumerable<KeyValuePair<string, Tensor>> entries, ModelSpec spec, ClassSet classes,
-        Tensor classEmbeddings, IEnumerable<KeyValuePair<string, string>>? extraMetadata)
+        ClassHead head, IEnumerable<KeyValuePair<string, string>>? extraMetadata)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var counts = GroupCounts(model).Distinct().ToList();
@@ -109,7 +108,13 @@ public sealed partial class Checkpoint : IDisposable
         foreach (var (key, value) in (spec with { NormGroups = groups ?? spec.NormGroups }).ToMetadata()) metadata[key] = value;
         metadata["classes"] = classes.ToString();
         foreach (var (key, value) in extraMetadata ?? []) metadata[key] = value;
-        SafeTensorsFile.Write(path, entries.Append(new(ClassEmbeddingsKey, classEmbeddings)), metadata);
+        if (head is EmbeddingHead embeddings)
+        {
+            SafeTensorsFile.Write(path, entries.Append(new(ClassEmbeddingsKey, embeddings.Embeddings)), metadata);
+            return;
+        }
+        metadata[ClassHead.MetadataKey] = ClassifierHead.Name;
+        SafeTensorsFile.Write(path, entries, metadata);
     }
 
     /// <summary>
@@ -169,8 +174,31 @@ public sealed partial class Checkpoint : IDisposable
 
     public void Dispose()
     {
-        ClassEmbeddings.Dispose();
+        Head.Dispose();
         foreach (var tensor in StateDict.Values) tensor.Dispose();
+    }
+
+    /// <summary>The head the metadata names: the class embeddings (the default), or a classifier over the checkpoint's classes.</summary>
+    private static ClassHead ReadHead(string path, SafeTensorsContent content, ModelSpec spec, ClassSet classes)
+    {
+        switch (content.Metadata.GetValueOrDefault(ClassHead.MetadataKey, EmbeddingHead.Name))
+        {
+            case EmbeddingHead.Name:
+                if (!content.Tensors.TryGetValue(ClassEmbeddingsKey, out var embeddings))
+                    throw new CheckpointException($"{path}: no '{ClassEmbeddingsKey}' tensor; a checkpoint stores the fixed class embeddings it was trained with (or says metadata {ClassHead.MetadataKey} = {ClassifierHead.Name}).");
+                if (embeddings.dim() != 2 || embeddings.shape[0] != ClassSet.ClassCount || embeddings.shape[1] != spec.EmbedDim)
+                    throw new CheckpointException($"{path}: '{ClassEmbeddingsKey}' is [{string.Join(", ", embeddings.shape)}], expected [{ClassSet.ClassCount}, {spec.EmbedDim}].");
+                return new EmbeddingHead(embeddings);
+            case ClassifierHead.Name:
+                if (content.Tensors.ContainsKey(ClassEmbeddingsKey))
+                    throw new CheckpointException($"{path}: metadata {ClassHead.MetadataKey} = {ClassifierHead.Name}, but the file holds '{ClassEmbeddingsKey}'; a classifier's outputs are its logits and need no embeddings.");
+                // A partial merge's branches each answer for their own task (BranchedCheckpoint.BranchHeads).
+                if (!content.Metadata.ContainsKey(BranchedCheckpoint.CutKey) && spec.EmbedDim != classes.Count)
+                    throw new CheckpointException($"{path}: a classifier over classes {classes} has {classes.Count} outputs, but metadata embed_dim = {spec.EmbedDim}.");
+                return new ClassifierHead(classes);
+            case var other:
+                throw new CheckpointException($"{path}: metadata {ClassHead.MetadataKey} = '{other}' is not a head we know ({EmbeddingHead.Name} or {ClassifierHead.Name}).");
+        }
     }
 
     /// <summary>Bounds on size metadata (<see cref="ModelSpec"/>'s): a hostile value must not reach the allocator.</summary>

@@ -51,6 +51,18 @@ public sealed class LabeledImages : IDisposable
         return new LabeledImages(Images.index_select(0, index), Labels.index_select(0, index));
     }
 
+    /// <summary>
+    /// This set with its single channel repeated to <paramref name="channels"/> (gray pixels for a model that reads
+    /// RGB), as a view of the same memory. This set is handed over: use only the result (it is this set when the channels already match).
+    /// </summary>
+    public LabeledImages WithChannels(int channels)
+    {
+        if (Images.shape[1] == channels) return this;
+        if (channels <= 0 || Images.shape[1] != 1)
+            throw new ArgumentException($"images with {Images.shape[1]} channels cannot be repeated to {channels}", nameof(channels));
+        using (this) return new LabeledImages(Images.expand(new long[] { -1, channels, -1, -1 }), Labels.clone());
+    }
+
     public static LabeledImages Concat(params LabeledImages[] parts) =>
         new(torch.cat(parts.Select(p => p.Images).ToArray(), 0), torch.cat(parts.Select(p => p.Labels).ToArray(), 0));
 

@@ -11,11 +11,11 @@ namespace MuDSC.Evaluation;
 /// </summary>
 public sealed class Evaluator(LabeledImages testSet, ClassSet taskA, ClassSet taskB, Device device, int batchSize = 100)
 {
-    /// <summary>Evaluates a model (images -> embedding) with the given class embeddings, in eval mode.</summary>
-    public TaskMetrics Evaluate(nn.Module<Tensor, Tensor> model, Tensor classEmbeddings)
+    /// <summary>Evaluates a model through its class head, in eval mode (a class the head cannot answer for is never predicted).</summary>
+    public TaskMetrics Evaluate(nn.Module<Tensor, Tensor> model, ClassHead head)
     {
         model.eval();
-        return Evaluate(images => ClassEmbeddings.Logits(model.call(images), classEmbeddings, ClassSet.All));
+        return Evaluate(images => head.Logits(model.call(images), ClassSet.All));
     }
 
     /// <summary>Evaluates any function from images to logits over all 10 classes (e.g. an ensemble).</summary>

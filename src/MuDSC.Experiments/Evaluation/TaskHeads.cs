@@ -1,4 +1,5 @@
 using MuDSC.Data;
+using MuDSC.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,12 +15,12 @@ namespace MuDSC.Evaluation;
 /// </summary>
 public static class TaskHeads
 {
-    /// <summary>Scores of a partial merge's output ([branches, batch, D] embeddings): branch i answers for <paramref name="tasks"/>[i].</summary>
-    public static Tensor OfBranches(Tensor branchEmbeddings, Tensor classEmbeddings, IReadOnlyList<ClassSet> tasks)
+    /// <summary>Scores of a partial merge's output ([branches, batch, D]): branch i answers for <paramref name="tasks"/>[i] through <paramref name="heads"/>[i].</summary>
+    public static Tensor OfBranches(Tensor branchOutputs, IReadOnlyList<ClassHead> heads, IReadOnlyList<ClassSet> tasks)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = Enumerable.Range(0, (int)branchEmbeddings.shape[0])
-            .Select(i => Heads.ClassEmbeddings.Logits(branchEmbeddings[i], classEmbeddings, ClassSet.All)).ToList();
+        var logits = Enumerable.Range(0, (int)branchOutputs.shape[0])
+            .Select(i => heads[i].Logits(branchOutputs[i], ClassSet.All)).ToList();
         return Scores(logits, tasks).MoveToOuterDisposeScope();
     }
 

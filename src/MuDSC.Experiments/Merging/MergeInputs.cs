@@ -1,5 +1,6 @@
 using MuDSC.Checkpoints;
 using MuDSC.Data;
+using MuDSC.Heads;
 
 namespace MuDSC.Merging;
 
@@ -23,7 +24,9 @@ public static class MergeInputs
                 .Select(kv => kv.Key).Concat(other.StateDict.Keys.Where(k => !first.StateDict.ContainsKey(k))).ToList();
             if (mismatched.Count > 0)
                 throw new MergeException($"{other.Source} and {first.Source} differ in tensors {string.Join(", ", mismatched.Take(5))}{(mismatched.Count > 5 ? ", ..." : "")}");
-            if (!other.ClassEmbeddings.allclose(first.ClassEmbeddings, rtol: 0, atol: 1e-6))
+            if (other.Head is ClassifierHead != first.Head is ClassifierHead)
+                throw new MergeException($"{other.Source} and {first.Source} have different kinds of head (class embeddings and a plain classifier, metadata {ClassHead.MetadataKey}); models to be merged are trained the same way");
+            if (other.Head is EmbeddingHead && !other.Head.SameAs(first.Head))
                 throw new MergeException($"{other.Source} and {first.Source} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)");
         }
     }

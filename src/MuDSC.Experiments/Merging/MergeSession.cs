@@ -43,7 +43,7 @@ public sealed class MergeSession : IDisposable
             foreach (var checkpoint in checkpoints.Skip(1)) _baseModels.Add(checkpoint.CreateModel(factory, device));
             foreach (var model in _baseModels) BatchNormStatistics.Reset(model, inputs, device);
             _merger = new ModelMerger<nn.Module<Tensor, Tensor>>(_baseModels, inputs, () => factory.Create(Spec, device));
-            ClassEmbeddings = checkpoints[0].ClassEmbeddings.to(device);
+            Heads = checkpoints.Select(c => c.Head.To(device)).ToList();
             BranchTasks = checkpoints.Select(c => c.Classes).ToList();
         }
         catch
@@ -58,7 +58,11 @@ public sealed class MergeSession : IDisposable
 
     public MergePlan Plan { get; }
 
-    public Tensor ClassEmbeddings { get; }
+    /// <summary>Each base model's class head; a partial merge's branch i answers through head i.</summary>
+    public IReadOnlyList<ClassHead> Heads { get; } = [];
+
+    /// <summary>The head of a full merge: one model carries one head, so every model's must be the same (<see cref="Run"/> refuses otherwise).</summary>
+    public ClassHead Head => Heads[0];
 
     /// <summary>The task each model was trained on: the classes its branch answers for in a partial merge.</summary>
     public IReadOnlyList<ClassSet> BranchTasks { get; } = [];
@@ -74,6 +78,8 @@ public sealed class MergeSession : IDisposable
     public MergeRun Run(MergeMethod method, double? alpha = null, IProgress<string>? progress = null, MatchOptions? options = null,
         Action<nn.Module<Tensor, Tensor>>? onCandidate = null)
     {
+        if (!CanMergeFully)
+            throw new MergeException($"the models' classifier heads answer for different classes ({string.Join("; ", BranchTasks)}): one merged model would have one head for all of them; merge up to a cut instead, each model keeping its head (--cut)");
         var merge = new MergeOptions
         {
             Method = method,
@@ -83,12 +89,15 @@ public sealed class MergeSession : IDisposable
         };
         var result = _merger.Run(merge, model =>
         {
-            double joint = _mergeSetEvaluator.Evaluate(model, ClassEmbeddings).Joint;
+            double joint = _mergeSetEvaluator.Evaluate(model, Head).Joint;
             onCandidate?.Invoke(model);
             return joint;
         });
         return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times, result.Report);
     }
+
+    /// <summary>Whether the models share one head, so that a full merge keeps a head that answers for every model's classes.</summary>
+    public bool CanMergeFully => Heads.All(h => h.SameAs(Heads[0]));
 
     /// <summary>
     /// Merges up to <paramref name="cut"/> with <paramref name="method"/>, each model keeping its branch;
@@ -113,22 +122,23 @@ public sealed class MergeSession : IDisposable
     {
         model.eval();
         using var outputs = model.call(images);
-        return TaskHeads.OfBranches(outputs, ClassEmbeddings, BranchTasks);
+        return TaskHeads.OfBranches(outputs, Heads, BranchTasks);
     }
 
-    /// <summary>A single model's scores under the same formula: it answers for every model's task.</summary>
-    public Tensor SingleModelScores(nn.Module<Tensor, Tensor> model, Tensor images)
+    /// <summary>A single model's scores under the same formula: through <paramref name="head"/> it answers for every model's task the head holds.</summary>
+    public Tensor SingleModelScores(nn.Module<Tensor, Tensor> model, ClassHead head, Tensor images)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = Heads.ClassEmbeddings.Logits(model.call(images), ClassEmbeddings, ClassSet.All);
-        return TaskHeads.Scores(BranchTasks.Select(_ => logits).ToList(), BranchTasks).MoveToOuterDisposeScope();
+        var logits = head.Logits(model.call(images), ClassSet.All);
+        var tasks = BranchTasks.Where(t => t.Classes.All(head.Answers.Contains)).ToList();
+        return TaskHeads.Scores(tasks.Select(_ => logits).ToList(), tasks).MoveToOuterDisposeScope();
     }
 
     /// <summary>The ensemble under the same formula: base model i answers for its own task.</summary>
     public Tensor EnsembleScores(Tensor images)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = _baseModels.Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All)).ToList();
+        var logits = _baseModels.Select((m, i) => Heads[i].Logits(m.call(images), ClassSet.All)).ToList();
         return TaskHeads.Scores(logits, BranchTasks).MoveToOuterDisposeScope();
     }
 
@@ -150,7 +160,7 @@ public sealed class MergeSession : IDisposable
     /// </summary>
     public IReadOnlyList<Tensor> BaseAndEnsembleLogits(Tensor images)
     {
-        var logits = _baseModels.Select(m => Heads.ClassEmbeddings.Logits(m.call(images), ClassEmbeddings, ClassSet.All)).ToList();
+        var logits = _baseModels.Select((m, i) => Heads[i].Logits(m.call(images), ClassSet.All)).ToList();
         var meanProbability = logits.Select(l => l.softmax(1)).Aggregate((a, b) => a.Plus(b)).DividedBy(logits.Count);
         return [.. logits, meanProbability.log()];
     }
@@ -158,6 +168,6 @@ public sealed class MergeSession : IDisposable
     public void Dispose()
     {
         foreach (var model in _baseModels) model.Dispose();
-        ClassEmbeddings.Dispose();
+        foreach (var head in Heads) head.Dispose();
     }
 }

@@ -11,8 +11,16 @@ namespace MuDSC.Models;
 /// <summary>Every architecture this library ships, by the name stored in checkpoints.</summary>
 public sealed class ModelCatalog : IModelFactory
 {
-    /// <summary>One architecture: how a spec builds it, its head (whose output count is the spec's EmbedDim), where it may be cut, its usual input channels.</summary>
-    private sealed record Entry(Func<ModelSpec, nn.Module<Tensor, Tensor>> Build, string Head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts, int InChannels = 1);
+    /// <summary>
+    /// One architecture: how a spec builds it, its head (whose output count is the spec's EmbedDim), where it may be cut,
+    /// its usual input channels (3 for the models people have, whose head is a plain classifier: its outputs are class logits).
+    /// </summary>
+    private sealed record Entry(Func<ModelSpec, nn.Module<Tensor, Tensor>> Build, string Head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts,
+        int InChannels = 1, bool Classifier = false);
+
+    /// <summary>An architecture of torchvision or timm: RGB in, a plain classifier out.</summary>
+    private static Entry Theirs(Func<ModelSpec, nn.Module<Tensor, Tensor>> build, string head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> cuts) =>
+        new(build, head, cuts, InChannels: 3, Classifier: true);
 
     // A variant is one line here. torchvision's ResNets: width 1 is theirs (64 stem planes), the head's outputs are the classes.
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal)
@@ -27,15 +35,15 @@ public sealed class ModelCatalog : IModelFactory
         ["resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "fc", BottleneckResNet.Cuts.All),
         ["resnet50gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
         ["vit"] = new(s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim), "head", VisionTransformer.Cuts.All),
-        ["torchvision/resnet18"] = new(s => new BasicResNet(BasicResNet.ResNet18Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All, InChannels: 3),
-        ["torchvision/resnet34"] = new(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All, InChannels: 3),
-        ["torchvision/resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
-            "fc", BottleneckResNet.Cuts.All, InChannels: 3),
-        ["torchvision/vit_b_16"] = new(s => new TorchvisionViT(768 * s.Width, depth: 12, heads: 12, mlpDim: 3072 * s.Width, patch: 16, s.ImageSize ?? 224, s.InChannels, s.EmbedDim),
-            "heads.head", TorchvisionViT.Cuts.All, InChannels: 3),
-        ["timm/vit_tiny_patch16_224"] = new(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All, InChannels: 3),
-        ["timm/vit_small_patch16_224"] = new(s => TimmViT(s, dim: 384, heads: 6), "head", VisionTransformer.Cuts.All, InChannels: 3),
-        ["timm/vit_base_patch16_224"] = new(s => TimmViT(s, dim: 768, heads: 12), "head", VisionTransformer.Cuts.All, InChannels: 3),
+        ["torchvision/resnet18"] = Theirs(s => new BasicResNet(BasicResNet.ResNet18Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
+        ["torchvision/resnet34"] = Theirs(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
+        ["torchvision/resnet50"] = Theirs(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
+            "fc", BottleneckResNet.Cuts.All),
+        ["torchvision/vit_b_16"] = Theirs(s => new TorchvisionViT(768 * s.Width, depth: 12, heads: 12, mlpDim: 3072 * s.Width, patch: 16, s.ImageSize ?? 224, s.InChannels, s.EmbedDim),
+            "heads.head", TorchvisionViT.Cuts.All),
+        ["timm/vit_tiny_patch16_224"] = Theirs(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All),
+        ["timm/vit_small_patch16_224"] = Theirs(s => TimmViT(s, dim: 384, heads: 6), "head", VisionTransformer.Cuts.All),
+        ["timm/vit_base_patch16_224"] = Theirs(s => TimmViT(s, dim: 768, heads: 12), "head", VisionTransformer.Cuts.All),
     };
 
     /// <summary>timm's ViTs: 12 blocks, MLP ratio 4, 16-pixel patches, LayerNorm eps 1e-6; the class token's final state is classified.</summary>
@@ -50,6 +58,9 @@ public sealed class ModelCatalog : IModelFactory
 
     /// <summary>The input channels <paramref name="arch"/> usually has (3 for torchvision's models, 1 for ours, trained on Fashion-MNIST).</summary>
     public int DefaultInChannels(string arch) => Find(arch).InChannels;
+
+    /// <summary>Whether <paramref name="arch"/>'s head is a plain classifier (torchvision's and timm's), trained to give its classes' logits, not embeddings.</summary>
+    public bool HasClassifierHead(string arch) => Find(arch).Classifier;
 
     private static Entry Find(string arch) =>
         Entries.TryGetValue(arch, out var entry) ? entry : throw new ArgumentException($"unknown architecture '{arch}' (known: {string.Join(", ", Entries.Keys)})", nameof(arch));

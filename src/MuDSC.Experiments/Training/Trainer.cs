@@ -47,14 +47,16 @@ public sealed record TrainingOptions(
 public sealed record TrainingProgress(
     int Epoch, int Epochs, long Step, long TotalSteps, double Loss, double Accuracy, double ImagesPerSecond);
 
-/// <summary>Trains a model (images -> embedding) on one class set through the fixed class-embedding head.</summary>
+/// <summary>Trains a model on one class set through its class head (the fixed class embeddings, or a classifier over the set).</summary>
 public static class Trainer
 {
     /// <summary>Trains in place on the images of <paramref name="data"/> whose classes are in the options' set.</summary>
-    public static TrainingProgress Train(nn.Module<Tensor, Tensor> model, Tensor classEmbeddings, LabeledImages data,
+    public static TrainingProgress Train(nn.Module<Tensor, Tensor> model, ClassHead head, LabeledImages data,
         TrainingOptions options, Device device, IProgress<TrainingProgress>? progress = null)
     {
         if (options.Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(options), "epochs must be positive");
+        if (options.Classes.Classes.Any(c => !head.Answers.Contains(c)))
+            throw new ArgumentException($"the head answers for classes {head.Answers}, not for every class of {options.Classes}", nameof(head));
         using var taskData = data.WhereClassIn(options.Classes);
         if (taskData.Count == 0) throw new ArgumentException($"no training images of classes {options.Classes}");
 
@@ -86,7 +88,7 @@ public static class Trainer
                 using (batch)
                 {
                     var targets = targetOf.index_select(0, batch.Labels);
-                    var logits = ClassEmbeddings.Logits(model.call(batch.Images), classEmbeddings, options.Classes);
+                    var logits = head.Logits(model.call(batch.Images), options.Classes);
                     var loss = nn.functional.cross_entropy(logits, targets);
                     optimizer.zero_grad();
                     loss.backward();
