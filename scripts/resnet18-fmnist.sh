@@ -3,19 +3,21 @@
 # protocol's Fashion-MNIST tasks (gray pixels repeated to 3 channels, 28x28; each fc classifies its own 5 classes),
 # then merges them with every method at the cut before the head (AfterLayer4; no full merge: the heads differ) and prints the table.
 # The checkpoints (45 MB each) are not shipped; they are kept in DIR (default: checkpoints/resnet18-fmnist, not in git)
-# and trained only when missing. Usage: scripts/resnet18-fmnist.sh [DIR] [EPOCHS]
+# and trained only when missing. Task A (T-shirt, pullover, coat, shirt, bag) is the harder: at 8 epochs its model
+# reaches 87.5% on its task, under 90%; 15 epochs it gets. Usage: scripts/resnet18-fmnist.sh [DIR] [EPOCHS_A] [EPOCHS_B]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${1:-$root/checkpoints/resnet18-fmnist}"
-epochs="${2:-8}"
+epochs_a="${2:-15}"
+epochs_b="${3:-8}"
 mkdir -p "$dir"
-train() { # name classes seed
+train() { # name classes seed epochs
     if [[ ! -f "$dir/$1.safetensors" ]]; then
-        "$root/mudsc" train --arch torchvision/resnet18 --classes "$2" --seed "$3" --epochs "$epochs" --out "$dir/$1.safetensors"
+        "$root/mudsc" train --arch torchvision/resnet18 --classes "$2" --seed "$3" --epochs "$4" --out "$dir/$1.safetensors"
     fi
 }
-train resnet18_a 0,2,4,6,8 1
-train resnet18_b 1,3,5,7,9 2
+train resnet18_a 0,2,4,6,8 1 "$epochs_a"
+train resnet18_b 1,3,5,7,9 2 "$epochs_b"
 "$root/mudsc" eval "$dir/resnet18_a.safetensors" "$dir/resnet18_b.safetensors"
 "$root/mudsc" compare "$dir/resnet18_a.safetensors" "$dir/resnet18_b.safetensors" --cut AfterLayer4 \
     --csv "$dir/cuts.csv" --json "$dir/cuts.json"

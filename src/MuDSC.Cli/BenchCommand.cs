@@ -23,17 +23,37 @@ internal static class BenchCommand
         var pair = new Option<string?>("--pair") { Description = "Folder with resnet20_scratch_{a,b}.safetensors (default: the shipped ones)." };
         var skipMerge = new Option<bool>("--matchers-only") { Description = "Time only the matchers." };
         var memory = new Option<bool>("--memory") { Description = "Also measure peak resident memory of a merge for merge sets of 500, 1,000 and 4,000 images." };
+        var scale = new Option<bool>("--scale")
+        {
+            Description = "Instead: merges of two random models at real sizes (--archs) per merge-set size (--merge-sets), each phase beside its floor, " +
+                "and the peak resident memory (minutes to an hour on 2 cores).",
+        };
+        var archs = new Option<string>("--archs") { Description = "With --scale: comma-separated catalog architectures.", DefaultValueFactory = _ => string.Join(",", ScaleBench.DefaultArchitectures) };
+        var mergeSets = new Option<string>("--merge-sets") { Description = "With --scale: merge-set sizes (images), comma-separated.", DefaultValueFactory = _ => "256,1024" };
+        var imageSize = CommonOptions.Count("--image-size", "With --scale: input height and width.", 16, ModelSpec.MaxImageSize, 224);
+        var method = new Option<string>("--method") { Description = "With --scale: the merge method (MuDSC at alpha 0.5).", DefaultValueFactory = _ => "zipit" };
+        method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
-        var command = new Command("bench", "Benchmark: linear assignment and zip by size, and a ResNet20 merge per method split by phase.")
+        var command = new Command("bench", "Benchmark: linear assignment and zip by size, and a ResNet20 merge per method split by phase; --scale: merges at real sizes.")
         {
-            sizes, pair, skipMerge, memory, device, data,
+            sizes, pair, skipMerge, memory, scale, archs, mergeSets, imageSize, method, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             AnsiConsole.MarkupLineInterpolated($"machine: {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}");
             var counts = ParseSizes(parse.GetValue(sizes)!);
             var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            if (parse.GetValue(scale))
+            {
+                var chosen = parse.GetValue(archs)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                var unknown = chosen.FirstOrDefault(a => !ModelCatalog.Instance.Architectures.Contains(a));
+                if (unknown is not null || chosen.Length == 0)
+                    throw new UsageException($"--archs: '{unknown}' is not an architecture of the catalog ({string.Join(", ", ModelCatalog.Instance.Architectures)})");
+                var setSizes = ParseCounts(parse.GetValue(mergeSets)!, "--merge-sets", 1, 100_000);
+                ScaleBench.Run(chosen, setSizes, parse.GetValue(imageSize), MergeMethod.Parse(parse.GetValue(method)!), dev);
+                return 0;
+            }
             MatcherTable(counts);
             if (!parse.GetValue(skipMerge))
             {
@@ -46,16 +66,18 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int[] ParseSizes(string text)
+    private static int[] ParseSizes(string text) => ParseCounts(text, "--sizes", 2, 8192);
+
+    private static int[] ParseCounts(string text, string option, int min, int max)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var sizes = new int[parts.Length];
+        var counts = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sizes[i]) || sizes[i] < 2 || sizes[i] > 8192)
-                throw new UsageException($"--sizes '{text}': each size must be an integer from 2 to 8192, comma-separated");
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out counts[i]) || counts[i] < min || counts[i] > max)
+                throw new UsageException($"{option} '{text}': each value must be an integer from {min} to {max}, comma-separated");
         }
-        return sizes;
+        return counts;
     }
 
     /// <summary>
@@ -154,7 +176,7 @@ internal static class BenchCommand
 
     private static string F(double seconds) => seconds.ToString("F2", CultureInfo.InvariantCulture);
 
-    private static double Time(Action action)
+    internal static double Time(Action action)
     {
         var clock = Stopwatch.StartNew();
         action();

@@ -45,8 +45,8 @@ internal sealed class CorrelationAccumulator : IDisposable
 
     /// <summary>
     /// Adds samples laid out channels-first, [B, features, P] (e.g. a feature map [B, C, H*W]):
-    /// every batch item and position is a sample. Avoids transposing large activations; each
-    /// batch's products are formed in the input's precision and summed in float64.
+    /// every batch item and position is a sample. The products are one matrix product over all B * P
+    /// samples in the input's precision (a per-item product would hold B matrices of features x features), summed in float64.
     /// </summary>
     public void AddChannelsFirst(Tensor samples)
     {
@@ -56,7 +56,8 @@ internal sealed class CorrelationAccumulator : IDisposable
         _shift ??= samples.mean([0, 2], type: ScalarType.Float64).DetachFromDisposeScope();
         var x = samples.sub(_shift.to_type(samples.dtype).view(1, Features, 1));
         _sum.PlusInPlace(x.sum([0, 2], type: ScalarType.Float64));
-        _outer.PlusInPlace(x.bmm(x.transpose(1, 2)).sum(dim: 0).to_type(ScalarType.Float64));
+        var flat = x.transpose(0, 1).reshape(Features, -1);
+        _outer.PlusInPlace(flat.matmul(flat.t()).to_type(ScalarType.Float64));
         _count += samples.shape[0] * samples.shape[2];
     }
 

@@ -13,8 +13,9 @@ namespace MuDSC.Merging;
 internal static class ActivationCorrelations
 {
     /// <param name="inputs">One tensor per batch, moved to <paramref name="device"/>; read, never disposed.</param>
+    /// <param name="featureBudgetBytes">Recorded features held at once (all taps, all models); a batch that would hold more runs in chunks.</param>
     public static Dictionary<string, double[,]> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
-        IEnumerable<Tensor> inputs, Device device)
+        IEnumerable<Tensor> inputs, Device device, long featureBudgetBytes = FeatureBudgetBytes)
     {
         var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => s.Name).ToList();
         if (untapped.Count > 0)
@@ -52,25 +53,24 @@ internal static class ActivationCorrelations
             }
 
             int batches = 0;
+            long? chunk = null;
             using var noGrad = torch.no_grad();
             foreach (var input in inputs)
             {
                 using (var batch = input.to(device))
                 {
-                    foreach (var model in models)
+                    // Every tap's features of every model are held at once: at large sizes a batch runs in chunks within the budget.
+                    chunk ??= ChunkSize(plan, models, captured, batch, featureBudgetBytes);
+                    for (long start = 0; start < batch.shape[0]; start += chunk.Value)
                     {
-                        using var output = model.call(batch);
-                    }
-                    RequireEveryTapFired(plan, captured);
-                    foreach (var space in plan.Spaces)
-                    {
-                        using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
-                        accumulators[space.Name].AddChannelsFirst(stacked);
-                    }
-                    foreach (var store in captured)
-                    {
-                        foreach (var tensor in store.Values) tensor.Dispose();
-                        store.Clear();
+                        using var part = batch.narrow(0, start, Math.Min(chunk.Value, batch.shape[0] - start));
+                        Record(plan, models, captured, part);
+                        foreach (var space in plan.Spaces)
+                        {
+                            using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
+                            accumulators[space.Name].AddChannelsFirst(stacked);
+                        }
+                        Release(captured);
                     }
                 }
                 batches++;
@@ -79,12 +79,54 @@ internal static class ActivationCorrelations
             var broken = accumulators.Where(kv => !kv.Value.IsFinite()).Select(kv => kv.Key).ToList();
             if (broken.Count > 0)
                 throw new MergeException($"activations of space '{broken[0]}' hold NaN or Inf on the merge set; check the models' weights and the merge-set images.");
-            return accumulators.ToDictionary(kv => kv.Key, kv => kv.Value.CorrelationArray());
+            // One space at a time: a running sum is released as its correlation is read, so memory holds one copy of each, not two.
+            var correlations = new Dictionary<string, double[,]>();
+            foreach (var space in plan.Spaces)
+            {
+                correlations[space.Name] = accumulators[space.Name].CorrelationArray();
+                accumulators[space.Name].Dispose();
+                accumulators.Remove(space.Name);
+            }
+            return correlations;
         }
         finally
         {
             foreach (var remove in removeHooks) remove();
             foreach (var accumulator in accumulators.Values) accumulator.Dispose();
+        }
+    }
+
+    /// <summary>Bytes of recorded features a chunk of inputs may hold by default (all taps, all models).</summary>
+    public const long FeatureBudgetBytes = 1L << 30;
+
+    /// <summary>
+    /// Inputs per chunk: as many as the budget holds by the features one input records (measured on the
+    /// batch's first input, then discarded), at least one and at most the batch, so small models run each batch whole.
+    /// </summary>
+    private static long ChunkSize(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models, Dictionary<string, Tensor>[] captured, Tensor batch, long budget)
+    {
+        using (var probe = batch.narrow(0, 0, 1)) Record(plan, models, captured, probe);
+        long perInput = Math.Max(1, captured.Sum(store => store.Values.Sum(t => t.numel() * t.ElementSize)));
+        Release(captured);
+        return Math.Clamp(budget / perInput, 1, batch.shape[0]);
+    }
+
+    /// <summary>Runs every model on <paramref name="inputs"/>, so that every tap records its features.</summary>
+    private static void Record(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models, Dictionary<string, Tensor>[] captured, Tensor inputs)
+    {
+        foreach (var model in models)
+        {
+            using var output = model.call(inputs);
+        }
+        RequireEveryTapFired(plan, captured);
+    }
+
+    private static void Release(Dictionary<string, Tensor>[] captured)
+    {
+        foreach (var store in captured)
+        {
+            foreach (var tensor in store.Values) tensor.Dispose();
+            store.Clear();
         }
     }
 
