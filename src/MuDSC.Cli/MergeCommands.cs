@@ -70,10 +70,19 @@ internal static partial class MergeCommands
             if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
             OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
-            if (parse.GetValue(cut) is not null && parse.GetValue(own.MergeSet) is not null)
-                throw new UsageException("merge --cut on your own data is not there yet: compare --cut --merge-set scores partial merges; merge --cut needs our checkpoints and the protocol's data");
+            if (parse.GetValue(cut) is string ownCutText && parse.GetValue(own.MergeSet) is not null)
+            {
+                var (ownSet, declared) = own.Resolve(parse, taskA, taskB, data);
+                if (declared is null)
+                    throw new UsageException("merge --cut --merge-set merges plain state dicts (give --arch); our checkpoints merge up to a cut on the protocol's data: drop --merge-set");
+                var ownCuts = ParseCutsOf(ownCutText, declared.Arch, parse.GetValue(files)![0]);
+                if (ownCuts.Count != 1 || ownCuts[0] is null)
+                    throw new UsageException($"--cut '{ownCutText}': merge --cut takes one cut of {declared.Arch} (for a full merge, leave --cut out)");
+                var merge = new MergeOptions { Method = MergeMethod.Parse(parse.GetValue(method)!), Alpha = parse.GetValue(alpha), Matching = matching.Read(parse) };
+                return MergeOwnDataBranched(parse.GetValue(files)!, ownSet!, declared, parse.GetValue(device)!, merge, ownCuts[0]!, own.ParseHeadClasses(parse), parse.GetValue(output));
+            }
             if (parse.GetResult(own.HeadClasses) is { Implicit: false })
-                throw new UsageException("--head-classes belongs to compare --cut --merge-set");
+                throw new UsageException("--head-classes belongs to --cut with --merge-set");
             if (parse.GetValue(cut) is string cutText)
             {
                 var cuts = ParseCuts(cutText, parse.GetValue(files)![0]);
@@ -241,6 +250,51 @@ internal static partial class MergeCommands
         return 0;
     }
 
+    /// <summary>
+    /// `merge --cut --merge-set`: one method up to the cut, each model keeping its own layers after it; with labels,
+    /// each head's accuracy and Joint (multi-head formula); the partial merge written as one plain state dict.
+    /// </summary>
+    private static int MergeOwnDataBranched(string[] files, string mergeSet, DeclaredArchitecture spec, string deviceName, MergeOptions merge,
+        IModelCut<nn.Module<Tensor, Tensor>> cut, List<int[]>? headClasses, string? outPath)
+    {
+        bool search = merge.Method.Similarity == SimilarityKind.Mixed && merge.Alpha is null;
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), search ? $"the alpha search of {merge.Method}" : null, headClasses);
+        var everyModel = Enumerable.Range(0, files.Length).ToList();
+        double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => Branches(m, x), everyModel).Joint;
+        var result = WithStatus($"merging with {merge.Method} up to {cut.Name}", progress =>
+            own.Merger.Run(merge with { Progress = progress }, cut, own.Labels is null ? null : Joint));
+        using (result.Model)
+        {
+            Console.WriteLine(result.Report);
+            if (own.Labels is not null)
+            {
+                var rows = files.Select((f, i) => ScoreHeads(own, Path.GetFileNameWithoutExtension(f), x => [own.Models[i].call(x)], [i], null, null)).ToList();
+                rows.Add(ScoreHeads(own, $"{merge.Method.Name} ({cut.Name})", x => Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
+                Render($"{Path.GetFileName(mergeSet)} (merge set, top-1 %; TaskA/TaskB: the first two models' heads on their labels)", rows);
+            }
+            if (outPath is not null)
+            {
+                own.SaveBranched(outPath, result.Model, new Dictionary<string, string>
+                {
+                    ["method"] = merge.Method.Name,
+                    ["alpha"] = result.Report.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
+                    ["merged_from"] = string.Join(",", files.Select(Path.GetFileName)),
+                    ["merge_set"] = Path.GetFileName(mergeSet),
+                });
+                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>A row of heads' scores on the user's merge set: Joint by the multi-head formula, TaskA and TaskB the first two models' heads.</summary>
+    private static Row ScoreHeads(OwnData own, string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds)
+    {
+        var (joint, perHead) = own.TaskAccuracy(heads, owners);
+        double TaskOf(int model) => owners.Contains(model) ? perHead[owners.ToList().IndexOf(model)] : double.NaN;
+        return new Row(name, joint, perHead.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), TaskOf(0), TaskOf(1), alpha, seconds);
+    }
+
     /// <summary>`compare --merge-set`: every method on the user's merge set; rows hold top-1 accuracy on it (Joint; no tasks).</summary>
     private static List<Row> CompareOwnData(string[] files, string mergeSet, DeclaredArchitecture? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
         MatchOptions options)
@@ -265,12 +319,8 @@ internal static partial class MergeCommands
     {
         using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)", headClasses);
         var everyModel = Enumerable.Range(0, files.Length).ToList();
-        Row Scored(string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds)
-        {
-            var (joint, perHead) = own.TaskAccuracy(heads, owners);
-            double TaskOf(int model) => owners.Contains(model) ? perHead[owners.ToList().IndexOf(model)] : double.NaN;
-            return new Row(name, joint, perHead.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), TaskOf(0), TaskOf(1), alpha, seconds);
-        }
+        Row Scored(string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds) =>
+            ScoreHeads(own, name, heads, owners, alpha, seconds);
         var rows = files.Select((f, i) => Scored(Path.GetFileNameWithoutExtension(f), x => [own.Models[i].call(x)], [i], null, null)).ToList();
         foreach (var model in own.Models) model.eval();
         rows.Add(Scored("ensemble", x => own.Models.Select(m => m.call(x)).ToList(), everyModel, null, null));

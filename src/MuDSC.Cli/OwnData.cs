@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
 using MuDSC.Evaluation;
@@ -112,8 +113,11 @@ internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChann
     public ModelSpec For(string file, IReadOnlyDictionary<string, Tensor> tensors)
     {
         int outputs = Outputs ?? OutputsOf(file, tensors);
-        return new ModelSpec(Arch, Width, InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch), outputs, NormGroups, ImageSize);
+        return new ModelSpec(Arch, Width, Channels, outputs, NormGroups, ImageSize);
     }
+
+    /// <summary>The input channels: as given, else the architecture's.</summary>
+    public int Channels => InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch);
 
     private int OutputsOf(string file, IReadOnlyDictionary<string, Tensor> tensors)
     {
@@ -294,6 +298,45 @@ internal sealed class OwnData : IDisposable
         }
         var metadata = Spec.ToMetadata().Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value);
         SafeTensorsFile.Write(path, model.state_dict(), metadata);
+    }
+
+    /// <summary>Metadata key of a plain partial merge: each branch's head labels, as --head-classes writes them.</summary>
+    public const string HeadClassesKey = "head_classes";
+
+    /// <summary>
+    /// Writes a partial merge of plain state dicts as one plain state dict: the trunk under the architecture's names,
+    /// branch i under <c>branches.i.</c>, metadata <c>cut</c>, <c>branches</c> and <c>head_classes</c> (read it back with --arch).
+    /// </summary>
+    public void SaveBranched(string path, BranchedModel<nn.Module<Tensor, Tensor>> model, IReadOnlyDictionary<string, string> extra)
+    {
+        var metadata = new Dictionary<string, string>(extra)
+        {
+            [BranchedCheckpoint.CutKey] = model.Cut.Name,
+            [BranchedCheckpoint.BranchesKey] = model.Branches.Count.ToString(CultureInfo.InvariantCulture),
+            [HeadClassesKey] = string.Join(";", HeadClasses.Select(c => string.Join(",", c))),
+        };
+        SafeTensorsFile.Write(path, model.Entries(), metadata);
+    }
+
+    /// <summary>A plain partial merge (<see cref="SaveBranched"/>) of the --arch declaration, every part loaded strictly.</summary>
+    internal static BranchedModel<nn.Module<Tensor, Tensor>> LoadBranched(string file, DeclaredArchitecture declared, Device device)
+    {
+        using var content = SafeTensorsFile.Read(file, device);
+        var spec = declared.For(file, BranchedCheckpoint.EntriesOf(content.Tensors, 0));
+        return BranchedCheckpoint.Build(file, spec.Arch, content.Metadata, content.Tensors, ModelCatalog.Instance, (entries, source) =>
+        {
+            var model = ModelCatalog.Instance.Create(spec, device);
+            try
+            {
+                StateDictLoader.Load(model, entries, source);
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        });
     }
 
     internal static (Tensor Inputs, Tensor? Labels) ReadMergeSet(string path)

@@ -66,6 +66,13 @@ internal static class PredictCommand
     private static Dictionary<string, Tensor> Predict(string file, DeclaredArchitecture? declared, Tensor images, Device device)
     {
         var metadata = SafeTensorsHeader.ReadFile(file).Metadata;
+        if (!metadata.ContainsKey("arch") && metadata.ContainsKey(BranchedCheckpoint.CutKey))
+        {
+            // A partial merge of plain state dicts (merge --cut --merge-set): each branch's outputs.
+            if (declared is null) throw new UsageException($"{file} is a partial merge of plain state dicts: give the --arch (and sizes) of the models it came from");
+            using var branched = OwnData.LoadBranched(file, declared, device);
+            return new() { ["logits"] = Run(branched, images, declared.Channels, device) };
+        }
         if (!metadata.ContainsKey("arch"))
         {
             var (model, spec, _) = OwnData.LoadModel(file, declared, device);

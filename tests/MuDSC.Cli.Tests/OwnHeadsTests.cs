@@ -63,6 +63,60 @@ public class OwnHeadsTests : TempFolderTests
         Assert.That(rows.Keys.Any(k => k.Contains("(full)")), Is.False, "one head cannot answer for two label sets");
     }
 
+    /// <summary>
+    /// `merge --cut --merge-set` writes the partial merge as a plain state dict; `predict --arch` reads it back, and its
+    /// branches' logits, scored here by the multi-head formula, give the Joint that `compare` reports for the same merge.
+    /// </summary>
+    [Test]
+    public void APartialMergeOfPlainStateDictsIsWrittenAndPredictsWhatCompareScored()
+    {
+        var generator = new Generator(9);
+        using var inputs = torch.randn(new long[] { 40, 1, 28, 28 }, generator: generator);
+        using var labels = torch.randint(0, 10, new long[] { 40 }, generator: generator);
+        SafeTensorsFile.Write(InFolder("set.safetensors"), [new("inputs", inputs), new("labels", labels)]);
+        for (int i = 0; i < 2; i++)
+        {
+            torch.manual_seed(i + 11);
+            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: 5), torch.CPU);
+            SafeTensorsFile.Write(InFolder($"m{i}.safetensors"), model.state_dict());
+        }
+        string[] common = ["--merge-set", InFolder("set.safetensors"), "--arch", "resnet20gn", "--cut", "AfterLayer2", "--head-classes", "0,2,4,6,8;1,3,5,7,9"];
+        string partial = InFolder("partial.safetensors"), csv = InFolder("rows.csv");
+        var (code, error) = StandardError.Capture(() => Entry.Run(["merge", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--method", "zipit", "--out", partial, .. common]));
+        Assert.That(code, Is.Zero, error);
+        (code, error) = StandardError.Capture(() => Entry.Run(["compare", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--methods", "zipit", "--csv", csv, .. common]));
+        Assert.That(code, Is.Zero, error);
+        using (var file = SafeTensorsFile.Read(partial))
+        {
+            Assert.That(file.Metadata.ContainsKey("arch"), Is.False, "a plain state dict, read back with --arch");
+            Assert.That(file.Metadata["cut"], Is.EqualTo("AfterLayer2"));
+            Assert.That(file.Metadata["head_classes"], Is.EqualTo("0,2,4,6,8;1,3,5,7,9"));
+        }
+
+        string logitsPath = InFolder("logits.safetensors");
+        (code, error) = StandardError.Capture(() => Entry.Run(["predict", partial, "--arch", "resnet20gn", "--inputs", InFolder("set.safetensors"), "--out", logitsPath]));
+        Assert.That(code, Is.Zero, error);
+        using var predicted = SafeTensorsFile.Read(logitsPath);
+        var logits = predicted.Tensors["logits"];
+        Assert.That(logits.shape, Is.EqualTo(new long[] { 2, 40, 5 }));
+        var values = logits.data<float>().ToArray();
+        var truth = labels.data<long>().ToArray();
+        int correct = 0;
+        for (int k = 0; k < 40; k++)
+        {
+            var score = new double[10];
+            for (int head = 0; head < 2; head++)
+            {
+                var row = Enumerable.Range(0, 5).Select(j => (double)values[(head * 40 + k) * 5 + j]).ToArray();
+                double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
+                for (int j = 0; j < 5; j++) score[Heads[head][j]] = Math.Exp(row[j] - max) / sum;
+            }
+            correct += Enumerable.Range(0, 10).MaxBy(c => score[c]) == truth[k] ? 1 : 0;
+        }
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToDictionary(r => r[0]);
+        Assert.That(double.Parse(rows["zipit (AfterLayer2)"][1], System.Globalization.CultureInfo.InvariantCulture) / 100, Is.EqualTo(correct / 40.0).Within(1e-6));
+    }
+
     [Test]
     public void HeadClassesThatDoNotFitTheHeadsAreRefused()
     {

@@ -71,34 +71,40 @@ public static class BranchedCheckpoint
     /// </summary>
     public static BranchedModel<nn.Module<Tensor, Tensor>> CreateBranchedModel(this Checkpoint checkpoint, ModelCatalog catalog, Device device)
     {
-        string source = checkpoint.Source;
-        string name = checkpoint.Cut ?? throw new CheckpointException($"{source} is not a partial merge (no metadata '{CutKey}').");
+        if (checkpoint.Cut is null) throw new CheckpointException($"{checkpoint.Source} is not a partial merge (no metadata '{CutKey}').");
         if (!catalog.Architectures.Contains(checkpoint.Spec.Arch))
-            throw new CheckpointException($"{source}: unknown arch '{checkpoint.Spec.Arch}' (known: {string.Join(", ", catalog.Architectures)}).");
-        var cuts = catalog.Cuts(checkpoint.Spec.Arch);
-        var cut = cuts.FirstOrDefault(c => c.Name == name)
-            ?? throw new CheckpointException($"{source}: metadata '{CutKey}' = '{name}' is not a cut of {checkpoint.Spec.Arch} ({string.Join(", ", cuts.Select(c => c.Name).DefaultIfEmpty("it has none"))}).");
+            throw new CheckpointException($"{checkpoint.Source}: unknown arch '{checkpoint.Spec.Arch}' (known: {string.Join(", ", catalog.Architectures)}).");
         int branches = checkpoint.BranchClasses().Count;
         if (checkpoint.Metadata.GetValueOrDefault(BranchesKey) != branches.ToString(CultureInfo.InvariantCulture))
-            throw new CheckpointException($"{source}: metadata '{BranchesKey}' = '{checkpoint.Metadata.GetValueOrDefault(BranchesKey)}' does not match the {branches} class sets of '{BranchClassesKey}'.");
+            throw new CheckpointException($"{checkpoint.Source}: metadata '{BranchesKey}' = '{checkpoint.Metadata.GetValueOrDefault(BranchesKey)}' does not match the {branches} class sets of '{BranchClassesKey}'.");
+        return Build(checkpoint.Source, checkpoint.Spec.Arch, checkpoint.Metadata, checkpoint.StateDict, catalog,
+            (entries, source) => checkpoint.Build(catalog, device, entries, source));
+    }
+
+    /// <summary>
+    /// A partial merge from its entries (trunk under the architecture's names, branch i under <c>branches.i.</c>) and
+    /// its metadata <c>cut</c> and <c>branches</c>: the trunk and each branch are built by <paramref name="build"/>
+    /// from the trunk's entries and the branch's own (the trunk from branch 0's, whose layers it never runs).
+    /// </summary>
+    public static BranchedModel<nn.Module<Tensor, Tensor>> Build(string source, string arch, IReadOnlyDictionary<string, string> metadata,
+        IReadOnlyDictionary<string, Tensor> stateDict, ModelCatalog catalog, Func<IReadOnlyDictionary<string, Tensor>, string, nn.Module<Tensor, Tensor>> build)
+    {
+        string name = metadata.GetValueOrDefault(CutKey) ?? throw new CheckpointException($"{source} is not a partial merge (no metadata '{CutKey}').");
+        var cuts = catalog.Cuts(arch);
+        var cut = cuts.FirstOrDefault(c => c.Name == name)
+            ?? throw new CheckpointException($"{source}: metadata '{CutKey}' = '{name}' is not a cut of {arch} ({string.Join(", ", cuts.Select(c => c.Name).DefaultIfEmpty("it has none"))}).");
+        if (!int.TryParse(metadata.GetValueOrDefault(BranchesKey), NumberStyles.None, CultureInfo.InvariantCulture, out int branches) || branches < 1 || branches > MaxBranches)
+            throw new CheckpointException($"{source}: metadata '{BranchesKey}' = '{metadata.GetValueOrDefault(BranchesKey)}' is not a branch count (1 to {MaxBranches}).");
         var prefix = BranchedModel<nn.Module<Tensor, Tensor>>.BranchPrefix;
-        var stray = checkpoint.StateDict.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !Enumerable.Range(0, branches).Any(i => k.StartsWith($"{prefix}{i}.", StringComparison.Ordinal))).ToList();
+        var stray = stateDict.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !Enumerable.Range(0, branches).Any(i => k.StartsWith($"{prefix}{i}.", StringComparison.Ordinal))).ToList();
         if (stray.Count > 0)
             throw new CheckpointException($"{source}: entries {string.Join(", ", stray.Take(3))} belong to no branch of {branches}.");
 
-        var trunkEntries = checkpoint.StateDict.Where(kv => !kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(StringComparer.Ordinal);
         var built = new List<nn.Module<Tensor, Tensor>>();
         try
         {
             for (int i = -1; i < branches; i++)
-            {
-                // The trunk (i = -1) runs no branch layers: branch 0's fill them.
-                string own = $"{prefix}{Math.Max(i, 0)}.";
-                var entries = new Dictionary<string, Tensor>(trunkEntries, StringComparer.Ordinal);
-                foreach (var (key, tensor) in checkpoint.StateDict.Where(kv => kv.Key.StartsWith(own, StringComparison.Ordinal)))
-                    entries[key[own.Length..]] = tensor;
-                built.Add(checkpoint.Build(catalog, device, entries, i < 0 ? $"{source} (trunk)" : $"{source} (branch {i})"));
-            }
+                built.Add(build(EntriesOf(stateDict, Math.Max(i, 0)), i < 0 ? $"{source} (trunk)" : $"{source} (branch {i})"));
             return new BranchedModel<nn.Module<Tensor, Tensor>>(built[0], built.Skip(1).ToList(), cut);
         }
         catch
@@ -106,5 +112,19 @@ public static class BranchedCheckpoint
             foreach (var model in built) model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A bound on metadata <c>branches</c>: one model is built per branch.</summary>
+    public const int MaxBranches = 64;
+
+    /// <summary>The trunk's entries with branch <paramref name="branch"/>'s, under the architecture's own names: one whole model's state dict.</summary>
+    public static Dictionary<string, Tensor> EntriesOf(IReadOnlyDictionary<string, Tensor> stateDict, int branch)
+    {
+        var prefix = BranchedModel<nn.Module<Tensor, Tensor>>.BranchPrefix;
+        string own = $"{prefix}{branch}.";
+        var entries = stateDict.Where(kv => !kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(StringComparer.Ordinal);
+        foreach (var (key, tensor) in stateDict.Where(kv => kv.Key.StartsWith(own, StringComparison.Ordinal)))
+            entries[key[own.Length..]] = tensor;
+        return entries;
     }
 }
