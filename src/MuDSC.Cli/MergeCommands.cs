@@ -237,13 +237,7 @@ internal static partial class MergeCommands
             }
             if (outPath is not null)
             {
-                own.Save(outPath, result.Model, new Dictionary<string, string>
-                {
-                    ["method"] = merge.Method.Name,
-                    ["alpha"] = result.Report.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    ["merged_from"] = string.Join(",", files.Select(Path.GetFileName)),
-                    ["merge_set"] = Path.GetFileName(mergeSet),
-                });
+                own.Save(outPath, result.Model, Provenance(merge.Method, result.Report.Alpha, files, mergeSet));
                 AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
             }
         }
@@ -274,18 +268,21 @@ internal static partial class MergeCommands
             }
             if (outPath is not null)
             {
-                own.SaveBranched(outPath, result.Model, new Dictionary<string, string>
-                {
-                    ["method"] = merge.Method.Name,
-                    ["alpha"] = result.Report.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    ["merged_from"] = string.Join(",", files.Select(Path.GetFileName)),
-                    ["merge_set"] = Path.GetFileName(mergeSet),
-                });
+                own.SaveBranched(outPath, result.Model, Provenance(merge.Method, result.Report.Alpha, files, mergeSet));
                 AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
             }
         }
         return 0;
     }
+
+    /// <summary>What a merge of the user's models records in the file it writes.</summary>
+    private static Dictionary<string, string> Provenance(MergeMethod method, double? alpha, string[] files, string mergeSet) => new()
+    {
+        ["method"] = method.Name,
+        ["alpha"] = alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
+        ["merged_from"] = string.Join(",", files.Select(Path.GetFileName)),
+        ["merge_set"] = Path.GetFileName(mergeSet),
+    };
 
     /// <summary>A row of heads' scores on the user's merge set: Joint by the multi-head formula, TaskA and TaskB the first two models' heads.</summary>
     private static Row ScoreHeads(OwnData own, string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds)
