@@ -41,6 +41,7 @@ internal static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = $"sgd (momentum 0.9) or adamw ({recipe})." };
         optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         var weightDecay = CommonOptions.Number("--weight-decay", $"Weight decay on every parameter ({recipe}).", 0, double.MaxValue);
+        var augment = new Option<bool>("--augment") { Description = "Flip images left-right at random and shift them by up to 2 pixels (not the protocol's; recorded in the checkpoint)." };
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width, GroupNorm groups and embeddings come from it." };
         var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors, written atomically).", Required = true };
@@ -49,7 +50,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on one task with the protocol's recipe and write a safetensors checkpoint.")
         {
-            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, optimizer, weightDecay, init, regime, output, device, data,
+            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, optimizer, weightDecay, augment, init, regime, output, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -101,6 +102,7 @@ internal static class TrainCommand
                 LearningRate = parse.GetValue(lr) ?? recipeDefaults.LearningRate,
                 WeightDecay = parse.GetValue(weightDecay) ?? recipeDefaults.WeightDecay,
                 Optimizer = parse.GetValue(optimizer) switch { "sgd" => OptimizerKind.Sgd, "adamw" => OptimizerKind.AdamW, _ => recipeDefaults.Optimizer },
+                Augment = parse.GetValue(augment),
             };
             AnsiConsole.MarkupLineInterpolated(
                 $"training [bold]{spec.Arch}[/] width {spec.Width} on classes {classSet} for {options.Epochs} epochs ({options.Optimizer}, lr {options.LearningRate}, weight decay {options.WeightDecay}), seed {seedValue}, on {dev}");

@@ -54,6 +54,9 @@ public static class FashionMnist
         return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
     }
 
+    /// <summary>The normalised value of raw pixel <paramref name="pixel"/> (0..255).</summary>
+    public static double Normalized(byte pixel) => (pixel / 255.0 - Mean) / Std;
+
     /// <summary>x/255, then (x - mean) / std, as float32 [N, 1, H, W] (in place: one float copy of the data at a time).</summary>
     public static Tensor Normalize(byte[] pixels, int count, int rows, int cols)
     {

@@ -28,7 +28,8 @@ public sealed record TrainingOptions(
     double LearningRate = 0.05,
     double Momentum = 0.9,
     double WeightDecay = 5e-4,
-    OptimizerKind Optimizer = OptimizerKind.Sgd)
+    OptimizerKind Optimizer = OptimizerKind.Sgd,
+    bool Augment = false)
 {
     /// <summary>The recipe as checkpoint metadata, so a checkpoint says how it was trained.</summary>
     public IEnumerable<KeyValuePair<string, string>> ToMetadata()
@@ -41,6 +42,7 @@ public sealed record TrainingOptions(
         yield return new("batch_size", BatchSize.ToString(inv));
         if (Optimizer == OptimizerKind.Sgd) yield return new("momentum", Momentum.ToString(inv));
         yield return new("schedule", "cosine per step to 0");
+        if (Augment) yield return new("augment", $"left-right flip, shift up to {Augmentation.MaxShift} px");
     }
 }
 
@@ -73,6 +75,7 @@ public static class Trainer
         long totalSteps = stepsPerEpoch * options.Epochs;
         var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, totalSteps);
         var shuffle = new Random(options.Seed);
+        var augmentation = options.Augment ? new Augmentation(options.Seed, FashionMnist.Normalized(0)) : null;
         var clock = Stopwatch.StartNew();
         long step = 0, seen = 0;
         TrainingProgress last = new(0, options.Epochs, 0, totalSteps, double.NaN, double.NaN, 0);
@@ -88,7 +91,8 @@ public static class Trainer
                 using (batch)
                 {
                     var targets = targetOf.index_select(0, batch.Labels);
-                    var logits = head.Logits(model.call(batch.Images), options.Classes);
+                    var images = augmentation?.Apply(batch.Images) ?? batch.Images;
+                    var logits = head.Logits(model.call(images), options.Classes);
                     var loss = nn.functional.cross_entropy(logits, targets);
                     optimizer.zero_grad();
                     loss.backward();
