@@ -31,8 +31,7 @@ internal static class BenchCommand
         var archs = new Option<string>("--archs") { Description = "With --scale: comma-separated catalog architectures.", DefaultValueFactory = _ => string.Join(",", ScaleBench.DefaultArchitectures) };
         var mergeSets = new Option<string>("--merge-sets") { Description = "With --scale: merge-set sizes (images), comma-separated.", DefaultValueFactory = _ => "256,1024" };
         var imageSize = CommonOptions.Count("--image-size", "With --scale: input height and width.", 16, ModelSpec.MaxImageSize, 224);
-        var method = new Option<string>("--method") { Description = "With --scale: the merge method (MuDSC at alpha 0.5).", DefaultValueFactory = _ => "zipit" };
-        method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
+        var method = new Option<string>("--method") { Description = "With --scale: the merge method: average, rebasin, align, zipit, wzip, mudsc-align or mudsc-zip (MuDSC at alpha 0.5).", DefaultValueFactory = _ => "zipit" };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
         var command = new Command("bench", "Benchmark: linear assignment and zip by size, and a ResNet20 merge per method split by phase; --scale: merges at real sizes.")
@@ -51,7 +50,9 @@ internal static class BenchCommand
                 if (unknown is not null || chosen.Length == 0)
                     throw new UsageException($"--archs: '{unknown}' is not an architecture of the catalog ({string.Join(", ", ModelCatalog.Instance.Architectures)})");
                 var setSizes = ParseCounts(parse.GetValue(mergeSets)!, "--merge-sets", 1, 100_000);
-                ScaleBench.Run(chosen, setSizes, parse.GetValue(imageSize), MergeMethod.Parse(parse.GetValue(method)!), dev);
+                var merge = MergeCommands.ParseMethods(parse.GetValue(method)!);
+                if (merge.Count != 1) throw new UsageException($"--method '{parse.GetValue(method)}': name one method");
+                ScaleBench.Run(chosen, setSizes, parse.GetValue(imageSize), merge[0], dev);
                 return 0;
             }
             MatcherTable(counts);

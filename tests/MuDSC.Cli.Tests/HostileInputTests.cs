@@ -95,6 +95,12 @@ public class HostileInputTests
     [TestCase(" , ", "name a cut of resnet20")]
     public void AnUnknownCutIsRefusedWithTheValidOnes(string cut, string fragment) => Refused(2, fragment, "compare", _a, _b, "--cut", cut);
 
+    [TestCase("--archs", "resnet20,torchvision/resnet5O", "'torchvision/resnet5O' is not an architecture of the catalog")]
+    [TestCase("--merge-sets", "256,0", "--merge-sets '256,0': each value must be an integer from 1 to 100000")]
+    [TestCase("--method", "zip", "unknown method 'zip'")]
+    public void ABadScaleBenchOptionIsRefusedBeforeAnyModelIsBuilt(string option, string value, string fragment) =>
+        Refused(2, fragment, "bench", "--scale", option, value);
+
     [TestCase("foo")]
     [TestCase("cuda:abc")]
     public void AMalformedDeviceIsRefused(string device) => Refused(2, "expected cpu, cuda or cuda:N", "eval", _a, "--device", device);
