@@ -30,7 +30,7 @@ internal static class ScaleBench
         double rate = MatmulRate(device);
         AnsiConsole.MarkupLineInterpolated($"float32 matrix multiply: {rate / 1e9:F1} GFLOP/s (2048 x 2048, best of 5)");
         var phases = new Table().Border(TableBorder.Rounded).Title($"{method} merge of two random models at {imageSize}x{imageSize} (seconds)");
-        foreach (var column in new[] { "model", "merge set", "phase", "time", "floor", "ratio" })
+        foreach (var column in new[] { "model", "merge set", "phase", "time", "floor", "ratio", "peak RSS (MB)" })
             phases.AddColumn(new TableColumn(column).RightAligned());
         var memory = new Table().Border(TableBorder.Rounded).Title("peak resident memory of the merge (MB)");
         foreach (var column in new[] { "model", "merge set", "resident before", "peak", "models (3)", "correlations", "peak - before - models - correlations" })
@@ -62,8 +62,17 @@ internal static class ScaleBench
                     bool measured = PeakMemory.Reset();
                     long before = PeakMemory.ResidentBytes() ?? 0;
                     var merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, images, () => ModelCatalog.Instance.Create(spec, device));
-                    var result = MergeCommands.WithStatus($"{arch}: {method} on {count} images", progress =>
-                        merger.Run(new MergeOptions { Method = method, Alpha = method.Similarity == SimilarityKind.Mixed ? 0.5 : null, Progress = progress }));
+                    MergeResult<nn.Module<Tensor, Tensor>> result;
+                    long[] phasePeaks;
+                    using (var sampler = new ResidentSampler())
+                    {
+                        result = MergeCommands.WithStatus($"{arch}: {method} on {count} images", progress =>
+                            merger.Run(new MergeOptions { Method = method, Alpha = method.Similarity == SimilarityKind.Mixed ? 0.5 : null, Progress = progress }));
+                        // The phases ran in this order; their measured durations place the samples.
+                        var times = result.Report.Times;
+                        double[] ends = [times.Activations, times.Activations + times.Matching, times.Activations + times.Matching + times.Apply, double.MaxValue];
+                        phasePeaks = ends.Select((end, i) => sampler.PeakBetween(i == 0 ? 0 : ends[i - 1], end)).ToArray();
+                    }
                     long peak = PeakMemory.PeakBytes() ?? 0;
                     result.Model.Dispose();
                     bool hasBatchNorm = models[0].modules().OfType<TorchSharp.Modules.BatchNorm2d>().Any();
@@ -71,10 +80,10 @@ internal static class ScaleBench
 
                     var t = result.Report.Times;
                     string name = arch, size = count.ToString("N0", CultureInfo.InvariantCulture);
-                    phases.AddRow(name, size, "activations", F(t.Activations), $"{F(forward + products)} ({F(forward)} + {F(products)})", Ratio(t.Activations, forward + products));
-                    phases.AddRow(name, size, "matching", F(t.Matching), "-", "-");
-                    phases.AddRow(name, size, "apply", F(t.Apply), "-", "-");
-                    phases.AddRow(name, size, "BN reset", F(t.BatchNormReset), hasBatchNorm ? F(resetFloor) : "-", hasBatchNorm ? Ratio(t.BatchNormReset, resetFloor) : "-");
+                    phases.AddRow(name, size, "activations", F(t.Activations), $"{F(forward + products)} ({F(forward)} + {F(products)})", Ratio(t.Activations, forward + products), Mb(phasePeaks[0]));
+                    phases.AddRow(name, size, "matching", F(t.Matching), "-", "-", Mb(phasePeaks[1]));
+                    phases.AddRow(name, size, "apply", F(t.Apply), "-", "-", Mb(phasePeaks[2]));
+                    phases.AddRow(name, size, "BN reset", F(t.BatchNormReset), hasBatchNorm ? F(resetFloor) : "-", hasBatchNorm ? Ratio(t.BatchNormReset, resetFloor) : "-", Mb(phasePeaks[3]));
                     if (measured)
                         memory.AddRow(name, size, Mb(before), Mb(peak), Mb(modelBytes), Mb(correlationBytes), Mb(peak - before - modelBytes - correlationBytes));
                 }

@@ -44,21 +44,20 @@ internal sealed class CorrelationAccumulator : IDisposable
     }
 
     /// <summary>
-    /// Adds samples laid out channels-first, [B, features, P] (e.g. a feature map [B, C, H*W]):
-    /// every batch item and position is a sample. The products are one matrix product over all B * P
-    /// samples in the input's precision (a per-item product would hold B matrices of features x features), summed in float64.
+    /// Adds samples as columns, [features, S] (e.g. feature maps [C, B * H * W]), shifting them in place: the
+    /// caller's tensor is used up. The products are one matrix product in the input's precision, summed in float64;
+    /// no copy of the samples is made (at real sizes they are the largest tensors of a merge).
     /// </summary>
-    public void AddChannelsFirst(Tensor samples)
+    public void AddColumns(Tensor samples)
     {
-        if (samples.dim() != 3 || samples.shape[1] != Features)
-            throw new ArgumentException($"expected samples [B, {Features}, P], got [{string.Join(", ", samples.shape)}]");
+        if (samples.dim() != 2 || samples.shape[0] != Features)
+            throw new ArgumentException($"expected samples [{Features}, S], got [{string.Join(", ", samples.shape)}]");
         using var scope = torch.NewDisposeScope();
-        _shift ??= samples.mean([0, 2], type: ScalarType.Float64).DetachFromDisposeScope();
-        var x = samples.sub(_shift.to_type(samples.dtype).view(1, Features, 1));
-        _sum.PlusInPlace(x.sum([0, 2], type: ScalarType.Float64));
-        var flat = x.transpose(0, 1).reshape(Features, -1);
-        _outer.PlusInPlace(flat.matmul(flat.t()).to_type(ScalarType.Float64));
-        _count += samples.shape[0] * samples.shape[2];
+        _shift ??= samples.mean([1], type: ScalarType.Float64).DetachFromDisposeScope();
+        samples.sub_(_shift.to_type(samples.dtype).view(Features, 1));
+        _sum.PlusInPlace(samples.sum([1], type: ScalarType.Float64));
+        _outer.PlusInPlace(samples.matmul(samples.t()).to_type(ScalarType.Float64));
+        _count += samples.shape[1];
     }
 
     /// <summary>Whether every running sum is finite (false once a NaN or Inf was added).</summary>

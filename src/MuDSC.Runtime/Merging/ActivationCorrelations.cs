@@ -67,8 +67,10 @@ internal static class ActivationCorrelations
                         Record(plan, models, captured, part);
                         foreach (var space in plan.Spaces)
                         {
-                            using var stacked = torch.cat(captured.Select(c => c[space.Name]).ToArray(), 1);
-                            accumulators[space.Name].AddChannelsFirst(stacked);
+                            // [B, C, P] per model -> [C, B, P] views -> one [F, B * P] copy of every model's samples.
+                            using var scope = torch.NewDisposeScope();
+                            var columns = torch.cat(captured.Select(c => c[space.Name].transpose(0, 1)).ToArray(), 0);
+                            accumulators[space.Name].AddColumns(columns.view(columns.shape[0], -1));
                         }
                         Release(captured);
                     }
@@ -96,8 +98,8 @@ internal static class ActivationCorrelations
         }
     }
 
-    /// <summary>Bytes of recorded features a chunk of inputs may hold by default (all taps, all models).</summary>
-    public const long FeatureBudgetBytes = 1L << 30;
+    /// <summary>Bytes of recorded features a chunk of inputs may hold by default (all taps, all models): large enough that each product is a big one.</summary>
+    public const long FeatureBudgetBytes = 512L << 20;
 
     /// <summary>
     /// Inputs per chunk: as many as the budget holds by the features one input records (measured on the

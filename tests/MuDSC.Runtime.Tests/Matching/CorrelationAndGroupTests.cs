@@ -40,10 +40,10 @@ public class CorrelationAndGroupTests
         }
         Assert.That(accumulator.Count, Is.EqualTo(samples));
 
-        // Channels-first batches [B, F, P] are the same samples in another layout.
+        // Samples as columns [F, S] are the same samples in another layout.
         using var channelsFirst = new CorrelationAccumulator(features, torch.CPU);
-        using var grouped = all.narrow(0, 0, 200).reshape(50, 4, features).transpose(1, 2).to_type(ScalarType.Float32);
-        channelsFirst.AddChannelsFirst(grouped);
+        using var columns = all.narrow(0, 0, 200).t().to_type(ScalarType.Float32);
+        channelsFirst.AddColumns(columns);
         channelsFirst.Add(all.narrow(0, 200, 3));
         Assert.That(channelsFirst.Count, Is.EqualTo(samples));
         Assert.That(channelsFirst.Correlation().data<double>().ToArray(), Is.EqualTo(streamed).Within(1e-5));
