@@ -236,7 +236,9 @@ internal sealed class OwnData : IDisposable
                     {
                         // As the protocol refuses: scores through another model's class head would be silently wrong.
                         if (!fileHead.SameAs(head))
-                            throw new MergeException($"{file} and {files[0]} have different class heads; models to be merged must be trained with the same fixed embeddings (same --embedding-seed) or classify the same classes");
+                            throw new MergeException(fileHead is EmbeddingHead && head is EmbeddingHead
+                                ? $"{file} and {files[0]} have different class embeddings; models to be merged must be trained with the same fixed embeddings (same --embedding-seed)"
+                                : $"{file} and {files[0]} have different class heads; one merged model keeps one head, so the models must classify the same classes the same way");
                     }
                 }
             }
