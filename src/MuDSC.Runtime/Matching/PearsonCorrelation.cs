@@ -30,9 +30,9 @@ internal static class PearsonCorrelation
         using var wide = square.to_type(ScalarType.Float64);
         using var cpu = wide.cpu();
         int rows = (int)cpu.shape[0];
+        var flat = cpu.data<double>().ToArray();
         var result = new double[rows, rows];
-        // Straight into the array: a flat copy first would wait on the large-object heap (302 MB for 6,144 features).
-        cpu.data<double>().CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref result[0, 0], result.Length));
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
         return result;
     }
 }
