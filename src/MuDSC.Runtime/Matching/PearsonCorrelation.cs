@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,15 +26,24 @@ internal static class PearsonCorrelation
     }
 
     /// <summary>A square tensor as a double array for the matchers (exact: every float32 is a double).</summary>
-    public static double[,] ToArray(Tensor square)
+    /// <param name="blockBytes">Bytes copied at once (a span's length is an int): large matrices are copied in blocks of rows.</param>
+    public static double[,] ToArray(Tensor square, long blockBytes = int.MaxValue)
     {
         // Every temporary named: an unnamed one can be finalised while native code still reads it.
         using var wide = square.to_type(ScalarType.Float64);
         using var cpu = wide.cpu();
-        int rows = (int)cpu.shape[0];
-        var flat = cpu.data<double>().ToArray();
+        using var dense = cpu.contiguous();
+        int rows = (int)dense.shape[0];
         var result = new double[rows, rows];
-        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
+        // Straight from the tensor's memory into the array: no managed copy in between (at real sizes each is hundreds of MB).
+        var target = MemoryMarshal.CreateSpan(ref Unsafe.As<byte, double>(ref MemoryMarshal.GetArrayDataReference(result)), result.Length);
+        int rowsPerBlock = (int)Math.Clamp(blockBytes / Math.Max(1L, rows * (long)sizeof(double)), 1, Math.Max(1, rows));
+        for (int start = 0; start < rows; start += rowsPerBlock)
+        {
+            int count = Math.Min(rowsPerBlock, rows - start);
+            using var block = dense.narrow(0, start, count);
+            MemoryMarshal.Cast<byte, double>(block.bytes).CopyTo(target.Slice(start * rows, count * rows));
+        }
         return result;
     }
 }

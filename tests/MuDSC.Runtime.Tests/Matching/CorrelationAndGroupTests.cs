@@ -6,6 +6,33 @@ namespace MuDSC.Tests.Matching;
 
 public class CorrelationAndGroupTests
 {
+    /// <summary>The matchers' array holds every element where the tensor has it: float32 or float64, transposed or not, copied whole or a row at a time.</summary>
+    [TestCase(ScalarType.Float64, false, int.MaxValue)]
+    [TestCase(ScalarType.Float32, false, int.MaxValue)]
+    [TestCase(ScalarType.Float64, true, int.MaxValue)]
+    [TestCase(ScalarType.Float64, false, 7 * 8)]
+    [TestCase(ScalarType.Float32, true, 3 * 7 * 8)]
+    [TestCase(ScalarType.Float64, false, 1)]
+    public void ASquareTensorIsCopiedIntoTheArrayElementByElementEqual(ScalarType type, bool transposed, long blockBytes)
+    {
+        const int n = 7;
+        var random = new Random(5);
+        var values = new double[n * n];
+        for (int i = 0; i < values.Length; i++) values[i] = random.NextDouble() - 0.5;
+        using var source = torch.tensor(values, new long[] { n, n }).to_type(type);
+        using var square = transposed ? source.t() : source.alias();
+        var array = PearsonCorrelation.ToArray(square, blockBytes);
+        Assert.That(array.GetLength(0), Is.EqualTo(n));
+        for (int r = 0; r < n; r++)
+        {
+            for (int c = 0; c < n; c++)
+            {
+                double expected = (transposed ? values[c * n + r] : values[r * n + c]) is var v && type == ScalarType.Float32 ? (float)v : v;
+                Assert.That(array[r, c], Is.EqualTo(expected), $"[{r}, {c}]");
+            }
+        }
+    }
+
     [Test]
     public void StreamedCorrelationEqualsTwoPassPearson()
     {
