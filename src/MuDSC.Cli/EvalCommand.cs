@@ -62,17 +62,13 @@ internal static class EvalCommand
                 }
             }
             var table = new ResultsTable("Fashion-MNIST test set (%)");
+            using var test = new ImagesByChannels(() => FashionMnist.LoadTest(dataDirectory));
+            using var mergeSet = new ImagesByChannels(() => FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]));
             foreach (var (path, checkpoint, model) in loaded)
             {
-                // Gray pixels repeated for models that read RGB (torchvision's).
                 int channels = checkpoint.Spec.InChannels;
-                using var test = FashionMnist.LoadTest(dataDirectory).WithChannels(channels);
-                var evaluator = new Evaluator(test, taskA, taskB, device);
-                if (resetBn)
-                {
-                    using var mergeSet = FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]).WithChannels(channels);
-                    BatchNormStatistics.Reset(model, mergeSet.ImageBatches(), device);
-                }
+                var evaluator = new Evaluator(test.For(channels), taskA, taskB, device);
+                if (resetBn) BatchNormStatistics.Reset(model, mergeSet.For(channels).ImageBatches(), device);
                 if (model is BranchedModel<nn.Module<Tensor, Tensor>> branched)
                 {
                     // One output per task: Joint by the multi-head formula (docs/partial-merging.md).
@@ -93,6 +89,29 @@ internal static class EvalCommand
                 model.Dispose();
                 checkpoint.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// One image set, read once and kept per channel count: gray pixels repeated for models that read RGB
+    /// (torchvision's), beside the gray ones for ours.
+    /// </summary>
+    private sealed class ImagesByChannels(Func<LabeledImages> load) : IDisposable
+    {
+        private readonly Dictionary<int, LabeledImages> _byChannels = new();
+
+        public LabeledImages For(int channels)
+        {
+            if (_byChannels.TryGetValue(channels, out var images)) return images;
+            // A repeated set is a view of the gray one: build it from a fresh read, so that both can be kept.
+            images = load().WithChannels(channels);
+            _byChannels.Add(channels, images);
+            return images;
+        }
+
+        public void Dispose()
+        {
+            foreach (var images in _byChannels.Values) images.Dispose();
         }
     }
 }

@@ -252,9 +252,9 @@ internal static partial class MergeCommands
         IModelCut<nn.Module<Tensor, Tensor>> cut, List<int[]>? headClasses, string? outPath)
     {
         bool search = merge.Method.Similarity == SimilarityKind.Mixed && merge.Alpha is null;
-        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), search ? $"the alpha search of {merge.Method}" : null, headClasses);
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), search ? $"the alpha search of {merge.Method}" : null, headClasses, keepsOwnHeads: true);
         var everyModel = Enumerable.Range(0, files.Length).ToList();
-        double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => Branches(m, x), everyModel).Joint;
+        double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => own.Branches(m, x), everyModel).Joint;
         var result = WithStatus($"merging with {merge.Method} up to {cut.Name}", progress =>
             own.Merger.Run(merge with { Progress = progress }, cut, own.Labels is null ? null : Joint));
         using (result.Model)
@@ -263,7 +263,7 @@ internal static partial class MergeCommands
             if (own.Labels is not null)
             {
                 var rows = files.Select((f, i) => ScoreHeads(own, Path.GetFileNameWithoutExtension(f), x => [own.Models[i].call(x)], [i], null, null)).ToList();
-                rows.Add(ScoreHeads(own, $"{merge.Method.Name} ({cut.Name})", x => Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
+                rows.Add(ScoreHeads(own, $"{merge.Method.Name} ({cut.Name})", x => own.Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
                 Render($"{Path.GetFileName(mergeSet)} (merge set, top-1 %; TaskA/TaskB: the first two models' heads on their labels)", rows);
             }
             if (outPath is not null)
@@ -314,7 +314,7 @@ internal static partial class MergeCommands
     private static List<Row> CompareOwnDataCuts(string[] files, string mergeSet, DeclaredArchitecture? spec, string deviceName, IReadOnlyList<MergeMethod> methods,
         List<IModelCut<nn.Module<Tensor, Tensor>>?> cuts, List<int[]>? headClasses, MatchOptions options)
     {
-        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)", headClasses);
+        using var own = OwnData.Open(files, mergeSet, spec, CommonOptions.ResolveDevice(deviceName), "compare (it scores every method)", headClasses, keepsOwnHeads: true);
         var everyModel = Enumerable.Range(0, files.Length).ToList();
         Row Scored(string name, Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners, double? alpha, double? seconds) =>
             ScoreHeads(own, name, heads, owners, alpha, seconds);
@@ -338,19 +338,12 @@ internal static partial class MergeCommands
                     using (full.Model) rows.Add(Scored($"{method.Name} (full)", x => [full.Model.call(x)], [0], full.Report.Alpha, full.Report.Times.Total));
                     continue;
                 }
-                double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => Branches(m, x), everyModel).Joint;
+                double Joint(BranchedModel<nn.Module<Tensor, Tensor>> m) => own.TaskAccuracy(x => own.Branches(m, x), everyModel).Joint;
                 var result = WithStatus($"merging with {method} up to {cut.Name}", progress => own.Merger.Run(merge with { Progress = progress }, cut, Joint));
-                using (result.Model) rows.Add(Scored($"{method.Name} ({cut.Name})", x => Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
+                using (result.Model) rows.Add(Scored($"{method.Name} ({cut.Name})", x => own.Branches(result.Model, x), everyModel, result.Report.Alpha, result.Report.Times.Total));
             }
         }
         return rows;
-    }
-
-    private static List<Tensor> Branches(BranchedModel<nn.Module<Tensor, Tensor>> model, Tensor x)
-    {
-        model.eval();
-        var outputs = model.call(x);
-        return Enumerable.Range(0, (int)outputs.shape[0]).Select(i => outputs[i]).ToList();
     }
 
     private static Row Score(string model, double accuracy, double? alpha, double? seconds) => new(model, accuracy, accuracy, double.NaN, double.NaN, alpha, seconds);

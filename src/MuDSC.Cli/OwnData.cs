@@ -140,14 +140,15 @@ internal sealed class OwnData : IDisposable
     private readonly List<nn.Module<Tensor, Tensor>> _models;
     private readonly ClassHead? _head;
 
-    private OwnData(string mergeSetPath, Tensor inputs, Tensor? labels, ModelSpec spec, List<nn.Module<Tensor, Tensor>> models,
+    private OwnData(string mergeSetPath, Tensor inputs, Tensor? labels, IReadOnlyList<ModelSpec> specs, List<nn.Module<Tensor, Tensor>> models,
         ClassHead? head, IReadOnlyList<string> sources, Device device)
     {
-        (MergeSetPath, Inputs, Labels, Spec, _models, _head, Sources) = (mergeSetPath, inputs, labels, spec, models, head, sources);
+        (MergeSetPath, Inputs, Labels, Spec, _models, _head, Sources) = (mergeSetPath, inputs, labels, specs[0], models, head, sources);
         Batches = inputs.split(LabeledImages.MergeBatchSize).ToList();
         // As the reference does before matching: the base models' statistics from the merge set.
         foreach (var model in models) BatchNormStatistics.Reset(model, Batches, device);
-        Merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, Batches, () => ModelCatalog.Instance.Create(spec, device));
+        // Heads of different sizes: each branch is built with its own model's.
+        Merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, Batches, i => ModelCatalog.Instance.Create(specs[i], device));
     }
 
     public string MergeSetPath { get; }
@@ -204,8 +205,9 @@ internal sealed class OwnData : IDisposable
     public ModelMerger<nn.Module<Tensor, Tensor>> Merger { get; }
 
     /// <param name="needsLabels">Names what needs labels when the merge set must have them (checked before any model is loaded).</param>
+    /// <param name="keepsOwnHeads">A partial merge: plain classifiers may have heads of different sizes, each branch keeps its own.</param>
     public static OwnData Open(string[] files, string mergeSetPath, DeclaredArchitecture? declared, Device device, string? needsLabels,
-        List<int[]>? headClasses = null)
+        List<int[]>? headClasses = null, bool keepsOwnHeads = false)
     {
         var (inputs, labels) = ReadMergeSet(mergeSetPath);
         if (labels is null && needsLabels is not null)
@@ -216,16 +218,18 @@ internal sealed class OwnData : IDisposable
         var models = new List<nn.Module<Tensor, Tensor>>();
         try
         {
-            ModelSpec? spec = null;
+            var specs = new List<ModelSpec>();
             ClassHead? head = null;
             foreach (var file in files)
             {
                 var (model, fileSpec, fileHead) = LoadModel(file, declared, device);
                 models.Add(model);
-                if (spec is not null && fileSpec != spec)
+                specs.Add(fileSpec);
+                var spec = specs[0];
+                bool headsDiffer = fileSpec != spec && fileSpec with { EmbedDim = spec.EmbedDim } == spec;
+                if (fileSpec != spec && !(headsDiffer && keepsOwnHeads && fileHead is null))
                     throw new MergeException($"{file} is {Describe(fileSpec)} but {files[0]} is {Describe(spec)}; only one architecture and size can be merged" +
-                        (fileSpec with { EmbedDim = spec.EmbedDim } == spec ? " (heads of different sizes: merge up to the head with --cut, which keeps each model's own)" : ""));
-                spec ??= fileSpec;
+                        (headsDiffer && fileHead is null ? " (heads of different sizes: merge up to the head with --cut, which keeps each model's own)" : ""));
                 if (head is null)
                 {
                     head = fileHead;
@@ -242,16 +246,16 @@ internal sealed class OwnData : IDisposable
                     }
                 }
             }
-            if (inputs.shape[1] != spec!.InChannels)
-                throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {spec.InChannels}");
+            if (inputs.shape[1] != specs[0].InChannels)
+                throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {specs[0].InChannels}");
             if (headClasses is not null)
             {
                 if (head is not null) throw new UsageException("--head-classes is for plain classifiers; our checkpoints' class heads answer for every class");
                 if (headClasses.Count != files.Length) throw new UsageException($"--head-classes gives {headClasses.Count} label lists for {files.Length} models");
-                var wrong = headClasses.Select((c, i) => (c, i)).FirstOrDefault(x => x.c.Length != spec.EmbedDim);
-                if (wrong.c is not null) throw new UsageException($"--head-classes: list {wrong.i + 1} has {wrong.c.Length} labels, but {files[wrong.i]}'s head has {spec.EmbedDim} outputs");
+                var wrong = headClasses.Select((c, i) => (c, i)).FirstOrDefault(x => x.c.Length != specs[x.i].EmbedDim);
+                if (wrong.c is not null) throw new UsageException($"--head-classes: list {wrong.i + 1} has {wrong.c.Length} labels, but {files[wrong.i]}'s head has {specs[wrong.i].EmbedDim} outputs");
             }
-            int classes = head is not null ? ClassSet.ClassCount : headClasses?.Max(c => c.Max() + 1) ?? spec.EmbedDim;
+            int classes = head is not null ? ClassSet.ClassCount : headClasses?.Max(c => c.Max() + 1) ?? specs.Max(s => s.EmbedDim);
             if (labels is not null)
             {
                 using var low = labels.min();
@@ -259,9 +263,9 @@ internal sealed class OwnData : IDisposable
                 if (low.item<long>() < 0 || high.item<long>() >= classes)
                     throw new DataException($"{mergeSetPath}: 'labels' range over {low.item<long>()}..{high.item<long>()}, but the models have {classes} classes (0..{classes - 1})");
             }
-            return new OwnData(mergeSetPath, inputs, labels, spec, models, head, files, device)
+            return new OwnData(mergeSetPath, inputs, labels, specs, models, head, files, device)
             {
-                HeadClasses = headClasses ?? files.Select(_ => Enumerable.Range(0, spec.EmbedDim).ToArray()).ToList(),
+                HeadClasses = headClasses ?? specs.Select(s => Enumerable.Range(0, s.EmbedDim).ToArray()).ToList(),
             };
         }
         catch
@@ -271,6 +275,14 @@ internal sealed class OwnData : IDisposable
             labels?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A partial merge's outputs, one per branch: branch i's logits over <see cref="HeadClasses"/>[i] (without the padding of narrower heads).</summary>
+    public List<Tensor> Branches(BranchedModel<nn.Module<Tensor, Tensor>> model, Tensor x)
+    {
+        model.eval();
+        var outputs = model.call(x);
+        return Enumerable.Range(0, (int)outputs.shape[0]).Select(i => outputs[i].narrow(-1, 0, HeadClasses[i].Length)).ToList();
     }
 
     /// <summary>Top-1 accuracy on the labelled merge set (requires labels).</summary>
@@ -324,21 +336,9 @@ internal sealed class OwnData : IDisposable
     internal static BranchedModel<nn.Module<Tensor, Tensor>> LoadBranched(string file, DeclaredArchitecture declared, Device device)
     {
         using var content = SafeTensorsFile.Read(file, device);
-        var spec = declared.For(file, BranchedCheckpoint.EntriesOf(content.Tensors, 0));
-        return BranchedCheckpoint.Build(file, spec.Arch, content.Metadata, content.Tensors, ModelCatalog.Instance, (entries, source) =>
-        {
-            var model = ModelCatalog.Instance.Create(spec, device);
-            try
-            {
-                StateDictLoader.Load(model, entries, source);
-                return model;
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
-        });
+        // Each branch's head gives its own number of outputs.
+        return BranchedCheckpoint.Build(file, declared.Arch, content.Metadata, content.Tensors, ModelCatalog.Instance,
+            (entries, _, source) => CreateLoaded(declared.For(file, entries), entries, source, device));
     }
 
     internal static (Tensor Inputs, Tensor? Labels) ReadMergeSet(string path)
@@ -371,6 +371,12 @@ internal sealed class OwnData : IDisposable
         if (declared is null)
             throw new UsageException($"{file} has no MuDSC metadata (a plain state dict): give --arch (and --width, --in-channels or --outputs where the defaults do not fit)");
         var spec = declared.For(file, content.Tensors);
+        return (CreateLoaded(spec, content.Tensors, file, device), spec, null);
+    }
+
+    /// <summary>A model of the --arch declaration holding exactly <paramref name="entries"/> (strict: every key, every shape).</summary>
+    private static nn.Module<Tensor, Tensor> CreateLoaded(ModelSpec spec, IReadOnlyDictionary<string, Tensor> entries, string source, Device device)
+    {
         nn.Module<Tensor, Tensor> model;
         try
         {
@@ -382,8 +388,8 @@ internal sealed class OwnData : IDisposable
         }
         try
         {
-            StateDictLoader.Load(model, content.Tensors, file);
-            return (model, spec, null);
+            StateDictLoader.Load(model, entries, source);
+            return model;
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MuDSC.Checkpoints;
 using MuDSC.Data;
+using MuDSC.Evaluation;
 using MuDSC.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
@@ -85,12 +86,16 @@ internal static class PredictCommand
             using var branched = checkpoint.CreateBranchedModel(ModelCatalog.Instance, device);
             var branchOutputs = Run(branched, images, checkpoint.Spec.InChannels, device);
             var heads = checkpoint.BranchHeads().Select(h => h.To(device)).ToList();
-            var perBranch = Enumerable.Range(0, (int)branchOutputs.shape[0]).Select(i =>
+            try
             {
-                using var branch = branchOutputs[i];
-                using (heads[i]) return heads[i].Logits(branch, ClassSet.All);
-            }).ToList();
-            return new() { ["logits"] = torch.stack(perBranch, 0), ["outputs"] = branchOutputs };
+                using var scope = torch.NewDisposeScope();
+                var logits = torch.stack(TaskHeads.BranchLogits(branchOutputs, heads), 0).MoveToOuterDisposeScope();
+                return new() { ["logits"] = logits, ["outputs"] = branchOutputs };
+            }
+            finally
+            {
+                foreach (var branchHead in heads) branchHead.Dispose();
+            }
         }
         using var single = checkpoint.CreateModel(ModelCatalog.Instance, device);
         var outputs = Run(single, images, checkpoint.Spec.InChannels, device);

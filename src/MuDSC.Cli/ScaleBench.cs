@@ -48,7 +48,9 @@ internal static class ScaleBench
             try
             {
                 var plan = PlanBuilder.Build(models[0], arch);
-                var positions = Positions(models[0], plan, channels, imageSize, device);
+                Dictionary<string, long> positions;
+                using (var probe = torch.zeros(new long[] { 1, channels, imageSize, imageSize }, device: device))
+                    positions = ActivationCorrelations.SamplesPerInput(plan, models[0], probe);
                 double modelBytes = 3.0 * models[0].state_dict().Values.Sum(t => t.numel() * t.ElementSize);
                 double correlationBytes = plan.Spaces.Sum(s => 8.0 * (2 * s.Size) * (2 * s.Size));
                 foreach (int count in mergeSetSizes)
@@ -120,35 +122,6 @@ internal static class ScaleBench
                 using var output = model.call(onDevice);
             }
         }
-    }
-
-    /// <summary>Samples per input of each space at its tap: positions of a feature map, tokens of a sequence, 1 for a vector.</summary>
-    private static Dictionary<string, long> Positions(nn.Module<Tensor, Tensor> model, MergePlan plan, int channels, int imageSize, Device device)
-    {
-        var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
-        var positions = new Dictionary<string, long>();
-        var hooks = new List<Action>();
-        static long Of(Tensor t) => t.dim() switch { 4 => t.shape[2] * t.shape[3], 3 => t.shape[1], _ => 1 };
-        foreach (var tap in plan.Taps)
-        {
-            var module = (nn.Module<Tensor, Tensor>)modules[tap.Module];
-            string space = tap.Space;
-            hooks.Add(tap.AtOutput
-                ? module.register_forward_hook((_, _, output) => { positions[space] = Of(output); return null!; }).remove
-                : module.register_forward_pre_hook((_, input) => { positions[space] = Of(input); return null!; }).remove);
-        }
-        try
-        {
-            using var noGrad = torch.no_grad();
-            using var probe = torch.zeros(new long[] { 1, channels, imageSize, imageSize }, device: device);
-            model.eval();
-            using var output = model.call(probe);
-        }
-        finally
-        {
-            foreach (var remove in hooks) remove();
-        }
-        return positions;
     }
 
     /// <summary>The machine's float32 matrix-multiply rate (FLOP/s), best of five 2048 x 2048 products.</summary>

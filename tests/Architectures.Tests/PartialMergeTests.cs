@@ -199,6 +199,52 @@ public class PartialMergeTests
         return u;
     }
 
+    private static IEnumerable<TestCaseData> EveryMethod() => Methods.Select(m => new TestCaseData(m).SetArgDisplayNames(m.Name));
+
+    /// <summary>
+    /// Two models with one trunk and heads of 16 and 3 outputs (classifiers over label sets of other sizes): they merge
+    /// only up to a cut that keeps the heads in the branches; there each branch computes its own model, the narrower one
+    /// padded with -inf.
+    /// </summary>
+    [TestCaseSource(nameof(EveryMethod))]
+    public void HeadsOfDifferentSizesStayInTheirBranchesAndEachBranchComputesItsModel(MergeMethod method)
+    {
+        var inputs = Inputs(40);
+        using var wide = (ResNet20)ModelZoo.Create("resnet20", 41);
+        BatchNormStatistics.Reset(wide, inputs, torch.CPU);
+        Func<ResNet20> createNarrow = () => (ResNet20)Models.ModelCatalog.Instance.Create(new Models.ModelSpec("resnet20", InChannels: 1, EmbedDim: 3), torch.CPU);
+        torch.manual_seed(42);
+        using var narrow = createNarrow();
+        var own = narrow.state_dict();
+        var entries = wide.state_dict().Where(kv => own[kv.Key].shape.SequenceEqual(kv.Value.shape)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var heads = own.Keys.Where(k => !entries.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        Assert.That(heads, Is.EqualTo(new[] { "linear.bias", "linear.weight" }), "the two models differ in their heads only");
+        foreach (var name in heads) entries[name] = own[name];
+        StateDictLoader.Load(narrow, entries, "the wide model's trunk and its own head");
+        narrow.eval();
+
+        var models = new List<ResNet20> { wide, narrow };
+        var sameSizes = Assert.Throws<MergeException>(() => _ = new ModelMerger<ResNet20>(models, inputs, () => (ResNet20)ModelZoo.Create("resnet20", 43)))!;
+        Assert.That(sameSizes.Message, Does.Contain("model 1 differs from model 0 in tensor linear.weight"));
+        var merger = new ModelMerger<ResNet20>(models, inputs, i => i == 0 ? (ResNet20)ModelZoo.Create("resnet20", 43) : createNarrow());
+        var options = new MergeOptions { Method = method, Alpha = method.Similarity == SimilarityKind.Mixed ? 0.5 : null };
+        var full = Assert.Throws<MergeException>(() => merger.Run(options).Model.Dispose())!;
+        Assert.That(full.Message, Does.Contain("differ in tensor linear.bias, linear.weight").And.Contain("cut"));
+
+        using var branched = merger.Run(options, ResNet20.Cuts.AfterLayer3).Model;
+        using var x = ModelZoo.Input(44);
+        using var outputs = branched.call(x);
+        Assert.That(outputs.shape, Is.EqualTo(new long[] { 2, x.shape[0], 16 }));
+        using var expectedWide = wide.call(x);
+        using var expectedNarrow = narrow.call(x);
+        using var branchWide = outputs[0];
+        using var branchNarrow = outputs[1].narrow(1, 0, 3);
+        using var padding = outputs[1].narrow(1, 3, 13);
+        Assert.That(branchWide.allclose(expectedWide, rtol: 1e-4, atol: 1e-4), Is.True, "branch 0 computes the wide model");
+        Assert.That(branchNarrow.allclose(expectedNarrow, rtol: 1e-4, atol: 1e-4), Is.True, "branch 1 computes the narrow model");
+        Assert.That(padding.data<float>().ToArray(), Is.All.EqualTo(float.NegativeInfinity));
+    }
+
     [Test]
     public void ACutOfAnotherArchitectureIsRefusedWhenTheModelTypeIsErased()
     {

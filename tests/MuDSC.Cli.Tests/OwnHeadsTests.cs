@@ -67,9 +67,12 @@ public class OwnHeadsTests : TempFolderTests
     /// `merge --cut --merge-set` writes the partial merge as a plain state dict; `predict --arch` reads it back, and its
     /// branches' logits, scored here by the multi-head formula, give the Joint that `compare` reports for the same merge.
     /// </summary>
-    [Test]
-    public void APartialMergeOfPlainStateDictsIsWrittenAndPredictsWhatCompareScored()
+    /// <summary>Heads of one size, or of 5 and 3 outputs (the narrower branch's logits are padded with -inf).</summary>
+    [TestCase("0,2,4,6,8;1,3,5,7,9")]
+    [TestCase("0,2,4,6,8;1,3,9")]
+    public void APartialMergeOfPlainStateDictsIsWrittenAndPredictsWhatCompareScored(string headClasses)
     {
+        var heads = headClasses.Split(';').Select(h => h.Split(',').Select(int.Parse).ToArray()).ToArray();
         var generator = new Generator(9);
         using var inputs = torch.randn(new long[] { 40, 1, 28, 28 }, generator: generator);
         using var labels = torch.randint(0, 10, new long[] { 40 }, generator: generator);
@@ -77,10 +80,10 @@ public class OwnHeadsTests : TempFolderTests
         for (int i = 0; i < 2; i++)
         {
             torch.manual_seed(i + 11);
-            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: 5), torch.CPU);
+            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: heads[i].Length), torch.CPU);
             SafeTensorsFile.Write(InFolder($"m{i}.safetensors"), model.state_dict());
         }
-        string[] common = ["--merge-set", InFolder("set.safetensors"), "--arch", "resnet20gn", "--cut", "AfterLayer2", "--head-classes", "0,2,4,6,8;1,3,5,7,9"];
+        string[] common = ["--merge-set", InFolder("set.safetensors"), "--arch", "resnet20gn", "--cut", "AfterLayer2", "--head-classes", headClasses];
         string partial = InFolder("partial.safetensors"), csv = InFolder("rows.csv");
         var (code, error) = StandardError.Capture(() => Entry.Run(["merge", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--method", "zipit", "--out", partial, .. common]));
         Assert.That(code, Is.Zero, error);
@@ -90,7 +93,7 @@ public class OwnHeadsTests : TempFolderTests
         {
             Assert.That(file.Metadata.ContainsKey("arch"), Is.False, "a plain state dict, read back with --arch");
             Assert.That(file.Metadata["cut"], Is.EqualTo("AfterLayer2"));
-            Assert.That(file.Metadata["head_classes"], Is.EqualTo("0,2,4,6,8;1,3,5,7,9"));
+            Assert.That(file.Metadata["head_classes"], Is.EqualTo(headClasses));
         }
 
         string logitsPath = InFolder("logits.safetensors");
@@ -98,23 +101,44 @@ public class OwnHeadsTests : TempFolderTests
         Assert.That(code, Is.Zero, error);
         using var predicted = SafeTensorsFile.Read(logitsPath);
         var logits = predicted.Tensors["logits"];
-        Assert.That(logits.shape, Is.EqualTo(new long[] { 2, 40, 5 }));
+        int width = heads.Max(h => h.Length);
+        Assert.That(logits.shape, Is.EqualTo(new long[] { 2, 40, width }));
         var values = logits.data<float>().ToArray();
         var truth = labels.data<long>().ToArray();
         int correct = 0;
         for (int k = 0; k < 40; k++)
         {
-            var score = new double[10];
+            var score = Enumerable.Repeat(-1.0, 10).ToArray();
             for (int head = 0; head < 2; head++)
             {
-                var row = Enumerable.Range(0, 5).Select(j => (double)values[(head * 40 + k) * 5 + j]).ToArray();
-                double max = row.Max(), sum = row.Sum(v => Math.Exp(v - max));
-                for (int j = 0; j < 5; j++) score[Heads[head][j]] = Math.Exp(row[j] - max) / sum;
+                int count = heads[head].Length;
+                var row = Enumerable.Range(0, width).Select(j => (double)values[(head * 40 + k) * width + j]).ToArray();
+                Assert.That(row.Skip(count), Is.All.EqualTo(double.NegativeInfinity), "a narrower head's outputs are padded");
+                double max = row.Take(count).Max(), sum = row.Take(count).Sum(v => Math.Exp(v - max));
+                for (int j = 0; j < count; j++) score[heads[head][j]] = Math.Max(score[heads[head][j]], Math.Exp(row[j] - max) / sum);
             }
             correct += Enumerable.Range(0, 10).MaxBy(c => score[c]) == truth[k] ? 1 : 0;
         }
         var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToDictionary(r => r[0]);
         Assert.That(double.Parse(rows["zipit (AfterLayer2)"][1], System.Globalization.CultureInfo.InvariantCulture) / 100, Is.EqualTo(correct / 40.0).Within(1e-6));
+    }
+
+    [Test]
+    public void HeadsOfDifferentSizesAreRefusedForAFullMergeNamingTheCut()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", EmbedDim: 5 - 2 * i), torch.CPU);
+            SafeTensorsFile.Write(InFolder($"m{i}.safetensors"), model.state_dict());
+        }
+        var generator = new Generator(2);
+        SafeTensorsFile.Write(InFolder("set.safetensors"), [new("inputs", torch.randn(new long[] { 8, 1, 28, 28 }, generator: generator))]);
+        string output = InFolder("merged.safetensors");
+        var (code, error) = StandardError.Capture(() => Entry.Run(["merge", InFolder("m0.safetensors"), InFolder("m1.safetensors"), "--merge-set", InFolder("set.safetensors"),
+            "--arch", "resnet20gn", "--method", "zipit", "--out", output]));
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(error, Does.Contain("3 outputs").And.Contain("5 outputs").And.Contain("--cut"));
+        Assert.That(File.Exists(output), Is.False);
     }
 
     [Test]

@@ -77,17 +77,19 @@ public static class BranchedCheckpoint
         int branches = checkpoint.BranchClasses().Count;
         if (checkpoint.Metadata.GetValueOrDefault(BranchesKey) != branches.ToString(CultureInfo.InvariantCulture))
             throw new CheckpointException($"{checkpoint.Source}: metadata '{BranchesKey}' = '{checkpoint.Metadata.GetValueOrDefault(BranchesKey)}' does not match the {branches} class sets of '{BranchClassesKey}'.");
+        // Each branch's own classifier may answer for another number of classes.
+        var heads = checkpoint.BranchHeads();
         return Build(checkpoint.Source, checkpoint.Spec.Arch, checkpoint.Metadata, checkpoint.StateDict, catalog,
-            (entries, source) => checkpoint.Build(catalog, device, entries, source));
+            (entries, branch, source) => checkpoint.Build(catalog, device, entries, source, (heads[branch] as ClassifierHead)?.Classes.Count));
     }
 
     /// <summary>
     /// A partial merge from its entries (trunk under the architecture's names, branch i under <c>branches.i.</c>) and
     /// its metadata <c>cut</c> and <c>branches</c>: the trunk and each branch are built by <paramref name="build"/>
-    /// from the trunk's entries and the branch's own (the trunk from branch 0's, whose layers it never runs).
+    /// from the trunk's entries, the branch's own and the branch's index (the trunk from branch 0's, whose layers it never runs).
     /// </summary>
     public static BranchedModel<nn.Module<Tensor, Tensor>> Build(string source, string arch, IReadOnlyDictionary<string, string> metadata,
-        IReadOnlyDictionary<string, Tensor> stateDict, ModelCatalog catalog, Func<IReadOnlyDictionary<string, Tensor>, string, nn.Module<Tensor, Tensor>> build)
+        IReadOnlyDictionary<string, Tensor> stateDict, ModelCatalog catalog, Func<IReadOnlyDictionary<string, Tensor>, int, string, nn.Module<Tensor, Tensor>> build)
     {
         string name = metadata.GetValueOrDefault(CutKey) ?? throw new CheckpointException($"{source} is not a partial merge (no metadata '{CutKey}').");
         var cuts = catalog.Cuts(arch);
@@ -104,7 +106,7 @@ public static class BranchedCheckpoint
         try
         {
             for (int i = -1; i < branches; i++)
-                built.Add(build(EntriesOf(stateDict, Math.Max(i, 0)), i < 0 ? $"{source} (trunk)" : $"{source} (branch {i})"));
+                built.Add(build(EntriesOf(stateDict, Math.Max(i, 0)), Math.Max(i, 0), i < 0 ? $"{source} (trunk)" : $"{source} (branch {i})"));
             return new BranchedModel<nn.Module<Tensor, Tensor>>(built[0], built.Skip(1).ToList(), cut);
         }
         catch

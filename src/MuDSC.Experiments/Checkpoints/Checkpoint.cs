@@ -136,14 +136,14 @@ public sealed partial class Checkpoint : IDisposable
             throw new CheckpointException($"{Source}: unknown arch '{Spec.Arch}' (known: {string.Join(", ", factory.Architectures)}).");
     }
 
-    /// <summary>A model of this checkpoint's spec holding <paramref name="entries"/>, loaded strictly.</summary>
-    internal nn.Module<Tensor, Tensor> Build(IModelFactory factory, Device device, IReadOnlyDictionary<string, Tensor> entries, string source)
+    /// <summary>A model of this checkpoint's spec (with <paramref name="outputs"/> outputs when given: a branch's own head) holding <paramref name="entries"/>, loaded strictly.</summary>
+    internal nn.Module<Tensor, Tensor> Build(IModelFactory factory, Device device, IReadOnlyDictionary<string, Tensor> entries, string source, int? outputs = null)
     {
         nn.Module<Tensor, Tensor> model;
         try
         {
             RequireWeightsForWidth(factory);
-            model = factory.Create(Spec, device);
+            model = factory.Create(Spec with { EmbedDim = outputs ?? Spec.EmbedDim }, device);
         }
         catch (ArgumentException e)
         {

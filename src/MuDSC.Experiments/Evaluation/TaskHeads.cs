@@ -15,13 +15,26 @@ namespace MuDSC.Evaluation;
 /// </summary>
 public static class TaskHeads
 {
-    /// <summary>Scores of a partial merge's output ([branches, batch, D]): branch i answers for <paramref name="tasks"/>[i] through <paramref name="heads"/>[i].</summary>
+    /// <summary>
+    /// Scores of a partial merge's output ([branches, batch, D]): branch i answers for <paramref name="tasks"/>[i] through
+    /// <paramref name="heads"/>[i] (<see cref="BranchLogits"/>).
+    /// </summary>
     public static Tensor OfBranches(Tensor branchOutputs, IReadOnlyList<ClassHead> heads, IReadOnlyList<ClassSet> tasks)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = Enumerable.Range(0, (int)branchOutputs.shape[0])
-            .Select(i => heads[i].Logits(branchOutputs[i], ClassSet.All)).ToList();
-        return Scores(logits, tasks).MoveToOuterDisposeScope();
+        return Scores(BranchLogits(branchOutputs, heads), tasks).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Each branch's [batch, 10] logits from a partial merge's output ([branches, batch, D]) through its head, which reads
+    /// the branch's first outputs (a classifier over fewer classes is padded after them).
+    /// </summary>
+    public static List<Tensor> BranchLogits(Tensor branchOutputs, IReadOnlyList<ClassHead> heads)
+    {
+        if (branchOutputs.shape[0] != heads.Count) throw new ArgumentException($"{branchOutputs.shape[0]} branches but {heads.Count} heads");
+        using var scope = torch.NewDisposeScope();
+        return Enumerable.Range(0, heads.Count)
+            .Select(i => heads[i].Logits(branchOutputs[i].narrow(-1, 0, heads[i].Outputs), ClassSet.All).MoveToOuterDisposeScope()).ToList();
     }
 
     /// <summary>[batch, 10] scores from one [batch, 10] logits tensor per head, head i answering for <paramref name="tasks"/>[i].</summary>

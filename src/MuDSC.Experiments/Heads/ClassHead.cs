@@ -19,6 +19,9 @@ public abstract class ClassHead : IDisposable
     /// <summary>The classes this head can answer for.</summary>
     public abstract ClassSet Answers { get; }
 
+    /// <summary>The model outputs D it reads.</summary>
+    public abstract int Outputs { get; }
+
     /// <summary>Whether the two heads give the same logits for the same outputs (so one model can carry both).</summary>
     public abstract bool SameAs(ClassHead other);
 
@@ -35,6 +38,8 @@ public sealed class EmbeddingHead(Tensor embeddings) : ClassHead
     public Tensor Embeddings { get; } = embeddings;
 
     public override ClassSet Answers => ClassSet.All;
+
+    public override int Outputs => (int)Embeddings.shape[1];
 
     public override Tensor Logits(Tensor outputs, ClassSet classes) => ClassEmbeddings.Logits(outputs, Embeddings, classes);
 
@@ -54,6 +59,8 @@ public sealed class ClassifierHead(ClassSet classes) : ClassHead
     public ClassSet Classes { get; } = classes;
 
     public override ClassSet Answers => Classes;
+
+    public override int Outputs => Classes.Count;
 
     public override Tensor Logits(Tensor outputs, ClassSet classes)
     {

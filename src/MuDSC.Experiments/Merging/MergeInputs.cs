@@ -17,8 +17,11 @@ public static class MergeInputs
         var first = checkpoints[0];
         foreach (var other in checkpoints.Skip(1))
         {
-            if (other.Spec != first.Spec)
+            // Classifiers over label sets of different sizes differ in their heads only; the merger keeps those in the branches.
+            bool classifiers = other.Head is ClassifierHead && first.Head is ClassifierHead;
+            if (other.Spec != first.Spec && !(classifiers && other.Spec with { EmbedDim = first.Spec.EmbedDim } == first.Spec))
                 throw new MergeException($"{other.Source} is {Describe(other)} but {first.Source} is {Describe(first)}; only models of one architecture and size can be merged");
+            if (other.Spec != first.Spec) continue;
             var mismatched = first.StateDict
                 .Where(kv => !other.StateDict.TryGetValue(kv.Key, out var t) || !t.shape.SequenceEqual(kv.Value.shape))
                 .Select(kv => kv.Key).Concat(other.StateDict.Keys.Where(k => !first.StateDict.ContainsKey(k))).ToList();

@@ -42,7 +42,8 @@ public sealed class MergeSession : IDisposable
             MergeInputs.Validate(checkpoints, mergeSet);
             foreach (var checkpoint in checkpoints.Skip(1)) _baseModels.Add(checkpoint.CreateModel(factory, device));
             foreach (var model in _baseModels) BatchNormStatistics.Reset(model, inputs, device);
-            _merger = new ModelMerger<nn.Module<Tensor, Tensor>>(_baseModels, inputs, () => factory.Create(Spec, device));
+            // Classifiers over label sets of different sizes differ in their heads: each branch is built with its model's sizes.
+            _merger = new ModelMerger<nn.Module<Tensor, Tensor>>(_baseModels, inputs, i => factory.Create(checkpoints[i].Spec, device));
             Heads = checkpoints.Select(c => c.Head.To(device)).ToList();
             BranchTasks = checkpoints.Select(c => c.Classes).ToList();
         }

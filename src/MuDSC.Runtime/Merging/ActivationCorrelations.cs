@@ -28,27 +28,7 @@ internal static class ActivationCorrelations
         {
             for (int m = 0; m < models.Count; m++)
             {
-                var store = captured[m] = new Dictionary<string, Tensor>();
-                var modules = models[m].named_modules().ToDictionary(x => x.name, x => x.module);
-                foreach (var tap in plan.Taps)
-                {
-                    if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
-                        throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
-                    string space = tap.Space;
-                    // Hooks only observe: returning null leaves the input or output as it is.
-                    var remover = tap.AtOutput
-                        ? hookable.register_forward_hook((_, _, output) =>
-                        {
-                            store[space] = ChunkFeatures(output, tap).DetachFromDisposeScope();
-                            return null!;
-                        })
-                        : hookable.register_forward_pre_hook((_, input) =>
-                        {
-                            store[space] = Features(input).DetachFromDisposeScope();
-                            return null!;
-                        });
-                    removeHooks.Add(remover.remove);
-                }
+                removeHooks.AddRange(AttachTaps(plan, models[m], captured[m] = new Dictionary<string, Tensor>()));
                 models[m].eval();
             }
 
@@ -96,6 +76,55 @@ internal static class ActivationCorrelations
             foreach (var remove in removeHooks) remove();
             foreach (var accumulator in accumulators.Values) accumulator.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Samples that one input gives each space at its tap (positions of a feature map, tokens of a sequence, 1 for a
+    /// vector), read from one forward pass of <paramref name="probe"/> (one input).
+    /// </summary>
+    public static Dictionary<string, long> SamplesPerInput(MergePlan plan, nn.Module<Tensor, Tensor> model, Tensor probe)
+    {
+        var store = new Dictionary<string, Tensor>();
+        var removeHooks = AttachTaps(plan, model, store);
+        try
+        {
+            using var noGrad = torch.no_grad();
+            model.eval();
+            Record(plan, [model], [store], probe);
+            return store.ToDictionary(kv => kv.Key, kv => kv.Value.shape[0] * kv.Value.shape[2]);
+        }
+        finally
+        {
+            foreach (var remove in removeHooks) remove();
+            Release([store]);
+        }
+    }
+
+    /// <summary>Hooks that record each tap's features of <paramref name="model"/> into <paramref name="store"/> by space; returns their removers.</summary>
+    private static List<Action> AttachTaps(MergePlan plan, nn.Module<Tensor, Tensor> model, Dictionary<string, Tensor> store)
+    {
+        var removers = new List<Action>();
+        var modules = model.named_modules().ToDictionary(x => x.name, x => x.module);
+        foreach (var tap in plan.Taps)
+        {
+            if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
+                throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
+            string space = tap.Space;
+            // Hooks only observe: returning null leaves the input or output as it is.
+            var remover = tap.AtOutput
+                ? hookable.register_forward_hook((_, _, output) =>
+                {
+                    store[space] = ChunkFeatures(output, tap).DetachFromDisposeScope();
+                    return null!;
+                })
+                : hookable.register_forward_pre_hook((_, input) =>
+                {
+                    store[space] = Features(input).DetachFromDisposeScope();
+                    return null!;
+                });
+            removers.Add(remover.remove);
+        }
+        return removers;
     }
 
     /// <summary>Bytes of recorded features a chunk of inputs may hold by default (all taps, all models): large enough that each product is a big one.</summary>

@@ -9,7 +9,9 @@ namespace MuDSC.Merging;
 /// A partial merge: one merged trunk and one branch per model, split at a generated cut. The
 /// forward pass runs the trunk up to the cut, then every branch on the trunk's output (the merged
 /// space, read through that model's unmerge folded into the branch's first input weights), and
-/// returns the branches' outputs stacked: <c>[branches, batch, ...]</c>, branch i for model i.
+/// returns the branches' outputs stacked: <c>[branches, batch, ...]</c>, branch i for model i. Branches whose
+/// last axis is shorter (classifiers over fewer classes) are padded there with -inf, which leaves each branch's
+/// softmax and argmax its own.
 /// </summary>
 /// <remarks>
 /// Trunk and branches are instances of the architecture: the trunk runs its layers before the cut
@@ -146,7 +148,18 @@ public sealed class BranchedModel<TModel> : nn.Module<Tensor, Tensor> where TMod
                 _state.Input = null;
             }
         }
-        return torch.stack(outputs, 0).MoveToOuterDisposeScope();
+        return Stacked(outputs).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Stacked(List<Tensor> outputs)
+    {
+        long width = outputs.Max(o => o.shape[^1]);
+        var odd = outputs.FirstOrDefault(o => !o.shape[..^1].SequenceEqual(outputs[0].shape[..^1]));
+        if (odd is not null)
+            throw new PlanException($"cut {Cut.Name}: branches returned outputs [{string.Join(", ", outputs[0].shape)}] and [{string.Join(", ", odd.shape)}]; they may differ only in their last axis.");
+        var padded = outputs.Select(o => o.shape[^1] == width ? o
+            : torch.cat([o, torch.empty([.. o.shape[..^1], width - o.shape[^1]], dtype: o.dtype, device: o.device).FillWith(double.NegativeInfinity)], -1));
+        return torch.stack(padded.ToList(), 0);
     }
 
     private nn.Module<Tensor, Tensor> StartOf(TModel model) =>

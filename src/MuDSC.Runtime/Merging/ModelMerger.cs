@@ -17,7 +17,8 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
 {
     private readonly IReadOnlyList<TModel> _models;
     private readonly IEnumerable<Tensor> _inputs;
-    private readonly Func<TModel> _createModel;
+    private readonly Func<int, TModel> _createLike;
+    private readonly IReadOnlyList<string> _ownShapes;
     private Dictionary<string, double[,]>? _activations;
 
     /// <param name="models">At least two models of one architecture and size, on one device.</param>
@@ -30,17 +31,46 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     /// <exception cref="PlanException">A model's declaration does not fit it (the message names the space or parameter).</exception>
     /// <exception cref="MergeException">The models cannot be merged with one another.</exception>
     public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<TModel> createModel)
+        : this(models, mergeInputs, Uniform(createModel), sameSizes: true)
+    {
+    }
+
+    private static Func<int, TModel> Uniform(Func<TModel> createModel)
+    {
+        ArgumentNullException.ThrowIfNull(createModel);
+        return _ => createModel();
+    }
+
+    /// <summary>
+    /// Merges models that share every space but may differ in tensors outside them, such as classifier heads over
+    /// label sets of different sizes: such models merge only up to a cut that leaves those tensors in the branches.
+    /// </summary>
+    /// <param name="createLike">A new instance of the architecture with model i's sizes: receives branch i (model 0's: the trunk and a full merge).</param>
+    public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike)
+        : this(models, mergeInputs, createLike, sameSizes: false)
+    {
+    }
+
+    private ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike, bool sameSizes)
     {
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(mergeInputs);
-        ArgumentNullException.ThrowIfNull(createModel);
+        ArgumentNullException.ThrowIfNull(createLike);
         if (models.Count < 2) throw new MergeException($"merging needs at least two models, got {models.Count}");
         _models = models;
         _inputs = mergeInputs;
-        _createModel = createModel;
+        _createLike = createLike;
         Plan = PlanBuilder.Build(models[0]);
         Device = DeviceOf(models[0], 0);
-        for (int i = 1; i < models.Count; i++) RequireSameShape(models[i], i);
+        var ownShapes = new SortedSet<string>(StringComparer.Ordinal);
+        for (int i = 1; i < models.Count; i++)
+        {
+            var differing = RequireSameSpaces(models[i], i);
+            if (sameSizes && differing.Count > 0)
+                throw new MergeException($"model {i} differs from model 0 in tensor {string.Join(", ", differing.Take(5))}; only models of one size can be merged");
+            ownShapes.UnionWith(differing);
+        }
+        _ownShapes = ownShapes.ToList();
     }
 
     /// <summary>The plan every model shares.</summary>
@@ -61,6 +91,8 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(score is not null);
+        if (_ownShapes.Count > 0)
+            throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all; merge up to a cut that leaves them in the branches");
         return Execute(options, score, Plan, (merger, matchings) => Full(merger, matchings, options.Method));
     }
 
@@ -80,6 +112,9 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         options.Validate(score is not null);
         if (!cut.Architecture.IsInstanceOfType(_models[0]))
             throw new MergeException($"cut {cut.Name} belongs to {cut.Architecture.Name}, but the models are {_models[0].GetType().Name}");
+        var inTrunk = _ownShapes.Where(n => !cut.InBranch(n)).ToList();
+        if (inTrunk.Count > 0)
+            throw new MergeException($"the models differ in tensor {string.Join(", ", inTrunk.Take(5))}, which lies before cut {cut.Name}, in the merged trunk; choose a later cut");
         var split = TrunkPlan.Split(Plan, _models[0].state_dict().Keys, cut);
         return Execute(options, score, split.Trunk, (merger, matchings) => Branched(merger, matchings, split, cut, options.Method));
     }
@@ -193,14 +228,14 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         try
         {
             var firstModel = _models[0].state_dict();
-            built.Add(Loaded(trunkEntries, split.BranchEntries.ToDictionary(n => n, n => firstModel[n]), $"the {method} trunk"));
+            built.Add(Loaded(0, trunkEntries, split.BranchEntries.ToDictionary(n => n, n => firstModel[n]), $"the {method} trunk"));
             for (int i = 0; i < _models.Count; i++)
             {
                 var own = _models[i].state_dict();
                 var folded = BranchFolding.Fold(own, split, matchings, i);
                 try
                 {
-                    built.Add(Loaded(trunkEntries, folded, $"branch {i} of the {method} merge"));
+                    built.Add(Loaded(i, trunkEntries, folded, $"branch {i} of the {method} merge"));
                 }
                 finally
                 {
@@ -224,7 +259,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     {
         try
         {
-            return Loaded(entries, new Dictionary<string, Tensor>(), source);
+            return Loaded(0, entries, new Dictionary<string, Tensor>(), source);
         }
         finally
         {
@@ -232,10 +267,10 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>A new model on <see cref="Device"/> holding both sets of entries.</summary>
-    private TModel Loaded(IReadOnlyDictionary<string, Tensor> first, IReadOnlyDictionary<string, Tensor> second, string source)
+    /// <summary>A new model with model <paramref name="like"/>'s sizes on <see cref="Device"/> holding both sets of entries.</summary>
+    private TModel Loaded(int like, IReadOnlyDictionary<string, Tensor> first, IReadOnlyDictionary<string, Tensor> second, string source)
     {
-        var model = _createModel();
+        var model = _createLike(like);
         try
         {
             model.to(Device);
@@ -260,8 +295,11 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         return ActivationSeconds = clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Model <paramref name="index"/> must give the same plan as model 0, on the same device.</summary>
-    private void RequireSameShape(TModel model, int index)
+    /// <summary>
+    /// Model <paramref name="index"/> must give the same plan as model 0 (every space's units and structure), on the
+    /// same device; returns the tensors whose shapes differ from model 0's (or that only one of them has).
+    /// </summary>
+    private List<string> RequireSameSpaces(TModel model, int index)
     {
         if (model.GetType() != _models[0].GetType())
             throw new MergeException($"model {index} is a {model.GetType().Name} but model 0 is a {_models[0].GetType().Name}; only models of one architecture can be merged");
@@ -269,15 +307,13 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         var mismatched = Plan.Spaces.Zip(plan.Spaces).Where(p => p.First != p.Second).Select(p => p.First.Name).ToList();
         if (plan.Spaces.Count != Plan.Spaces.Count || mismatched.Count > 0)
             throw new MergeException($"model {index} differs from model 0 in space {string.Join(", ", mismatched.DefaultIfEmpty("count"))} (units or structure); only models of one size can be merged");
-        var first = _models[0].state_dict();
-        var own = model.state_dict();
-        var shapeDiffers = own.Where(kv => !first.TryGetValue(kv.Key, out var t) || !kv.Value.shape.SequenceEqual(t.shape))
-            .Select(kv => kv.Key).Concat(first.Keys.Where(k => !own.ContainsKey(k))).ToList();
-        if (shapeDiffers.Count > 0)
-            throw new MergeException($"model {index} differs from model 0 in tensor {string.Join(", ", shapeDiffers.Take(5))}; only models of one size can be merged");
         var device = DeviceOf(model, index);
         if (device.type != Device.type || device.index != Device.index)
             throw new MergeException($"model {index} is on {device} but model 0 is on {Device}; move every model to one device first");
+        var first = _models[0].state_dict();
+        var own = model.state_dict();
+        return own.Where(kv => !first.TryGetValue(kv.Key, out var t) || !kv.Value.shape.SequenceEqual(t.shape))
+            .Select(kv => kv.Key).Concat(first.Keys.Where(k => !own.ContainsKey(k))).ToList();
     }
 
     private static Device DeviceOf(TModel model, int index) =>
