@@ -12,9 +12,11 @@ internal static class GroupMatcher
     /// Optional fixed block assignment (blockOrders[i - 1][b] = model i's block matched to model 0's
     /// block b), for a space whose heads must follow another space's.
     /// </param>
+    /// <param name="workspace">The zip matcher's working arrays, reused block after block.</param>
     public static (UnitMatching Matching, int[][] BlockOrders) Match(double[,] similarity, int models, int blocks,
-        ZipOptions? zip, int[][]? blockOrders = null)
+        ZipOptions? zip, int[][]? blockOrders = null, ZipMatcher.Workspace? workspace = null)
     {
+        workspace ??= new ZipMatcher.Workspace();
         int n = PermuteMatcher.UnitsPerModel(similarity, models);
         if (blocks < 1 || n % blocks != 0) throw new ArgumentException($"{n} units cannot form {blocks} equal blocks");
         int g = n / blocks;
@@ -36,7 +38,7 @@ internal static class GroupMatcher
             {
                 for (int j = 0; j < units.Length; j++) local[i, j] = similarity[units[i], units[j]];
             }
-            var inner = zip is null ? PermuteMatcher.Match(local, models) : ZipMatcher.Match(local, models, zip);
+            var inner = zip is null ? PermuteMatcher.Match(local, models) : ZipMatcher.Match(local, models, zip, workspace);
             if (inner.Merged != g)
                 throw new InvalidOperationException($"matching a block of {g} units produced {inner.Merged} merged units; group matching keeps the block size");
             for (int i = 0; i < units.Length; i++) assignment[units[i]] = b * g + inner.Assignment[i];

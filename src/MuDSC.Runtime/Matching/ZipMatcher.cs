@@ -18,9 +18,11 @@ public sealed record ZipOptions(double? Reduction = null, double Decay = 0.5, do
 /// </summary>
 internal static class ZipMatcher
 {
-    public static UnitMatching Match(double[,] similarity, int models, ZipOptions? options = null)
+    /// <param name="workspace">Working arrays to reuse (a merge matches many spaces); null: fresh ones for this call.</param>
+    public static UnitMatching Match(double[,] similarity, int models, ZipOptions? options = null, Workspace? workspace = null)
     {
         options ??= new ZipOptions();
+        workspace ??= new Workspace();
         int n = PermuteMatcher.UnitsPerModel(similarity, models);
         int o = n * models;
         double reduction = options.Reduction ?? 1 - 1.0 / models;
@@ -28,8 +30,8 @@ internal static class ZipMatcher
         int toRemove = o - remainder;
         var budget = Enumerable.Repeat((int)((toRemove / models) * options.Budget + 1e-4), models).ToArray();
 
-        var s = new double[o * o];
-        var heap = new PairHeap(o * (o - 1) + 2 * toRemove * o);
+        var s = workspace.Similarities(o * o);
+        var heap = new PairHeap(workspace.Pairs(o * (o - 1) + 2 * toRemove * o));
         for (int i = 0; i < o; i++)
         {
             for (int j = 0; j < o; j++)
@@ -91,17 +93,48 @@ internal static class ZipMatcher
         return new UnitMatching([.. assignment], mergedCount, models, merges > 0 ? valueSum / merges : 0);
     }
 
-    private readonly record struct Pair(double Value, int I, int J)
+    /// <summary>
+    /// The matcher's working arrays: for O units, O^2 similarities and up to 2 O^2 heap entries (1.5 GB at O = 6,144, a
+    /// ViT-B MLP space of two models). Kept between the spaces of a merge, they are allocated once at its largest space
+    /// instead of once per space, each copy waiting for a full collection.
+    /// </summary>
+    internal sealed class Workspace
+    {
+        private double[] _similarities = [];
+        private Pair[] _pairs = [];
+
+        internal double[] Similarities(int length)
+        {
+            if (_similarities.Length < length)
+            {
+                _similarities = []; // the old array is garbage before the new one is made
+                _similarities = new double[length];
+            }
+            return _similarities;
+        }
+
+        internal Pair[] Pairs(int length)
+        {
+            if (_pairs.Length < length)
+            {
+                _pairs = [];
+                _pairs = new Pair[length];
+            }
+            return _pairs;
+        }
+    }
+
+    internal readonly record struct Pair(double Value, int I, int J)
     {
         /// <summary>Higher value first; ties to the lower (I, J), as a row-major argmax finds them.</summary>
         public bool Before(Pair other) =>
             Value > other.Value || (Value == other.Value && (I < other.I || (I == other.I && J < other.J)));
     }
 
-    /// <summary>A binary max-heap of pairs in a flat array.</summary>
-    private sealed class PairHeap(int capacity)
+    /// <summary>A binary max-heap of pairs in a flat array (given: its length is the capacity).</summary>
+    private sealed class PairHeap(Pair[] items)
     {
-        private Pair[] _items = new Pair[Math.Max(capacity, 1)];
+        private Pair[] _items = items.Length > 0 ? items : new Pair[1];
 
         public int Count { get; private set; }
 

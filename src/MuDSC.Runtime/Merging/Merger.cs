@@ -57,14 +57,15 @@ internal sealed class Merger
         // Activation-based matchings: the answer of align/zipit, the start of MuDSC's descent.
         // Weight-only methods start with no space matched.
         var current = MatchingSet.Empty(_device);
+        var workspace = new ZipMatcher.Workspace(); // released with this call: the apply phase does not hold it
         var blockOrders = options.TieHeads ? new Dictionary<string, int[][]>(StringComparer.Ordinal) : null;
         if (method.UsesActivations)
         {
             foreach (var space in _plan.Spaces)
-                current[space.Name] = MatchSpace(space, activations![space.Name], method.Matcher, zip, blockOrders);
+                current[space.Name] = MatchSpace(space, activations![space.Name], method.Matcher, zip, blockOrders, workspace);
             if (!method.UsesCoordinateDescent) return current;
         }
-        return Descend(method, activations, alpha, zip, descent, current, blockOrders, progress);
+        return Descend(method, activations, alpha, zip, descent, current, blockOrders, workspace, progress);
     }
 
     /// <summary>
@@ -77,7 +78,7 @@ internal sealed class Merger
     /// </summary>
     private MatchingSet Descend(MergeMethod method, IReadOnlyDictionary<string, double[,]>? activations, double alpha,
         ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, Dictionary<string, int[][]>? blockOrders,
-        IProgress<string>? progress)
+        ZipMatcher.Workspace workspace, IProgress<string>? progress)
     {
         using var generator = new Generator((ulong)descent.Seed);
         MatchingSet? best = null;
@@ -92,7 +93,7 @@ internal sealed class Merger
                 var space = _plan.Spaces[index];
                 var similarity = WeightSimilarityOf(space, current);
                 if (method.Similarity == SimilarityKind.Mixed) similarity = Mix(similarity, activations![space.Name], alpha);
-                var matching = MatchSpace(space, similarity, method.Matcher, zip, blockOrders);
+                var matching = MatchSpace(space, similarity, method.Matcher, zip, blockOrders, workspace);
                 current[space.Name] = matching;
                 total += matching.Value;
             }
@@ -165,16 +166,16 @@ internal sealed class Merger
     /// follow another's (<see cref="PlanSpace.BlockOrderOf"/>) takes that pairing. Null: every space pairs its own.
     /// </param>
     private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
-        Dictionary<string, int[][]>? blockOrders)
+        Dictionary<string, int[][]>? blockOrders, ZipMatcher.Workspace workspace)
     {
         var zipOptions = matcher == MatcherKind.Zip ? zip : null;
         if (space.Blocks == 1)
-            return zipOptions is null ? PermuteMatcher.Match(similarity, Models) : ZipMatcher.Match(similarity, Models, zipOptions);
+            return zipOptions is null ? PermuteMatcher.Match(similarity, Models) : ZipMatcher.Match(similarity, Models, zipOptions, workspace);
 
         int[][]? fixedOrder = blockOrders is not null && space.BlockOrderOf is not null
             ? blockOrders.GetValueOrDefault(space.BlockOrderOf) ?? IdentityOrders(space)
             : null;
-        var (matching, orders) = GroupMatcher.Match(similarity, Models, (int)space.Blocks, zipOptions, fixedOrder);
+        var (matching, orders) = GroupMatcher.Match(similarity, Models, (int)space.Blocks, zipOptions, fixedOrder, workspace);
         if (blockOrders is not null) blockOrders[space.Name] = orders;
         return matching;
     }

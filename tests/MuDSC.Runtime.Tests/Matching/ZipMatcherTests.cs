@@ -99,6 +99,21 @@ public class ZipMatcherTests
         }
     }
 
+    /// <summary>One workspace through spaces of growing and shrinking sizes (what a larger space left in it must not count).</summary>
+    [Test]
+    public void AReusedWorkspaceMatchesTheNaiveAlgorithmAtEverySize()
+    {
+        var workspace = new ZipMatcher.Workspace();
+        foreach (var (models, n) in new[] { (2, 16), (2, 4), (3, 7), (2, 1), (3, 16), (2, 9) })
+        {
+            var similarity = Asymmetric(models * n, 31 * n + models);
+            var (expected, expectedValue) = Naive(similarity, models, a: 0.5, b: 1);
+            var actual = ZipMatcher.Match(similarity, models, new ZipOptions(Decay: 0.5, Budget: 1), workspace);
+            Assert.That(actual.Assignment, Is.EqualTo(expected), $"{models} models of {n} units");
+            Assert.That(actual.Value, Is.EqualTo(expectedValue).Within(1e-12));
+        }
+    }
+
     [Test]
     public void AnAsymmetricMatrixMatchesTheNaiveAlgorithm([Values(2, 3)] int models, [Values(4, 9)] int n)
     {
