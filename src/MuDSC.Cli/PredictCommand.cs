@@ -25,7 +25,7 @@ internal static class PredictCommand
         var inputs = new Option<string>("--inputs") { Description = "A safetensors file with an 'inputs' tensor [N, C, H, W] (float32).", Required = true };
         var output = new Option<string>("--out")
         {
-            Description = "Where to write 'logits' [N, outputs] (a partial merge: [branches, N, classes]); our checkpoints also get " +
+            Description = "Where to write 'logits' [N, outputs] (a partial merge: [branches, N, outputs], a narrower head padded with -inf); our checkpoints also get " +
                 "'outputs', the embeddings the class head scores. Written atomically.",
             Required = true,
         };
