@@ -62,13 +62,12 @@ internal static class EvalCommand
                 }
             }
             var table = new ResultsTable("Fashion-MNIST test set (%)");
-            using var test = new ImagesByChannels(() => FashionMnist.LoadTest(dataDirectory));
-            using var mergeSet = new ImagesByChannels(() => FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]));
+            using var test = new ImagesByInput(() => FashionMnist.LoadTest(dataDirectory));
+            using var mergeSet = new ImagesByInput(() => FashionMnist.LoadMergeSet(dataDirectory, [taskA, taskB]));
             foreach (var (path, checkpoint, model) in loaded)
             {
-                int channels = checkpoint.Spec.InChannels;
-                var evaluator = new Evaluator(test.For(channels), taskA, taskB, device);
-                if (resetBn) BatchNormStatistics.Reset(model, mergeSet.For(channels).ImageBatches(), device);
+                var evaluator = new Evaluator(test.For(checkpoint.Spec), taskA, taskB, device);
+                if (resetBn) BatchNormStatistics.Reset(model, mergeSet.For(checkpoint.Spec).ImageBatches(), device);
                 if (model is BranchedModel<nn.Module<Tensor, Tensor>> branched)
                 {
                     // One output per task: Joint by the multi-head formula (docs/partial-merging.md).
@@ -93,25 +92,26 @@ internal static class EvalCommand
     }
 
     /// <summary>
-    /// One image set, read once and kept per channel count: gray pixels repeated for models that read RGB
-    /// (torchvision's), beside the gray ones for ours.
+    /// One image set, read once per input form models take (channels and image size) and kept: gray pixels repeated
+    /// for models that read RGB (torchvision's), resized for models trained at another size, beside the plain ones for ours.
     /// </summary>
-    private sealed class ImagesByChannels(Func<LabeledImages> load) : IDisposable
+    private sealed class ImagesByInput(Func<LabeledImages> load) : IDisposable
     {
-        private readonly Dictionary<int, LabeledImages> _byChannels = new();
+        private readonly Dictionary<(int Channels, int? Size), LabeledImages> _byInput = new();
 
-        public LabeledImages For(int channels)
+        public LabeledImages For(ModelSpec spec)
         {
-            if (_byChannels.TryGetValue(channels, out var images)) return images;
+            var key = (spec.InChannels, spec.ImageSize);
+            if (_byInput.TryGetValue(key, out var images)) return images;
             // A repeated set is a view of the gray one: build it from a fresh read, so that both can be kept.
-            images = load().WithChannels(channels);
-            _byChannels.Add(channels, images);
+            images = load().AsInputs(spec.InChannels, spec.ImageSize);
+            _byInput.Add(key, images);
             return images;
         }
 
         public void Dispose()
         {
-            foreach (var images in _byChannels.Values) images.Dispose();
+            foreach (var images in _byInput.Values) images.Dispose();
         }
     }
 }

@@ -457,10 +457,10 @@ internal static partial class MergeCommands
             try
             {
                 foreach (var file in files) checkpoints.Add(Checkpoint.Load(file, device));
-                // Gray pixels repeated for models that read RGB (torchvision's).
-                int channels = checkpoints[0].Spec.InChannels;
-                mergeSet = FashionMnist.LoadMergeSet(data, [a, b]).WithChannels(channels);
-                test = FashionMnist.LoadTest(data).WithChannels(channels);
+                // At the models' input: gray pixels repeated for models that read RGB (torchvision's), resized to a recorded image size.
+                var spec = checkpoints[0].Spec;
+                mergeSet = FashionMnist.LoadMergeSet(data, [a, b]).AsInputs(spec.InChannels, spec.ImageSize);
+                test = FashionMnist.LoadTest(data).AsInputs(spec.InChannels, spec.ImageSize);
                 var session = new MergeSession(checkpoints, ModelCatalog.Instance, mergeSet, a, b, device);
                 return new Context(checkpoints, test, mergeSet, new Evaluator(test, a, b, device), session);
             }

@@ -41,6 +41,9 @@ internal static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = $"sgd (momentum 0.9) or adamw ({recipe})." };
         optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         var weightDecay = CommonOptions.Number("--weight-decay", $"Weight decay on every parameter ({recipe}).", 0, double.MaxValue);
+        var imageSize = CommonOptions.OptionalCount("--image-size",
+            "Input height and width: Fashion-MNIST's 28x28 images are resized to it (bilinear) for training and wherever the checkpoint is evaluated or merged (recorded; for ViTs also their positional embeddings' size). Default: the images as they are.",
+            1, ModelSpec.MaxImageSize);
         var augment = new Option<bool>("--augment") { Description = "Flip images left-right at random and shift them by up to 2 pixels (not the protocol's; recorded in the checkpoint)." };
         var init = new Option<string?>("--init") { Description = "Start from this checkpoint (pre-trained regime); arch, width, GroupNorm groups and embeddings come from it." };
         var regime = new Option<string?>("--regime") { Description = "Recorded in metadata: scratch or pretrained (default: pretrained with --init, else scratch)." };
@@ -50,7 +53,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on one task with the protocol's recipe and write a safetensors checkpoint.")
         {
-            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, optimizer, weightDecay, augment, init, regime, output, device, data,
+            arch, width, normGroups, embedDim, classes, seed, embeddingSeed, epochs, lr, optimizer, weightDecay, imageSize, augment, init, regime, output, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -62,6 +65,8 @@ internal static class TrainCommand
             int? groups = parse.GetValue(normGroups);
             if (groups is not null && initPath is not null)
                 throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");
+            if (parse.GetValue(imageSize) is not null && initPath is not null)
+                throw new UsageException("--image-size cannot be combined with --init: the model's input size comes from the --init checkpoint.");
 
             torch.manual_seed(seedValue);
             ModelSpec spec;
@@ -82,7 +87,7 @@ internal static class TrainCommand
                 // torchvision's and timm's models read RGB (the gray pixels repeated) and classify with their own head.
                 bool classifier = ModelCatalog.Instance.HasClassifierHead(name);
                 spec = new ModelSpec(name, parse.GetValue(width), ModelCatalog.Instance.DefaultInChannels(name),
-                    classifier ? classSet.Count : parse.GetValue(embedDim), groups);
+                    classifier ? classSet.Count : parse.GetValue(embedDim), groups, parse.GetValue(imageSize));
                 try
                 {
                     model = ModelCatalog.Instance.Create(spec, dev);
@@ -94,7 +99,7 @@ internal static class TrainCommand
                 head = classifier ? new ClassifierHead(classSet) : new EmbeddingHead(ClassEmbeddings.Create(parse.GetValue(embeddingSeed), spec.EmbedDim, dev));
             }
 
-            using var train = FashionMnist.LoadTrain(parse.GetValue(data)).WithChannels(spec.InChannels);
+            using var train = FashionMnist.LoadTrain(parse.GetValue(data)).AsInputs(spec.InChannels, spec.ImageSize);
             var recipeDefaults = ModelCatalog.DefaultRecipe(spec.Arch, classSet, seedValue);
             var options = recipeDefaults with
             {

@@ -75,6 +75,43 @@ public class CutCommandTests
         Assert.That(file.BranchHeads().Select(h => ((ClassifierHead)h).Classes), Is.EqualTo(new[] { ClassSet.TaskA, ClassSet.TaskB }));
     }
 
+    /// <summary>
+    /// A ViT made for 14x14 inputs (its positional embeddings hold 4 patches): eval and merge feed it the protocol's
+    /// images resized to the size its checkpoint records (28x28 ones would not fit it), and eval's numbers are those of
+    /// the resized test set evaluated directly.
+    /// </summary>
+    [Test]
+    public void ACheckpointMadeForAnotherImageSizeIsEvaluatedAndMergedAtIt()
+    {
+        var spec = new ModelSpec("vit", EmbedDim: 16, ImageSize: 14);
+        using var embeddings = new EmbeddingHead(ClassEmbeddings.Create(0, 16));
+        var paths = new List<string>();
+        for (int seed = 1; seed <= 2; seed++)
+        {
+            torch.manual_seed(seed);
+            using var model = ModelCatalog.Instance.Create(spec, torch.CPU);
+            paths.Add(Path.Combine(_folder, $"vit14_{seed}.safetensors"));
+            Checkpoint.Save(paths[^1], model, spec, seed == 1 ? ClassSet.TaskA : ClassSet.TaskB, embeddings);
+        }
+        var (code, evaluated) = CaptureOut(() => Entry.Run(["eval", paths[0]]));
+        Assert.That(code, Is.EqualTo(0), evaluated);
+        using (var checkpoint = Checkpoint.Load(paths[0]))
+        using (var model = checkpoint.CreateModel(ModelCatalog.Instance, torch.CPU))
+        using (var test = FashionMnist.LoadTest().AsInputs(1, 14))
+        {
+            Assert.That(test.Images.shape, Is.EqualTo(new long[] { 10_000, 1, 14, 14 }));
+            var direct = new Evaluation.Evaluator(test, ClassSet.TaskA, ClassSet.TaskB, torch.CPU).Evaluate(model, checkpoint.Head);
+            var expected = new[] { direct.Joint, direct.Avg, direct.TaskA, direct.TaskB }
+                .Select(v => (v * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.That(Numbers(evaluated), Is.EqualTo(expected));
+        }
+        string merged = Path.Combine(_folder, "vit14_merged.safetensors");
+        (code, var output) = CaptureOut(() => Entry.Run(["merge", paths[0], paths[1], "--method", "average", "--out", merged]));
+        Assert.That(code, Is.EqualTo(0), output);
+        using var result = Checkpoint.Load(merged);
+        Assert.That(result.Spec.ImageSize, Is.EqualTo(14));
+    }
+
     [Test]
     public void MergeTakesOneCut()
     {

@@ -115,8 +115,14 @@ public class HostileInputTests
     [TestCase("--embed-dim", "100000000", "must be from 1 to 65536")]
     [TestCase("--epochs", "0", "must be from 1 to 10000")]
     [TestCase("--width", "1,5", "not an integer")]
+    [TestCase("--image-size", "0", "must be from 1 to 4096")]
     public void TrainingNumbersAreCheckedWhenParsed(string option, string value, string fragment) =>
         Refused(2, fragment, "train", "--arch", "resnet20", "--out", InFolder("t.safetensors"), option, value);
+
+    [TestCase("--image-size", "56", "--image-size cannot be combined with --init")]
+    [TestCase("--norm-groups", "4", "--norm-groups cannot be combined with --init")]
+    public void ASizeThatTheInitCheckpointFixesIsRefused(string option, string value, string fragment) =>
+        Refused(2, fragment, "train", "--init", _a, "--out", InFolder("t.safetensors"), option, value);
 
     // Refused inputs: exit 1.
     [Test]

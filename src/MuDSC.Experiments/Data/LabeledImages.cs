@@ -55,12 +55,29 @@ public sealed class LabeledImages : IDisposable
     /// This set with its single channel repeated to <paramref name="channels"/> (gray pixels for a model that reads
     /// RGB), as a view of the same memory. This set is handed over: use only the result (it is this set when the channels already match).
     /// </summary>
-    public LabeledImages WithChannels(int channels)
+    private LabeledImages WithChannels(int channels)
     {
         if (Images.shape[1] == channels) return this;
         if (channels <= 0 || Images.shape[1] != 1)
             throw new ArgumentException($"images with {Images.shape[1]} channels cannot be repeated to {channels}", nameof(channels));
         using (this) return new LabeledImages(Images.expand(new long[] { -1, channels, -1, -1 }), Labels.clone());
+    }
+
+    /// <summary>
+    /// This set at the input size and channels of a model: images resized (bilinear) to <paramref name="imageSize"/>
+    /// when given and other than theirs, then their channel repeated to <paramref name="channels"/>. This set is
+    /// handed over: use only the result.
+    /// </summary>
+    public LabeledImages AsInputs(int channels, int? imageSize)
+    {
+        if (imageSize is not int size || (Images.shape[2] == size && Images.shape[3] == size)) return WithChannels(channels);
+        if (size <= 0) throw new ArgumentException($"an image size must be positive, got {size}", nameof(imageSize));
+        LabeledImages resized;
+        using (this)
+        {
+            resized = new LabeledImages(nn.functional.interpolate(Images, [size, size], mode: InterpolationMode.Bilinear, align_corners: false), Labels.clone());
+        }
+        return resized.WithChannels(channels);
     }
 
     public static LabeledImages Concat(params LabeledImages[] parts) =>

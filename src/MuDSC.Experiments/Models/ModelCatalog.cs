@@ -25,7 +25,7 @@ public sealed class ModelCatalog : IModelFactory
     // A variant is one line here. torchvision's ResNets: width 1 is theirs (64 stem planes), the head's outputs are the classes.
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal)
     {
-        ["mlp"] = new(s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * 28 * 28, embedDim: s.EmbedDim), "head", Mlp.Cuts.All),
+        ["mlp"] = new(s => new Mlp(depth: 3, hidden: 128 * s.Width, inFeatures: s.InChannels * (s.ImageSize ?? 28) * (s.ImageSize ?? 28), embedDim: s.EmbedDim), "head", Mlp.Cuts.All),
         ["vgg11"] = new(s => new Vgg(Vgg.Vgg11, s.Width, s.InChannels, s.EmbedDim), "classifier", Vgg.Cuts.All),
         ["vgg16"] = new(s => new Vgg(Vgg.Vgg16, s.Width, s.InChannels, s.EmbedDim), "classifier", Vgg.Cuts.All),
         ["resnet20"] = new(s => new ResNet20(s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "linear", ResNet20.Cuts.All),
@@ -34,7 +34,7 @@ public sealed class ModelCatalog : IModelFactory
         ["resnet26gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
         ["resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "fc", BottleneckResNet.Cuts.All),
         ["resnet50gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
-        ["vit"] = new(s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, embedDim: s.EmbedDim), "head", VisionTransformer.Cuts.All),
+        ["vit"] = new(s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, imageSize: s.ImageSize ?? 28, embedDim: s.EmbedDim), "head", VisionTransformer.Cuts.All),
         ["torchvision/resnet18"] = Theirs(s => new BasicResNet(BasicResNet.ResNet18Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
         ["torchvision/resnet34"] = Theirs(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
         ["torchvision/resnet50"] = Theirs(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
