@@ -103,24 +103,18 @@ internal static class ZipMatcher
         private double[] _similarities = [];
         private Pair[] _pairs = [];
 
-        internal double[] Similarities(int length)
-        {
-            if (_similarities.Length < length)
-            {
-                _similarities = []; // the old array is garbage before the new one is made
-                _similarities = new double[length];
-            }
-            return _similarities;
-        }
+        internal double[] Similarities(int length) => AtLeast(ref _similarities, length);
 
-        internal Pair[] Pairs(int length)
+        internal Pair[] Pairs(int length) => AtLeast(ref _pairs, length);
+
+        private static T[] AtLeast<T>(ref T[] array, int length)
         {
-            if (_pairs.Length < length)
+            if (array.Length < length)
             {
-                _pairs = [];
-                _pairs = new Pair[length];
+                array = []; // the old array is garbage before the new one is made
+                array = new T[length];
             }
-            return _pairs;
+            return array;
         }
     }
 
