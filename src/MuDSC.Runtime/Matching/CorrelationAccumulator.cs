@@ -5,7 +5,7 @@ namespace MuDSC.Matching;
 
 /// <summary>
 /// Pearson correlation between features, streamed over batches of samples: keeps only the
-/// running sums of x and x x^T (float64), so memory does not grow with the number of batches.
+/// running sums of x (float64) and x x^T, so memory does not grow with the number of batches.
 /// Samples are shifted by the first batch's feature means before they are multiplied (the
 /// covariance does not change), so features with a large mean and small spread keep their precision.
 /// </summary>
@@ -15,22 +15,23 @@ internal sealed class CorrelationAccumulator : IDisposable
     public const double StdFloor = 1e-7;
 
     private readonly Tensor _sum;
-    private readonly Tensor _outer;
+    private readonly Device _device;
+    private Tensor? _outer; // made at the first samples, in the precision they are summed in
     private Tensor? _shift;
     private long _count;
 
     public CorrelationAccumulator(long features, Device device)
     {
         Features = features;
+        _device = device;
         _sum = torch.zeros(features, ScalarType.Float64, device);
-        _outer = torch.zeros(new long[] { features, features }, ScalarType.Float64, device);
     }
 
     public long Features { get; }
 
     public long Count => _count;
 
-    /// <summary>Adds samples [S, features].</summary>
+    /// <summary>Adds samples [S, features], their products summed in float64.</summary>
     public void Add(Tensor samples)
     {
         if (samples.dim() != 2 || samples.shape[1] != Features)
@@ -39,14 +40,16 @@ internal sealed class CorrelationAccumulator : IDisposable
         _shift ??= samples.mean([0], type: ScalarType.Float64).DetachFromDisposeScope();
         var x = samples.to_type(ScalarType.Float64).sub(_shift);
         _sum.PlusInPlace(x.sum(dim: 0)); // not sum(0): a literal 0 converts to a ScalarType and sums everything
-        _outer.PlusInPlace(x.t().matmul(x));
+        var outer = Outer(ScalarType.Float64);
+        outer.PlusInPlace(x.t().matmul(x).to_type(outer.dtype));
         _count += samples.shape[0];
     }
 
     /// <summary>
     /// Adds samples as columns, [features, S] (e.g. feature maps [C, B * H * W]), shifting them in place: the
-    /// caller's tensor is used up. The products are one matrix product in the input's precision, summed in float64;
-    /// no copy of the samples is made (at real sizes they are the largest tensors of a merge).
+    /// caller's tensor is used up. The products are one matrix product added in place to a running sum in the
+    /// input's precision (the shift keeps float32 sums precise): no copy of the samples and no F x F temporary is made;
+    /// at real sizes these are the largest tensors of a merge, and converting a temporary per chunk cost as much as half the products.
     /// </summary>
     public void AddColumns(Tensor samples)
     {
@@ -56,16 +59,22 @@ internal sealed class CorrelationAccumulator : IDisposable
         _shift ??= samples.mean([1], type: ScalarType.Float64).DetachFromDisposeScope();
         samples.sub_(_shift.to_type(samples.dtype).view(Features, 1));
         _sum.PlusInPlace(samples.sum([1], type: ScalarType.Float64));
-        _outer.PlusInPlace(samples.matmul(samples.t()).to_type(ScalarType.Float64));
+        var outer = Outer(samples.dtype);
+        if (outer.dtype == samples.dtype) outer.addmm_(samples, samples.t());
+        else outer.PlusInPlace(samples.matmul(samples.t()).to_type(outer.dtype));
         _count += samples.shape[1];
     }
+
+    /// <summary>The running sum of products, made in <paramref name="type"/> by the first samples; later ones are summed in its type.</summary>
+    private Tensor Outer(ScalarType type) =>
+        _outer ??= torch.zeros(new long[] { Features, Features }, type, _device).DetachFromDisposeScope(); // made inside a caller's scope, kept by this
 
     /// <summary>Whether every running sum is finite (false once a NaN or Inf was added).</summary>
     public bool IsFinite()
     {
         using var scope = torch.NewDisposeScope(); // roots the intermediate masks while all() reads them
         var sumFinite = _sum.isfinite().all();
-        var outerFinite = _outer.isfinite().all();
+        var outerFinite = (_outer ?? _sum).isfinite().all();
         return sumFinite.item<bool>() && outerFinite.item<bool>();
     }
 
@@ -75,7 +84,7 @@ internal sealed class CorrelationAccumulator : IDisposable
         if (_count < 2) throw new InvalidOperationException($"correlation needs at least 2 samples, got {_count}");
         using var scope = torch.NewDisposeScope();
         var mean = _sum.DividedBy(_count);
-        var covariance = _outer.sub(mean.outer(mean).Times(_count)).DividedBy(_count - 1);
+        var covariance = _outer!.to_type(ScalarType.Float64).sub(mean.outer(mean).Times(_count)).DividedBy(_count - 1);
         var std = covariance.diagonal().AtLeast(0).sqrt();
         var correlation = covariance.div(std.outer(std).AtLeast(StdFloor));
         return correlation.MoveToOuterDisposeScope();
@@ -91,7 +100,7 @@ internal sealed class CorrelationAccumulator : IDisposable
     public void Dispose()
     {
         _sum.Dispose();
-        _outer.Dispose();
+        _outer?.Dispose();
         _shift?.Dispose();
     }
 }

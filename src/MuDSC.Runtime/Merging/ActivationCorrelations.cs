@@ -53,7 +53,6 @@ internal static class ActivationCorrelations
                             accumulators[space.Name].AddColumns(columns.view(columns.shape[0], -1));
                         }
                         Release(captured);
-                        NativeHeap.Trim(); // a chunk's features are hundreds of MB of blocks the next chunk need not find fragmented
                     }
                 }
                 batches++;
