@@ -33,6 +33,29 @@ public partial class PublicMergeApiTests
         Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc2') never fired").And.Contain(".call(input), not .forward(input)"));
     }
 
+    /// <summary>Its tap on fc3 names space h (6 units), but fc3 reads space g (3 units).</summary>
+    [Mergeable, MergeGroup("h"), MergeGroup("g")]
+    private sealed partial class MisplacedTapNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+        [Maps("h", "g")] private readonly Linear fc2 = nn.Linear(6, 3);
+        [Maps("g", "out"), Tap("h")] private readonly Linear fc3 = nn.Linear(3, 2);
+
+        public MisplacedTapNet() : base(nameof(MisplacedTapNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input) => fc3.call(fc2.call(fc1.call(input).relu()).relu());
+    }
+
+    [Test]
+    public void ATapWhoseLayerReadsAnotherSpaceIsRefusedNamingTapSpaceAndSizes()
+    {
+        using var a = new MisplacedTapNet();
+        using var b = new MisplacedTapNet();
+        var e = Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], () => new MisplacedTapNet(),
+            new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc3') records 3 features but 'h' has 6 units"));
+    }
+
     private static List<Tensor> Inputs(int batches = 3, int seed = 5) =>
         Enumerable.Range(0, batches).Select(i => torch.randn(new long[] { 8, 1, 28, 28 }, generator: new Generator((ulong)(seed + i)))).ToList();
 

@@ -150,6 +150,7 @@ internal static class ActivationCorrelations
             using var output = model.call(inputs);
         }
         RequireEveryTapFired(plan, captured);
+        RequireTapsOfTheirSpacesSize(plan, captured[0]);
     }
 
     private static void Release(Dictionary<string, Tensor>[] captured)
@@ -174,6 +175,23 @@ internal static class ActivationCorrelations
                 throw new MergeException(
                     $"the tap of space '{silent.Space}' (module '{silent.Module}') never fired in model {m}'s forward pass: " +
                     "submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.");
+        }
+    }
+
+    /// <summary>
+    /// A tap on a module whose input lies in another space records other features: matching would read the wrong
+    /// activations without a word where the sizes happened to agree, and fail obscurely where they do not.
+    /// </summary>
+    private static void RequireTapsOfTheirSpacesSize(MergePlan plan, Dictionary<string, Tensor> captured)
+    {
+        foreach (var tap in plan.Taps)
+        {
+            long units = plan.Spaces.First(s => s.Name == tap.Space).Size;
+            long features = captured[tap.Space].shape[1];
+            if (features != units)
+                throw new MergeException(
+                    $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features but '{tap.Space}' has {units} units: " +
+                    $"the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
         }
     }
 

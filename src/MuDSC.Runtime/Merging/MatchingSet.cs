@@ -37,7 +37,7 @@ internal sealed class MatchingSet : IDisposable
         set
         {
             _matchings[space] = value;
-            if (_matrices.Remove(space, out var stale)) DisposeAll(stale);
+            Release(space);
         }
     }
 
@@ -65,6 +65,12 @@ internal sealed class MatchingSet : IDisposable
             _matrices[space] = perModel;
         }
         return perModel[model];
+    }
+
+    /// <summary>Frees <paramref name="space"/>'s cached matrices; they are made again if asked for.</summary>
+    public void Release(string space)
+    {
+        if (_matrices.Remove(space, out var cached)) DisposeAll(cached);
     }
 
     public void Dispose()

@@ -135,10 +135,13 @@ internal sealed class Merger
     public Dictionary<string, Tensor> Apply(MatchingSet matchings)
     {
         var merged = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var names = _models[0].Keys.ToList();
+        var lastUse = LastUse(names);
         using var noGrad = torch.no_grad();
-        foreach (var name in _models[0].Keys)
+        for (int i = 0; i < names.Count; i++)
         {
             using var scope = torch.NewDisposeScope();
+            string name = names[i];
             var original = _models[0][name];
             if (!original.is_floating_point())
             {
@@ -149,8 +152,22 @@ internal sealed class Merger
             var sum = Applied(name, axes, 0, matchings).clone();
             for (int model = 1; model < Models; model++) sum.PlusInPlace(Applied(name, axes, model, matchings));
             merged[name] = sum.DividedBy(Models).MoveToOuterDisposeScope();
+            // A space's matrices are released after its last tensor: at ViT-B's size all spaces' together are 2 GB.
+            foreach (var axis in axes.Where(a => lastUse[a.Space] == i)) matchings.Release(axis.Space);
         }
         return merged;
+    }
+
+    /// <summary>For each space, the index in <paramref name="names"/> of the last tensor with an axis in it.</summary>
+    private Dictionary<string, int> LastUse(IReadOnlyList<string> names)
+    {
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (!_models[0][names[i]].is_floating_point()) continue;
+            foreach (var axis in _plan.AxesOfParameter(names[i])) last[axis.Space] = i;
+        }
+        return last;
     }
 
     /// <summary>Model <paramref name="model"/>'s tensor with out axes through M and in axes through U.</summary>
