@@ -26,10 +26,7 @@ public partial class PublicMergeApiTests
     [Test]
     public void ATapThatNeverFiresSaysToUseCall()
     {
-        using var a = new ForwardCallingNet();
-        using var b = new ForwardCallingNet();
-        var e = Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], () => new ForwardCallingNet(),
-            new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        var e = ZipItRefusal(() => new ForwardCallingNet());
         Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc2') never fired").And.Contain(".call(input), not .forward(input)"));
     }
 
@@ -49,11 +46,17 @@ public partial class PublicMergeApiTests
     [Test]
     public void ATapWhoseLayerReadsAnotherSpaceIsRefusedNamingTapSpaceAndSizes()
     {
-        using var a = new MisplacedTapNet();
-        using var b = new MisplacedTapNet();
-        var e = Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], () => new MisplacedTapNet(),
-            new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        var e = ZipItRefusal(() => new MisplacedTapNet());
         Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc3') records 3 features but 'h' has 6 units"));
+    }
+
+    /// <summary>The refusal of a ZipIt merge of two models of a small net on inputs of 4 features.</summary>
+    private static MergeException ZipItRefusal<TModel>(Func<TModel> create) where TModel : nn.Module<Tensor, Tensor>
+    {
+        using var a = create();
+        using var b = create();
+        return Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], create,
+            new MergeOptions { Method = MergeMethod.ZipIt }))!;
     }
 
     private static List<Tensor> Inputs(int batches = 3, int seed = 5) =>
