@@ -74,8 +74,8 @@ internal sealed class CorrelationAccumulator : IDisposable
     {
         using var scope = torch.NewDisposeScope(); // roots the intermediate masks while all() reads them
         var sumFinite = _sum.isfinite().all();
-        var outerFinite = (_outer ?? _sum).isfinite().all();
-        return sumFinite.item<bool>() && outerFinite.item<bool>();
+        var outerFinite = _outer?.isfinite().all(); // none before the first samples
+        return sumFinite.item<bool>() && (outerFinite is null || outerFinite.item<bool>());
     }
 
     /// <summary>The correlation matrix [features, features] (float64).</summary>
