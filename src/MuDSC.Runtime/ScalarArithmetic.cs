@@ -50,6 +50,24 @@ internal static class ScalarArithmetic
         return tensor.add_(other, Scalars.One);
     }
 
+    public static Tensor TimesInPlace(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.mul_(scalar);
+    }
+
+    public static Tensor DividedByInPlace(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.div_(scalar);
+    }
+
+    public static Tensor AtLeastInPlace(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.clamp_min_(scalar);
+    }
+
     public static Tensor Minus(this Tensor tensor, double value)
     {
         using var scalar = value.ToScalar();

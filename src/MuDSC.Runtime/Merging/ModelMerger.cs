@@ -195,12 +195,12 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         double matching = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
-        NativeHeap.Trim();
+        FreedMemory.Return();
         var model = build(merger, matchings);
         try
         {
             model.eval();
-            NativeHeap.Trim();
+            FreedMemory.Return();
             double apply = clock.Elapsed.TotalSeconds;
             clock.Restart();
             if (options.ResetBatchNorm) BatchNormStatistics.Reset(model, _inputs, Device);
@@ -294,7 +294,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         progress?.Report("recording activations on the merge inputs");
         var clock = Stopwatch.StartNew();
         _activations = ActivationCorrelations.Compute(Plan, _models, _inputs, Device);
-        NativeHeap.Trim(); // the recorded features and running sums are freed: the next phases need not stand on them
+        FreedMemory.Return(); // the recorded features and running sums are freed: the next phases need not stand on them
         return ActivationSeconds = clock.Elapsed.TotalSeconds;
     }
 
