@@ -28,6 +28,16 @@ passed=$((passed + ${sample_passed:-0}))
 failed=$((failed + ${sample_failed:-1}))
 [ "$samples_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$samples_status
 
+# The code fixes as a user applies them: dotnet format on a project that references the packed package.
+fixes_log=$(mktemp)
+./scripts/format-fixes.sh | tee "$fixes_log"
+fixes_status=${PIPESTATUS[0]}
+read -r fixes_passed fixes_failed < <(sed -n 's/^format-fixes: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$fixes_log")
+rm -f "$fixes_log"
+passed=$((passed + ${fixes_passed:-0}))
+failed=$((failed + ${fixes_failed:-1}))
+[ "$fixes_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$fixes_status
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crash or build error counts as a failure
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"

@@ -82,9 +82,14 @@ internal static class DiagnosticDescriptors
         "Spaces '{0}' and '{1}' of '{2}' would both be the constant Spaces.{3}",
         "Rename one of the spaces so that their names differ in letters or digits, not only in punctuation.");
 
+    public static readonly DiagnosticDescriptor TapOfAnotherSpace = Error("MDSC014",
+        "A tap names a space its layer does not read",
+        "Field '{0}' of '{1}' taps space '{2}', but its [Maps] says it reads '{3}': a tap records its layer's input, so '{2}' would be matched on '{3}''s activations; tap \"{3}\" here, or move [Tap(\"{2}\")] to a layer that reads '{2}'",
+        "A [Tap] records the input of the layer it is on. Name the space that the layer's [Maps] reads, or move the tap to a layer that reads the space you meant.");
+
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,
-        ConflictingSpace, ReservedName, NotAModule, ContainingTypeNotPartial, GenericClass, CollidingConstants);
+        ConflictingSpace, ReservedName, NotAModule, ContainingTypeNotPartial, GenericClass, CollidingConstants, TapOfAnotherSpace);
 
     /// <summary>The descriptor of a diagnostic id the parser reported; an id without one is a bug, not MDSC010.</summary>
     public static DiagnosticDescriptor ById(string id)

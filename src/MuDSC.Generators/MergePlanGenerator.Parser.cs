@@ -44,41 +44,42 @@ public sealed partial class MergePlanGenerator
 
         public static ParseResult Parse(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
         {
-            var diagnostics = new List<DiagnosticInfo>();
-            void Report(string id, LocationInfo? where, params string[] args) =>
-                diagnostics.Add(new DiagnosticInfo(id, where, args.ToEquatableArray()));
+            var report = new Reports();
+            var diagnostics = report.Items;
 
+            // Without partial (the class's or a containing type's) or with type parameters no plan can be emitted; the
+            // rest is still read, so that every mistake is reported (and fixed, by dotnet format) in one pass.
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
-            {
-                Report("MDSC001", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
-                return new ParseResult(null, null, diagnostics.ToEquatableArray());
-            }
-            // The plan is emitted into every containing type as a partial declaration, and names the class without type parameters.
+                report.Add("MDSC001", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
             foreach (var outer in syntax.Ancestors().OfType<TypeDeclarationSyntax>().Where(t => !t.Modifiers.Any(SyntaxKind.PartialKeyword)))
-                Report("MDSC011", LocationInfo.From(outer.Identifier.GetLocation()), outer.Identifier.Text, type.Name);
+                report.Add("MDSC011", LocationInfo.From(outer.Identifier.GetLocation()), outer.Identifier.Text, type.Name);
             if (type.IsGenericType)
-                Report("MDSC012", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
-            if (diagnostics.Count > 0) return new ParseResult(null, null, diagnostics.ToEquatableArray());
+                report.Add("MDSC012", LocationInfo.From(syntax.Identifier.GetLocation()), type.Name);
+            bool emittable = diagnostics.Count == 0;
 
-            var ports = ReadPorts(type, Report);
-            var groups = ReadGroups(type, ports, Report);
+            var ports = ReadPorts(type, report);
+            var groups = ReadGroups(type, ports, report);
             var fields = new List<FieldModel>();
             var bound = new List<string>(); // every space named by a [Maps] or [Sequence], valid or not
+            string? written = null; // the space the last bound field writes, in declaration order
             foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (field.IsStatic || field.IsConst || field.IsImplicitlyDeclared) continue;
-                var model = ReadField(type, field, ports, groups, bound, Report);
-                if (model is not null) fields.Add(model);
+                var model = ReadField(type, field, ports, groups, bound, written, report);
+                if (model is null) continue;
+                fields.Add(model);
+                written = WrittenSpace(model) ?? written;
             }
-            CheckUsage(type, ports, groups, bound, Report);
-            CheckConstantNames(type, ports.Concat(groups), Report);
+            CheckUsage(type, ports, groups, bound, report);
+            CheckConstantNames(type, ports.Concat(groups), report);
 
             var place = new ClassPlace(
                 type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
                 ContainingTypes(type).ToEquatableArray(),
                 type.Name,
                 HintName(type));
+            if (!emittable) return new ParseResult(null, null, diagnostics.ToEquatableArray());
             if (diagnostics.Count > 0)
                 return new ParseResult(null, new FailedClass(place, diagnostics.Select(Describe).ToEquatableArray()), diagnostics.ToEquatableArray());
             var model2 = new ClassModel(place.Namespace, place.ContainingTypes, place.Name, place.HintName,
@@ -94,11 +95,23 @@ public sealed partial class MergePlanGenerator
                 DiagnosticDescriptors.ById(info.Id).MessageFormat.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 info.Arguments.Cast<object>().ToArray());
 
-        private delegate void Reporter(string id, LocationInfo? where, params string[] args);
+        /// <summary>The diagnostics found so far, each with the properties its code fix reads (<see cref="FixProperties"/>).</summary>
+        private sealed class Reports
+        {
+            private static readonly IReadOnlyDictionary<string, string> NoFix = new Dictionary<string, string>();
+
+            public List<DiagnosticInfo> Items { get; } = new();
+
+            public void Add(string id, LocationInfo? where, params string[] args) => Add(id, where, NoFix, args);
+
+            public void Add(string id, LocationInfo? where, IReadOnlyDictionary<string, string> fix, params string[] args) =>
+                Items.Add(new DiagnosticInfo(id, where, args.ToEquatableArray(),
+                    fix.OrderBy(kv => kv.Key, System.StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value).ToEquatableArray()));
+        }
 
         private sealed record Declared(string Name, LocationInfo? Location, GroupModel Model);
 
-        private static List<Declared> ReadPorts(INamedTypeSymbol type, Reporter report)
+        private static List<Declared> ReadPorts(INamedTypeSymbol type, Reports report)
         {
             var ports = new List<Declared>();
             foreach (var attribute in Attributes(type, PortsAttribute))
@@ -107,9 +120,9 @@ public sealed partial class MergePlanGenerator
                 foreach (var name in StringArguments(attribute))
                 {
                     if (Fixed.Contains(name))
-                        report("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends, not ports");
+                        report.Add("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends, not ports");
                     else if (ports.Any(p => p.Name == name))
-                        report("MDSC009", where, name, type.Name, "it is already a port");
+                        report.Add("MDSC009", where, name, type.Name, "it is already a port");
                     else
                         ports.Add(new Declared(name, where, new GroupModel(name, null)));
                 }
@@ -117,7 +130,7 @@ public sealed partial class MergePlanGenerator
             return ports;
         }
 
-        private static List<Declared> ReadGroups(INamedTypeSymbol type, List<Declared> ports, Reporter report)
+        private static List<Declared> ReadGroups(INamedTypeSymbol type, List<Declared> ports, Reports report)
         {
             var groups = new List<Declared>();
             var owners = new ISymbol[] { type }.Concat(type.GetMembers().OfType<IFieldSymbol>());
@@ -131,23 +144,23 @@ public sealed partial class MergePlanGenerator
 
                     if (Fixed.Contains(name) || name.Length == 0)
                     {
-                        report("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends and a space needs a name");
+                        report.Add("MDSC009", where, name, type.Name, "\"in\", \"out\" and \"_\" are fixed ends and a space needs a name");
                         continue;
                     }
                     if (ports.Any(p => p.Name == name))
                     {
-                        report("MDSC009", where, name, type.Name, "it is already a port of the class; a port is bound by the parent, a [MergeGroup] is local");
+                        report.Add("MDSC009", where, name, type.Name, "it is already a port of the class; a port is bound by the parent, a [MergeGroup] is local");
                         continue;
                     }
                     var previous = groups.FirstOrDefault(g => g.Name == name);
                     if (previous is not null)
                     {
                         string detail = previous.Model.HeadsFrom != headsFrom ? " with different head structure" : "";
-                        report("MDSC008", where, name, type.Name, detail);
+                        report.Add("MDSC008", where, name, type.Name, detail);
                         continue;
                     }
                     if (headsFrom is not null && !IsIntegerMember(type, headsFrom))
-                        report("MDSC006", where, name, type.Name, headsFrom);
+                        report.Add("MDSC006", where, name, type.Name, headsFrom);
                     groups.Add(new Declared(name, where, new GroupModel(name, headsFrom)));
                 }
             }
@@ -155,7 +168,7 @@ public sealed partial class MergePlanGenerator
         }
 
         private static FieldModel? ReadField(INamedTypeSymbol owner, IFieldSymbol field, List<Declared> ports,
-            List<Declared> groups, List<string> bound, Reporter report)
+            List<Declared> groups, List<string> bound, string? written, Reports report)
         {
             var maps = Attributes(field, MapsAttribute).FirstOrDefault();
             var sequence = Attributes(field, SequenceAttribute).FirstOrDefault();
@@ -178,17 +191,17 @@ public sealed partial class MergePlanGenerator
 
             if (kind == FieldKind.Other)
             {
-                if (declaration is not null) report("MDSC010", where, field.Name, owner.Name, typeName);
+                if (declaration is not null) report.Add("MDSC010", where, field.Name, owner.Name, typeName);
                 return null;
             }
             if (binding == Binding.None && kind is not (FieldKind.ParameterFree or FieldKind.Other))
             {
-                report("MDSC005", where, field.Name, owner.Name);
+                report.Add("MDSC005", where, MissingMapsFix(kind, written, ports.Concat(groups).Select(d => d.Name).ToList()), field.Name, owner.Name);
                 return null;
             }
             if (kind == FieldKind.UnknownModule && binding != Binding.NotMerged)
             {
-                report("MDSC007", where, field.Name, owner.Name, typeName);
+                report.Add("MDSC007", where, field.Name, owner.Name, typeName);
                 return null;
             }
             if (kind == FieldKind.List && binding != Binding.NotMerged)
@@ -197,7 +210,7 @@ public sealed partial class MergePlanGenerator
                 var (elementKind, elementPorts) = Classify(element);
                 if (elementKind != FieldKind.Child || elementPorts is not (1 or 2) || (binding == Binding.Sequence && elementPorts != 2))
                 {
-                    report("MDSC007", where, field.Name, owner.Name,
+                    report.Add("MDSC007", where, field.Name, owner.Name,
                         element.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + (elementKind == FieldKind.Child ? " (blocks of a ModuleList need one port, or two for [Sequence])" : ""));
                     return null;
                 }
@@ -205,12 +218,12 @@ public sealed partial class MergePlanGenerator
             }
             if (binding == Binding.Sequence && kind != FieldKind.List)
             {
-                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), "[Sequence]: it applies only to a ModuleList, so 0 valid");
+                report.Add("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts), "[Sequence]: it applies only to a ModuleList, so 0 valid");
                 return null;
             }
             if (layout != PerAxis && kind != FieldKind.Parameter)
             {
-                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts),
+                report.Add("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), Expected(kind, childPorts),
                     $"{spaces.Count} with Layout = {layout}, which applies only to a bare tensor, so 0 valid");
                 return null;
             }
@@ -218,18 +231,32 @@ public sealed partial class MergePlanGenerator
             {
                 string expected = layout == LinearWeight ? "(in, out) or (in, out1, out2, ...) as a Linear's weight"
                     : layout == LinearBias ? "(out) or (out1, out2, ...) as a Linear's bias" : Expected(kind, childPorts);
-                report("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), expected, spaces.Count.ToString());
+                report.Add("MDSC003", where, field.Name, owner.Name, Describe(kind, childPorts), expected, spaces.Count.ToString());
                 return null;
             }
 
             bool ok = true;
+            var declared = ports.Concat(groups).Select(d => d.Name).ToList();
             foreach (var name in spaces.Concat(tapSpaces))
             {
-                if (!Fixed.Contains(name) && !ports.Any(p => p.Name == name) && !groups.Any(g => g.Name == name))
+                if (!Fixed.Contains(name) && !declared.Contains(name))
                 {
-                    report("MDSC002", where, field.Name, owner.Name, name);
+                    var fix = new Dictionary<string, string> { [FixProperties.Space] = name };
+                    string? nearest = EditDistance.Nearest(name, declared);
+                    if (nearest is not null) fix[FixProperties.Suggestion] = nearest;
+                    report.Add("MDSC002", where, fix, field.Name, owner.Name, name);
                     ok = false;
                 }
+            }
+            if (!ok) return null;
+            string? input = binding == Binding.Maps && layout == PerAxis && kind is FieldKind.Conv or FieldKind.Linear or FieldKind.Norm or FieldKind.AnyLayer
+                ? spaces[0] : null;
+            foreach (var tap in tapSpaces.Where(t => input is not null && !Fixed.Contains(input) && t != input).Distinct())
+            {
+                var tapWhere = LocationInfo.From(taps.First(a => StringArguments(a).Contains(tap)).ApplicationSyntaxReference?.GetSyntax()) ?? where;
+                report.Add("MDSC014", tapWhere, new Dictionary<string, string> { [FixProperties.Space] = tap, [FixProperties.Suggestion] = input! },
+                    field.Name, owner.Name, tap, input!);
+                ok = false;
             }
             if (!ok) return null;
 
@@ -237,19 +264,54 @@ public sealed partial class MergePlanGenerator
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
-            List<string> uses, Reporter report)
+            List<string> uses, Reports report)
         {
             foreach (var group in groups)
             {
                 int count = uses.Count(u => u == group.Name);
                 if (count == 0)
-                    report("MDSC004", group.Location, group.Name, type.Name, "declared but no field binds it", "bind it in [Maps] or remove the [MergeGroup]");
+                    report.Add("MDSC004", group.Location, new Dictionary<string, string> { [FixProperties.Removable] = "true" },
+                        group.Name, type.Name, "declared but no field binds it", "bind it in [Maps] or remove the [MergeGroup]");
                 else if (count == 1)
-                    report("MDSC004", group.Location, group.Name, type.Name, "bound by only one field, so it is produced but never consumed",
+                    report.Add("MDSC004", group.Location, group.Name, type.Name, "bound by only one field, so it is produced but never consumed",
                         "a local space must be written by one layer and read by another (or bound twice by a fused layer)");
             }
             foreach (var port in ports.Where(p => !uses.Contains(p.Name)))
-                report("MDSC004", port.Location, port.Name, type.Name, "a port that no field binds", "bind it in a [Maps] or remove it from [Ports]");
+                report.Add("MDSC004", port.Location, port.Name, type.Name, "a port that no field binds", "bind it in a [Maps] or remove it from [Ports]");
+        }
+
+        /// <summary>
+        /// What a missing [Maps] should bind. A norm normalises what the layer declared before it writes, so a norm after
+        /// a layer that writes a declared space is determined. Otherwise a one-space layer may bind any declared space and
+        /// a two-space layer read the written one and write any other: choices for a person, never applied in bulk.
+        /// </summary>
+        private static Dictionary<string, string> MissingMapsFix(FieldKind kind, string? written, List<string> declared)
+        {
+            var fix = new Dictionary<string, string>();
+            bool known = written is not null && declared.Contains(written);
+            if (kind == FieldKind.Norm && known)
+            {
+                fix[FixProperties.Maps] = written!;
+                return fix;
+            }
+            var choices = kind switch
+            {
+                FieldKind.Norm => declared.Select(s => new[] { s }),
+                FieldKind.Conv or FieldKind.Linear when known => declared.Where(s => s != written).Append("out").Select(s => new[] { written!, s }),
+                _ => Enumerable.Empty<string[]>(),
+            };
+            int index = 0;
+            foreach (var choice in choices) fix[FixProperties.ChoicePrefix + index++] = string.Join(FixProperties.Separator.ToString(), choice);
+            return fix;
+        }
+
+        /// <summary>The space a bound field writes, read by the layer declared after it: its last space (a norm's only one).</summary>
+        private static string? WrittenSpace(FieldModel field)
+        {
+            if (field.Binding != Binding.Maps || field.Layout != PerAxis || field.Spaces.Count == 0) return null;
+            bool writesLast = field.Kind is FieldKind.Conv or FieldKind.Norm or FieldKind.Child or FieldKind.List or FieldKind.AnyLayer
+                || (field.Kind == FieldKind.Linear && field.Spaces.Count == 2); // a fused output writes several
+            return writesLast ? field.Spaces[field.Spaces.Count - 1] : null;
         }
 
         private static (FieldKind Kind, int ChildPorts) Classify(ITypeSymbol type)
@@ -304,12 +366,12 @@ public sealed partial class MergePlanGenerator
         };
 
         /// <summary>Two names that give one constant of the generated <c>Spaces</c> class would not compile.</summary>
-        private static void CheckConstantNames(INamedTypeSymbol type, IEnumerable<Declared> names, Reporter report)
+        private static void CheckConstantNames(INamedTypeSymbol type, IEnumerable<Declared> names, Reports report)
         {
             foreach (var clash in names.GroupBy(d => Emitter.ConstantName(d.Name)).Where(g => g.Select(d => d.Name).Distinct().Count() > 1))
             {
                 var both = clash.Select(d => d.Name).Distinct().ToList();
-                report("MDSC013", clash.Last().Location, both[0], both[1], type.Name, clash.Key);
+                report.Add("MDSC013", clash.Last().Location, both[0], both[1], type.Name, clash.Key);
             }
         }
 

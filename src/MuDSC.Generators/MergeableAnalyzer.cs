@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace MuDSC.Generators;
 
 /// <summary>
-/// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC013) at their real source
+/// Reports declaration mistakes in [Mergeable] classes (MDSC001-MDSC014) at their real source
 /// locations, so they show as squiggles and respect #pragma. Shares the generator's parser, so
 /// what it reports is exactly what the generator's throwing DeclarePlan names.
 /// </summary>
@@ -42,8 +42,9 @@ public sealed class MergeableAnalyzer : DiagnosticAnalyzer
         var result = MergePlanGenerator.Parser.Parse(type, syntax, context.CancellationToken);
         foreach (var info in result.Diagnostics)
         {
+            var properties = info.Properties.ToImmutableDictionary(p => p.Substring(0, p.IndexOf('=')), p => (string?)p.Substring(p.IndexOf('=') + 1));
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(info.Id),
-                info.Location?.ToLocation(context.Compilation), info.Arguments.Cast<object>().ToArray()));
+                info.Location?.ToLocation(context.Compilation), properties, info.Arguments.Cast<object>().ToArray()));
         }
     }
 }

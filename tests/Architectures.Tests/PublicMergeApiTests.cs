@@ -30,24 +30,29 @@ public partial class PublicMergeApiTests
         Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc2') never fired").And.Contain(".call(input), not .forward(input)"));
     }
 
-    /// <summary>Its tap on fc3 names space h (6 units), but fc3 reads space g (3 units).</summary>
+    /// <summary>
+    /// Its tap on the activation before fc3 names space h (6 units), but that activation lies in g (3 units). The
+    /// declaration cannot tell (a layer without [Maps] reads no declared space), so only the run-time check sees it;
+    /// a tap on a layer whose [Maps] reads another space is MDSC014 at compile time.
+    /// </summary>
     [Mergeable, MergeGroup("h"), MergeGroup("g")]
     private sealed partial class MisplacedTapNet : nn.Module<Tensor, Tensor>
     {
         [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
         [Maps("h", "g")] private readonly Linear fc2 = nn.Linear(6, 3);
-        [Maps("g", "out"), Tap("h")] private readonly Linear fc3 = nn.Linear(3, 2);
+        [Tap("h")] private readonly ReLU act = nn.ReLU();
+        [Maps("g", "out")] private readonly Linear fc3 = nn.Linear(3, 2);
 
         public MisplacedTapNet() : base(nameof(MisplacedTapNet)) => RegisterComponents();
 
-        public override Tensor forward(Tensor input) => fc3.call(fc2.call(fc1.call(input).relu()).relu());
+        public override Tensor forward(Tensor input) => fc3.call(act.call(fc2.call(fc1.call(input).relu())));
     }
 
     [Test]
     public void ATapWhoseLayerReadsAnotherSpaceIsRefusedNamingTapSpaceAndSizes()
     {
         var e = ZipItRefusal(() => new MisplacedTapNet());
-        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'fc3') records 3 features but 'h' has 6 units"));
+        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'act') records 3 features but 'h' has 6 units"));
     }
 
     /// <summary>The refusal of a ZipIt merge of two models of a small net on inputs of 4 features.</summary>

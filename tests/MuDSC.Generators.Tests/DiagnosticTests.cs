@@ -177,6 +177,21 @@ public class DiagnosticTests
             """), "MDSC013", "MergeGroup(\"mid_1\")", "'mid-1'", "'mid_1'", "Spaces.Mid_1");
 
     [Test]
+    public void MDSC014_TapOnALayerThatReadsAnotherSpace() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"g\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+                [Maps("h", "g")] private readonly Linear fc2 = nn.Linear(6, 3);
+                [Maps("g", "out"), Tap("h")] private readonly Linear fc3 = nn.Linear(3, 2);
+            """), "MDSC014", "Tap(\"h\")", "'fc3'", "taps space 'h'", "reads 'g'");
+
+    [Test]
+    public void ATapOnTheLayerThatReadsItsSpaceIsNoMistake() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"h\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+                [Maps("h", "out"), Tap("h")] private readonly Linear fc2 = nn.Linear(6, 2);
+            """)), Is.Empty);
+
+    [Test]
     public void MDSC007_ChildModuleNotMergeable() =>
         ExpectOnly(Preamble + """
             public sealed class Custom : nn.Module<Tensor, Tensor>

@@ -23,4 +23,5 @@ internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePosition
 }
 
 /// <summary>A diagnostic to report, as plain values.</summary>
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments);
+/// <param name="Properties">What a code fix needs to know ("key=value"; <see cref="FixProperties"/>), e.g. the spaces a missing [Maps] should bind.</param>
+internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments, EquatableArray<string> Properties);
