@@ -48,6 +48,15 @@ ensure_fashion_mnist() {
     fi
 }
 
+# Graphviz renders `mudsc plan --format dot`; a test renders every shipped architecture's graph with it.
+ensure_graphviz() {
+    if ! command -v dot >/dev/null 2>&1; then
+        say "installing graphviz (renders mudsc plan --format dot)"
+        apt_update_once
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq graphviz >/dev/null
+    fi
+}
+
 ensure_libstdcxx() {
     if has_glibcxx_3_4_32; then return; fi
     local mirror
@@ -94,5 +103,6 @@ build() {
 }
 
 ensure_fashion_mnist
+ensure_graphviz
 ensure_libstdcxx
 if [ "${MUDSC_SKIP_BUILD:-0}" != "1" ]; then build; fi

@@ -1,37 +1,99 @@
 using System.CommandLine;
+using System.Reflection;
 using MuDSC.Architectures;
 using MuDSC.Models;
 using MuDSC.Plans;
+using MuDSC.Plans.Declarations;
 using TorchSharp;
 
 namespace MuDSC.Cli;
 
-/// <summary>`mudsc plan`: the merge plan the generator emits for an architecture, as a table.</summary>
+/// <summary>
+/// `mudsc plan`: an architecture's merge plan and the graph of its declaration (text, DOT, Mermaid or JSON), for a
+/// catalog architecture (a model is built: spaces carry their units) or a [Mergeable] type of a built assembly (the
+/// declaration alone: no model is built, nothing of libtorch runs).
+/// </summary>
 internal static class PlanCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch")
+        var arch = new Option<string?>("--arch")
         {
-            Description = "Architecture: " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
-            Required = true,
+            Description = "A catalog architecture (see `mudsc train --help` for the list); a model of it is built, so spaces carry their units.",
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
-        var width = CommonOptions.Count("--width", "Width multiplier.", 1, ModelSpec.MaxWidth, 1);
-        var command = new Command("plan", "Print an architecture's merge plan: its unit spaces, their sizes and structure, taps and parameter axes.")
+        var assembly = new Option<string?>("--assembly") { Description = "A built .dll holding your own [Mergeable] type (with --type): its declaration is drawn without building a model." };
+        var type = new Option<string?>("--type") { Description = "The full name of the [Mergeable] type in --assembly, e.g. MyModels.Net." };
+        var format = new Option<string>("--format")
         {
-            arch, width,
+            Description = "text (the plan's spaces, axes and taps, then the declaration's layers), dot (Graphviz), mermaid (a flowchart for Markdown) or json.",
+            DefaultValueFactory = _ => "text",
+        };
+        format.AcceptOnlyFromAmong([.. GraphFormats.Names]);
+        var width = CommonOptions.Count("--width", "Width multiplier (with --arch).", 1, ModelSpec.MaxWidth, 1);
+        var command = new Command("plan", "Print an architecture's merge plan and the graph of its declaration: spaces and layers, what each layer reads and writes, residual joins, heads and groups, taps.")
+        {
+            arch, assembly, type, format, width,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
-            string name = parse.GetValue(arch)!;
-            using var model = ModelCatalog.Instance.Create(new ModelSpec(name, parse.GetValue(width)), torch.CPU);
-            var plan = PlanBuilder.Build(model, name);
-            Console.Write(plan.Describe());
-            Console.WriteLine(CutList(name, plan));
+            string? name = parse.GetValue(arch), path = parse.GetValue(assembly), typeName = parse.GetValue(type);
+            string chosen = parse.GetValue(format)!;
+            if ((name is null) == (path is null))
+                throw new UsageException("give either --arch NAME or --assembly FILE --type NAME");
+            if (path is not null && typeName is null) throw new UsageException("--assembly needs --type, the full name of your [Mergeable] type");
+            if (path is null && typeName is not null) throw new UsageException("--type goes with --assembly");
+            Console.Write(name is not null ? Catalog(name, parse.GetValue(width), chosen) : Declared(LoadType(path!, typeName!), chosen));
             return 0;
         }));
         return command;
+    }
+
+    private static string Catalog(string name, int width, string format)
+    {
+        using var model = ModelCatalog.Instance.Create(new ModelSpec(name, width), torch.CPU);
+        var plan = PlanBuilder.Build(model, name);
+        var graph = DeclarationGraph.Of(model.GetType(), new ModelShape(model, plan));
+        if (format != "text") return GraphFormats.Write(graph, format, name);
+        return plan.Describe() + CutList(name, plan) + Environment.NewLine + Environment.NewLine + GraphFormats.Text(graph, "declaration of " + name);
+    }
+
+    private static string Declared(Type type, string format) =>
+        GraphFormats.Write(DeclarationGraph.Of(type), format, type.FullName ?? type.Name);
+
+    /// <summary>The type from a built assembly, every way of getting it wrong a usage error that names the file or the type.</summary>
+    private static Type LoadType(string path, string name)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new UsageException($"--assembly {path}: no such file");
+        Assembly loaded;
+        try
+        {
+            loaded = Assembly.LoadFrom(full);
+        }
+        catch (BadImageFormatException)
+        {
+            throw new UsageException($"--assembly {path}: not a .NET assembly");
+        }
+        var type = loaded.GetType(name, throwOnError: false)
+            ?? throw new UsageException($"--type {name}: not in {Path.GetFileName(full)}; its types with a declaration: {string.Join(", ", Mergeable(loaded).DefaultIfEmpty("none"))}");
+        if (type.GetNestedType(ClassDeclaration.HolderName) is null)
+            throw new UsageException($"--type {name}: not a [Mergeable] type with a generated declaration; those of {Path.GetFileName(full)}: {string.Join(", ", Mergeable(loaded).DefaultIfEmpty("none"))}");
+        return type;
+    }
+
+    private static IEnumerable<string> Mergeable(Assembly assembly)
+    {
+        Type?[] types;
+        try
+        {
+            types = assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException e)
+        {
+            types = e.Types;
+        }
+        return types.Where(t => t?.GetNestedType(ClassDeclaration.HolderName) is not null).Select(t => t!.FullName!).Order(StringComparer.Ordinal);
     }
 
     /// <summary>The architecture's cuts (for `merge/compare --cut`): where each branch starts, what it reads, what it keeps.</summary>

@@ -28,6 +28,8 @@ public sealed partial class MergePlanGenerator
                     w.Line();
                 }
                 EmitDeclarePlan(w, model);
+                w.Line();
+                EmitDeclaration(w, model);
             });
 
         /// <summary>A DeclarePlan that throws with the class's declaration errors.</summary>
@@ -152,6 +154,50 @@ public sealed partial class MergePlanGenerator
             }
             w.Close();
         }
+
+        /// <summary>
+        /// The declaration as data (MuDSC.Plans.Declarations.ClassDeclaration), in a nested class of its own so that reading
+        /// it runs none of the model class's static initialisers: a graph of the declaration needs no live model.
+        /// </summary>
+        private static void EmitDeclaration(SourceWriter w, ClassModel model)
+        {
+            const string Data = "global::MuDSC.Plans.Declarations";
+            w.Line("/// <summary>What this class declares, as data: ports, spaces and members' bindings.</summary>");
+            w.Line(GeneratedCode);
+            w.Line("public static class MergeDeclaration");
+            w.Open();
+            w.Line("/// <summary>The declaration.</summary>");
+            w.Line($"public static {Data}.ClassDeclaration Value {{ get; }} = new(");
+            w.Line($"    typeof({model.Name}),");
+            w.Line($"    {Strings(model.Ports)},");
+            string spaces = string.Join(", ", model.Groups.Select(g => $"new {Data}.DeclaredSpace({Literal(g.Name)}, {(g.HeadsFrom is null ? "null" : Literal(g.HeadsFrom))})"));
+            w.Line($"    new {Data}.DeclaredSpace[] {{ {spaces} }},");
+            w.Line($"    new {Data}.DeclaredMember[]");
+            w.Line("    {");
+            foreach (var field in model.Fields.Where(f => f.Binding != Binding.None || f.Taps.Count > 0))
+            {
+                string kind = field.Kind switch
+                {
+                    FieldKind.Conv => "Conv",
+                    FieldKind.Linear => "Linear",
+                    FieldKind.Norm => "Norm",
+                    FieldKind.Child => "Child",
+                    FieldKind.List => "List",
+                    FieldKind.Parameter => "Tensor",
+                    FieldKind.ParameterFree => "ParameterFree",
+                    _ => "Module",
+                };
+                string binding = field.Binding == Binding.None ? "None" : field.Binding.ToString();
+                string block = field.BlockType is null ? "null" : $"typeof({field.BlockType})";
+                w.Line($"        new({Literal(field.Name)}, {Literal(field.Component)}, {Data}.MemberKind.{kind}, {Data}.MemberBinding.{binding}, " +
+                    $"{Strings(field.Spaces)}, {Strings(field.Taps)}, global::MuDSC.Dsl.TensorLayout.{field.Layout}, {block}),");
+            }
+            w.Line("    });");
+            w.Close();
+        }
+
+        private static string Strings(EquatableArray<string> values) =>
+            values.Count == 0 ? "global::System.Array.Empty<string>()" : $"new[] {{ {string.Join(", ", values.Select(Literal))} }}";
 
         private static string Reference(string space) =>
             Parser.Fixed.Contains(space) ? $"{Scope}.SpaceRef.Fixed" : Variable(space);

@@ -260,7 +260,14 @@ public sealed partial class MergePlanGenerator
             }
             if (!ok) return null;
 
-            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray(), layout);
+            var block = kind switch
+            {
+                FieldKind.Child => field.Type,
+                FieldKind.List => ((INamedTypeSymbol)field.Type).TypeArguments[0],
+                _ => null,
+            };
+            string? blockType = block?.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray(), layout, blockType);
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,

@@ -46,6 +46,7 @@ internal enum Binding
 }
 
 /// <param name="Layout">For a bare tensor, MuDSC.Dsl.TensorLayout as its name: PerAxis, LinearWeight or LinearBias.</param>
+/// <param name="BlockType">For a [Mergeable] child its type, for a list its blocks' type, fully qualified; null otherwise.</param>
 internal sealed record FieldModel(
     string Name,
     string Component,
@@ -53,7 +54,8 @@ internal sealed record FieldModel(
     Binding Binding,
     EquatableArray<string> Spaces,
     EquatableArray<string> Taps,
-    string Layout = Parser.PerAxis);
+    string Layout = Parser.PerAxis,
+    string? BlockType = null);
 
 internal sealed record GroupModel(string Name, string? HeadsFrom);
 
