@@ -92,6 +92,44 @@ public partial class PlanCheckTests
         Assert.That(e.Message, Does.Contain("permuting space 'a' of MisboundNormNet (free)").And.Contain("conv1, conv2"));
     }
 
+    /// <summary>
+    /// The tap of h sits on the activation after fc2, whose input lies in g: a space of h's size, so neither the compiler
+    /// (the activation has no [Maps]) nor the run-time size check can tell; with <paramref name="misplaced"/> false it
+    /// sits where h is, after fc1.
+    /// </summary>
+    [Mergeable, MergeGroup("h"), MergeGroup("g")]
+    private sealed partial class TappedNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+        [Tap("h")] private readonly ReLU tapped = nn.ReLU();
+        [Maps("h", "g")] private readonly Linear fc2 = nn.Linear(6, 6);
+        private readonly ReLU plain = nn.ReLU();
+        [Maps("g", "out")] private readonly Linear fc3 = nn.Linear(6, 2);
+        private readonly bool _misplaced;
+
+        public TappedNet(bool misplaced) : base(nameof(TappedNet))
+        {
+            _misplaced = misplaced;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor input)
+        {
+            var (first, second) = _misplaced ? (plain, tapped) : (tapped, plain);
+            return fc3.call(second.call(fc2.call(first.call(fc1.call(input)))));
+        }
+    }
+
+    [Test]
+    public void ATapOnAnotherSpaceOfTheSameSizeIsNamed()
+    {
+        using var x = torch.randn(new long[] { 5, 4 }, generator: new Generator(3));
+        using (var right = new TappedNet(misplaced: false)) Assert.That(() => PlanCheck.Verify(right, x), Throws.Nothing);
+        using var wrong = new TappedNet(misplaced: true);
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(wrong, x))!;
+        Assert.That(e.Message, Does.Contain("the tap of space 'h' (module 'tapped') records features that do not move with 'h'"));
+    }
+
     [Test]
     public void ValuesWithoutHeadsAreNamed()
     {

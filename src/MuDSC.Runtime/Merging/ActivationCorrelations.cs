@@ -100,8 +100,8 @@ internal static class ActivationCorrelations
         }
     }
 
-    /// <summary>Hooks that record each tap's features of <paramref name="model"/> into <paramref name="store"/> by space; returns their removers.</summary>
-    private static List<Action> AttachTaps(MergePlan plan, nn.Module<Tensor, Tensor> model, Dictionary<string, Tensor> store)
+    /// <summary>Hooks that record each tap's features [B, features, positions] of <paramref name="model"/> into <paramref name="store"/> by space; returns their removers.</summary>
+    internal static List<Action> AttachTaps(MergePlan plan, nn.Module<Tensor, Tensor> model, Dictionary<string, Tensor> store)
     {
         var removers = new List<Action>();
         var modules = model.named_modules().ToDictionary(x => x.name, x => x.module);
@@ -153,7 +153,7 @@ internal static class ActivationCorrelations
         RequireTapsOfTheirSpacesSize(plan, captured[0]);
     }
 
-    private static void Release(Dictionary<string, Tensor>[] captured)
+    internal static void Release(Dictionary<string, Tensor>[] captured)
     {
         foreach (var store in captured)
         {

@@ -1,3 +1,4 @@
+using MuDSC.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,9 +6,10 @@ namespace MuDSC.Plans;
 
 /// <summary>
 /// Checks a declaration against the model it describes, at run time: permuting a space's units
-/// wherever the plan says they appear must leave the model's outputs unchanged. A declaration can
-/// compile and still be wrong (a norm bound to another space of the same size, attention values
-/// declared without heads); this finds the space. Put it in your own tests.
+/// wherever the plan says they appear must leave the model's outputs unchanged, and must permute the
+/// features each tap records for the space the same way. A declaration can compile and still be wrong
+/// (a norm bound to another space of the same size, attention values declared without heads, a tap
+/// on a layer that reads another space); this finds the space. Put it in your own tests.
 /// </summary>
 public static class PlanCheck
 {
@@ -29,6 +31,8 @@ public static class PlanCheck
         ArgumentNullException.ThrowIfNull(sampleInput);
         if (trials < 1) throw new ArgumentOutOfRangeException(nameof(trials), trials, "at least one trial per space");
         var plan = PlanBuilder.Build(model);
+        var taps = new Dictionary<string, Tensor>();
+        var removeHooks = ActivationCorrelations.AttachTaps(plan, model, taps);
         bool wasTraining = model.training;
         var state = model.state_dict();
         var saved = state.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
@@ -39,9 +43,12 @@ public static class PlanCheck
             using var noGrad = torch.no_grad();
             RandomiseConstants(state, generator);
             var original = state.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            var tapped = new Dictionary<string, Tensor>();
             try
             {
                 using var expected = model.call(sampleInput);
+                foreach (var tap in plan.Taps) tapped[tap.Space] = Recorded(taps, tap).clone();
+                ActivationCorrelations.Release([taps]);
                 // Within groups and heads first, so a space missing its heads is named before the
                 // heads it should have moved with.
                 foreach (bool moveBlocks in new[] { false, true })
@@ -50,18 +57,20 @@ public static class PlanCheck
                     {
                         var moved = plan.Spaces.Where(s => s.Name == space.Name || s.BlockOrderOf == space.Name).Select(s => s.Name).ToHashSet();
                         for (int trial = 0; trial < trials; trial++)
-                            Check(model, plan, original, sampleInput, expected, AlongSpaces(plan, moved, generator, moveBlocks), space.Name, moveBlocks);
+                            Check(model, plan, original, (sampleInput, expected, tapped), taps, AlongSpaces(plan, moved, generator, moveBlocks), space.Name, moveBlocks);
                     }
                 }
-                Check(model, plan, original, sampleInput, expected, Permutations.Random(plan, generator), spaceName: null, moveBlocks: true);
+                Check(model, plan, original, (sampleInput, expected, tapped), taps, Permutations.Random(plan, generator), spaceName: null, moveBlocks: true);
             }
             finally
             {
-                foreach (var tensor in original.Values) tensor.Dispose();
+                foreach (var tensor in original.Values.Concat(tapped.Values)) tensor.Dispose();
             }
         }
         finally
         {
+            foreach (var remove in removeHooks) remove();
+            ActivationCorrelations.Release([taps]);
             using (torch.no_grad())
             {
                 foreach (var (name, tensor) in saved) state[name].copy_(tensor);
@@ -85,32 +94,66 @@ public static class PlanCheck
         return random;
     }
 
-    private static void Check(nn.Module<Tensor, Tensor> model, MergePlan plan, Dictionary<string, Tensor> original, Tensor input,
-        Tensor expected, Dictionary<string, Tensor> permutations, string? spaceName, bool moveBlocks)
+    /// <param name="unpermuted">The sample input, the outputs on it and each tap's features before any permutation.</param>
+    /// <param name="taps">Where the taps' hooks record each forward pass's features, by space.</param>
+    private static void Check(nn.Module<Tensor, Tensor> model, MergePlan plan, Dictionary<string, Tensor> original,
+        (Tensor Input, Tensor Outputs, Dictionary<string, Tensor> Taps) unpermuted, Dictionary<string, Tensor> taps,
+        Dictionary<string, Tensor> permutations, string? spaceName, bool moveBlocks)
     {
         var state = model.state_dict();
         var permuted = Permutations.Apply(plan, original, permutations);
         try
         {
             foreach (var (name, tensor) in permuted) state[name].copy_(tensor);
-            using var actual = model.call(input);
-            using var difference = actual.sub(expected);
-            using var absolute = difference.abs();
-            using var largest = absolute.max();
-            using var magnitude = expected.abs(); // named: an unreachable intermediate can be finalised mid-call
-            using var scaleTensor = magnitude.max();
-            double error = largest.item<float>(), scale = Math.Max(1.0, scaleTensor.item<float>());
+            using var actual = model.call(unpermuted.Input);
+            var (error, scale) = Difference(actual, unpermuted.Outputs);
             if (double.IsNaN(error) || error > 1e-3 * scale)
                 throw new PlanException(Explain(plan, spaceName, moveBlocks, error, scale));
+            foreach (var tap in plan.Taps) CheckTap(plan, tap, unpermuted.Taps[tap.Space], Recorded(taps, tap), permutations[tap.Space]);
         }
         finally
         {
+            ActivationCorrelations.Release([taps]);
             foreach (var (name, tensor) in permuted)
             {
                 if (!ReferenceEquals(tensor, original[name])) tensor.Dispose();
             }
             foreach (var p in permutations.Values) p.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A tap's features in the permuted model must be the original features permuted by its space's permutation: a tap
+    /// on a layer whose input lies in another space records features that do not move with its space.
+    /// </summary>
+    private static void CheckTap(MergePlan plan, PlanTap tap, Tensor before, Tensor after, Tensor permutation)
+    {
+        long units = plan.Space(tap.Space).Size;
+        if (before.shape[1] != units)
+            throw new PlanException($"the tap of space '{tap.Space}' (module '{tap}') records {before.shape[1]} features but '{tap.Space}' has {units} units: " +
+                $"it reads another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
+        using var index = permutation.to(before.device);
+        using var moved = before.index_select(1, index);
+        var (error, scale) = Difference(after, moved);
+        if (double.IsNaN(error) || error > 1e-3 * scale)
+            throw new PlanException($"the tap of space '{tap.Space}' (module '{tap}') records features that do not move with '{tap.Space}' when the model " +
+                $"is permuted (largest difference {error:G3} at scale {scale:G3}): its layer's input lies in another space of the same size; " +
+                $"move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
+    }
+
+    private static Tensor Recorded(Dictionary<string, Tensor> taps, PlanTap tap) =>
+        taps.TryGetValue(tap.Space, out var features) ? features
+            : throw new PlanException($"the tap of space '{tap.Space}' (module '{tap}') never fired in the forward pass: submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.");
+
+    /// <summary>The largest absolute difference and the scale it is judged at (the expected values' largest magnitude, at least 1).</summary>
+    private static (double Error, double Scale) Difference(Tensor actual, Tensor expected)
+    {
+        using var difference = actual.sub(expected);
+        using var absolute = difference.abs();
+        using var largest = absolute.max();
+        using var magnitude = expected.abs(); // named: an unreachable intermediate can be finalised mid-call
+        using var scaleTensor = magnitude.max();
+        return (largest.item<float>(), Math.Max(1.0, scaleTensor.item<float>()));
     }
 
     private static string Explain(MergePlan plan, string? spaceName, bool movedBlocks, double error, double scale)
