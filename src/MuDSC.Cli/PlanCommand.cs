@@ -31,9 +31,13 @@ internal static class PlanCommand
         };
         format.AcceptOnlyFromAmong([.. GraphFormats.Names]);
         var width = CommonOptions.Count("--width", "Width multiplier (with --arch).", 1, ModelSpec.MaxWidth, 1);
+        var declaration = new Option<bool>("--declaration")
+        {
+            Description = "With --arch: draw the architecture's declaration alone, as --assembly does (no units; each list of blocks as its first block and a template for the rest).",
+        };
         var command = new Command("plan", "Print an architecture's merge plan and the graph of its declaration: spaces and layers, what each layer reads and writes, residual joins, heads and groups, taps.")
         {
-            arch, assembly, type, format, width,
+            arch, assembly, type, format, width, declaration,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -43,7 +47,10 @@ internal static class PlanCommand
                 throw new UsageException("give either --arch NAME or --assembly FILE --type NAME");
             if (path is not null && typeName is null) throw new UsageException("--assembly needs --type, the full name of your [Mergeable] type");
             if (path is null && typeName is not null) throw new UsageException("--type goes with --assembly");
-            Console.Write(name is not null ? Catalog(name, parse.GetValue(width), chosen) : Declared(LoadType(path!, typeName!), chosen));
+            if (path is not null && parse.GetValue(declaration)) throw new UsageException("--declaration goes with --arch (--assembly always draws the declaration alone)");
+            if (name is null) Console.Write(Declared(LoadType(path!, typeName!), chosen));
+            else if (parse.GetValue(declaration)) Console.Write(Declared(CatalogType(name), chosen));
+            else Console.Write(Catalog(name, parse.GetValue(width), chosen));
             return 0;
         }));
         return command;
@@ -56,6 +63,12 @@ internal static class PlanCommand
         var graph = DeclarationGraph.Of(model.GetType(), new ModelShape(model, plan));
         if (format != "text") return GraphFormats.Write(graph, format, name);
         return plan.Describe() + CutList(name, plan) + Environment.NewLine + Environment.NewLine + GraphFormats.Text(graph, "declaration of " + name);
+    }
+
+    private static Type CatalogType(string name)
+    {
+        using var model = ModelCatalog.Instance.Create(new ModelSpec(name, 1), torch.CPU);
+        return model.GetType();
     }
 
     private static string Declared(Type type, string format) =>

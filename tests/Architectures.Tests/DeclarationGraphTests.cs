@@ -144,6 +144,35 @@ public class DeclarationGraphTests
         }
     }
 
+    [Test]
+    public void DocsShowWhatTheDeclarationsDrawNow()
+    {
+        string path = RepositoryFile("docs/architectures.md");
+        string doc = File.ReadAllText(path).ReplaceLineEndings("\n");
+        var sections = Regex.Matches(doc, "^## `([^`]+)`\n\nCatalog: ([^\n]+)[.]\n\n```mermaid\n(.*?)```$", RegexOptions.Multiline | RegexOptions.Singleline)
+            .Select(m => (Type: m.Groups[1].Value, Names: Regex.Matches(m.Groups[2].Value, "`([^`]+)`").Select(n => n.Groups[1].Value).ToList(), Graph: m.Groups[3].Value))
+            .ToList();
+        foreach (var arch in Architectures)
+        {
+            var type = ModelCatalog.Instance.Create(new ModelSpec(arch, 1), torch.CPU).GetType();
+            var section = sections.SingleOrDefault(s => s.Names.Contains(arch));
+            Assert.That(section.Graph, Is.Not.Null, $"{arch} has no section in {path}: run scripts/architectures-doc.sh");
+            Assert.That(section.Type, Is.EqualTo(type.FullName), arch);
+            Assert.That(section.Graph.TrimEnd(), Is.EqualTo(GraphFormats.Mermaid(DeclarationGraph.Of(type), type.FullName!).TrimEnd()),
+                $"{arch}'s graph in {path} is stale: run scripts/architectures-doc.sh");
+        }
+    }
+
+    private static string RepositoryFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}");
+    }
+
     private static (HashSet<string> Nodes, List<(string, string, string)> Edges) ParseDot(string dot)
     {
         static string Unquote(string s) => s.Replace("\\\"", "\"").Replace("\\\\", "\\");
