@@ -18,25 +18,23 @@ read -r passed failed skipped < <(awk -F'[:,]' '/ - Failed: *[0-9]+, Passed:/ {
 } END { print p+0, f+0, s+0 }' "$log")
 rm -f "$log"
 
-# The packages, as a user gets them: samples/ built against them by version and run.
-samples_log=$(mktemp)
-./scripts/samples.sh | tee "$samples_log"
-samples_status=${PIPESTATUS[0]}
-read -r sample_passed sample_failed < <(sed -n 's/^samples: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$samples_log")
-rm -f "$samples_log"
-passed=$((passed + ${sample_passed:-0}))
-failed=$((failed + ${sample_failed:-1}))
-[ "$samples_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$samples_status
+# Runs a script that ends with "NAME: N passed, N failed" and adds its counts (none read: one failure).
+run_counted() {
+    local name=$1 script=$2 log script_status p f
+    log=$(mktemp)
+    "$script" | tee "$log"
+    script_status=${PIPESTATUS[0]}
+    read -r p f < <(sed -n "s/^$name: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p" "$log")
+    rm -f "$log"
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-1}))
+    if [ "$script_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$script_status; fi
+}
 
+# The packages, as a user gets them: samples/ built against them by version and run.
+run_counted samples ./scripts/samples.sh
 # The code fixes as a user applies them: dotnet format on a project that references the packed package.
-fixes_log=$(mktemp)
-./scripts/format-fixes.sh | tee "$fixes_log"
-fixes_status=${PIPESTATUS[0]}
-read -r fixes_passed fixes_failed < <(sed -n 's/^format-fixes: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$fixes_log")
-rm -f "$fixes_log"
-passed=$((passed + ${fixes_passed:-0}))
-failed=$((failed + ${fixes_failed:-1}))
-[ "$fixes_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$fixes_status
+run_counted format-fixes ./scripts/format-fixes.sh
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # a crash or build error counts as a failure
 summary="$passed passed, $failed failed"
