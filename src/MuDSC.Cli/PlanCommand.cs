@@ -19,11 +19,12 @@ internal static class PlanCommand
     {
         var arch = new Option<string?>("--arch")
         {
-            Description = "A catalog architecture (see `mudsc train --help` for the list); a model of it is built, so spaces carry their units.",
+            Description = "A catalog architecture (" + string.Join(", ", ModelCatalog.Instance.Architectures) + "); a model of it is built, so spaces carry their units.",
+            HelpName = "name",
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
-        var assembly = new Option<string?>("--assembly") { Description = "A built .dll holding your own [Mergeable] type (with --type): its declaration is drawn without building a model." };
-        var type = new Option<string?>("--type") { Description = "The full name of the [Mergeable] type in --assembly, e.g. MyModels.Net." };
+        var assembly = new Option<string?>("--assembly") { Description = "A built .dll holding your own [Mergeable] type (with --type): its declaration is drawn without building a model.", HelpName = "file" };
+        var type = new Option<string?>("--type") { Description = "The full name of the [Mergeable] type in --assembly, e.g. MyModels.Net.", HelpName = "name" };
         var format = new Option<string>("--format")
         {
             Description = "text (the plan's spaces, axes and taps, then the declaration's layers), dot (Graphviz), mermaid (a flowchart for Markdown) or json.",

@@ -21,6 +21,7 @@ internal static class TrainCommand
         {
             Description = "Architecture: " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
             DefaultValueFactory = _ => "resnet20",
+            HelpName = "name", // the accepted values are in the description: listed in the option column they make the help very wide
         };
         arch.AcceptOnlyFromAmong([.. ModelCatalog.Instance.Architectures]);
         var width = CommonOptions.Count("--width", "Width multiplier.", 1, ModelSpec.MaxWidth, 1);
