@@ -19,6 +19,7 @@ internal static class Entry
             BenchCommand.Create(),
             Report.ReportCommand.Create(),
             PredictCommand.Create(),
+            TasksCommand.Create(),
         };
         root.Options.Add(verbose);
         var parse = root.Parse(args);

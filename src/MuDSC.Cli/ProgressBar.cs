@@ -33,7 +33,7 @@ internal static class TrainingProgressBar
 {
     public static TrainingProgress Run(string label, Func<IProgress<TrainingProgress>, TrainingProgress> train) =>
         ProgressBar.Run(label, update => train(new SynchronousProgress<TrainingProgress>(p => update(p.Step, p.TotalSteps,
-            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:F3} acc {p.Accuracy * 100:F1}% {p.ImagesPerSecond:F0} img/s"))));
+            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:F3}{(double.IsNaN(p.Accuracy) ? "" : $" acc {p.Accuracy * 100:F1}%")} {p.ImagesPerSecond:F0} img/s"))));
 }
 
 /// <summary>Reports on the caller's thread (unlike <see cref="Progress{T}"/>, which posts to a context).</summary>

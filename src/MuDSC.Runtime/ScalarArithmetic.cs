@@ -80,6 +80,27 @@ internal static class ScalarArithmetic
         return tensor.clamp_min(scalar);
     }
 
+    /// <summary>Where the tensor is greater than <paramref name="value"/> (bool).</summary>
+    public static Tensor Above(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.gt(scalar);
+    }
+
+    /// <summary>Where the tensor is at least <paramref name="value"/> (bool).</summary>
+    public static Tensor NotBelow(this Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.ge(scalar);
+    }
+
+    public static Tensor Clamped(this Tensor tensor, double min, double max)
+    {
+        using var low = min.ToScalar();
+        using var high = max.ToScalar();
+        return tensor.clamp(low, high);
+    }
+
     /// <summary>Fills in place (for parameters and buffers).</summary>
     public static Tensor FillWith(this Tensor tensor, double value)
     {

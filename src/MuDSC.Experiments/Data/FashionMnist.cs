@@ -54,6 +54,19 @@ public static class FashionMnist
         return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
     }
 
+    /// <summary>The first <paramref name="count"/> images of the training or test split (all if fewer), only those decoded.</summary>
+    public static LabeledImages LoadFirst(string? directory, bool train, int count)
+    {
+        var (imagesPath, labelsPath) = train
+            ? Paths(directory, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+            : Paths(directory, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
+        var labels = ReadLabels(labelsPath);
+        var indices = Enumerable.Range(0, Math.Min(count, labels.Length)).ToList();
+        var images = IdxFile.ReadEntries(imagesPath, expectedRank: 3, indices, expectedEntries: labels.Length);
+        var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
+        return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
+    }
+
     /// <summary>The normalised value of raw pixel <paramref name="pixel"/> (0..255).</summary>
     public static double Normalized(byte pixel) => (pixel / 255.0 - Mean) / Std;
 

@@ -28,8 +28,24 @@ public sealed record MergeOptions
     /// <summary>Matcher and coordinate-descent settings (the reference's by default).</summary>
     public MatchOptions Matching { get; init; } = new();
 
+    /// <summary>
+    /// Spaces kept as fixed ends (by name, e.g. a generated <c>Spaces</c> constant): never matched, unit i of every model
+    /// merged with unit i of the others, as at "out". The reference keeps an encoder's representation so when it merges
+    /// encoders of different tasks, so that every task's decoder reads the merged representation unchanged.
+    /// </summary>
+    public IReadOnlyList<string> FixedSpaces { get; init; } = [];
+
     /// <summary>Receives one line per phase, descent sweep and alpha tried.</summary>
     public IProgress<string>? Progress { get; init; }
+
+    /// <summary>Throws <see cref="MergeException"/> naming the option when these options cannot run on <paramref name="plan"/>.</summary>
+    internal void Validate(bool hasScore, Plans.MergePlan plan)
+    {
+        Validate(hasScore);
+        var unknown = FixedSpaces.Where(f => plan.Spaces.All(s => s.Name != f)).ToList();
+        if (unknown.Count > 0)
+            throw new MergeException($"FixedSpaces names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {plan.Architecture} does not have; its spaces are {string.Join(", ", plan.Spaces.Select(s => s.Name))}");
+    }
 
     /// <summary>Throws <see cref="MergeException"/> naming the option when these options cannot run.</summary>
     internal void Validate(bool hasScore)

@@ -90,7 +90,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     public MergeResult<TModel> Run(MergeOptions options, Func<TModel, double>? score = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate(score is not null);
+        options.Validate(score is not null, Plan);
         if (_ownShapes.Count > 0)
             throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all; merge up to a cut that leaves them in the branches");
         return Execute(options, score, Plan, (merger, matchings) => Full(merger, matchings, options.Method));
@@ -109,7 +109,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(cut);
-        options.Validate(score is not null);
+        options.Validate(score is not null, Plan);
         if (!cut.Architecture.IsInstanceOfType(_models[0]))
             throw new MergeException($"cut {cut.Name} belongs to {cut.Architecture.Name}, but the models are {_models[0].GetType().Name}");
         var inTrunk = _ownShapes.Where(n => !cut.InBranch(n)).ToList();
@@ -119,9 +119,47 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         return Execute(options, score, split.Trunk, (merger, matchings) => Branched(merger, matchings, split, cut, options.Method));
     }
 
-    private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan plan,
+    /// <summary>
+    /// Merges the models fully, their output space <paramref name="outputSpace"/> included: the merged model writes it
+    /// in merged units, and each model's <see cref="MergedEncoder{TModel}.Unmerge"/> maps it back to that model's units,
+    /// for a decoder (or head) of that model to read. Encoders of different tasks merge so, each task keeping its decoder.
+    /// </summary>
+    /// <param name="outputSpace">The space the model's forward returns: written by its last layers, read by none of them.</param>
+    /// <param name="score">Picks MuDSC's alpha when <see cref="MergeOptions.Alpha"/> is null (higher is better).</param>
+    /// <exception cref="MergeException">The space is not in the plan, is fixed, or is read inside the model.</exception>
+    public MergeResult<MergedEncoder<TModel>> Run(MergeOptions options, string outputSpace, Func<MergedEncoder<TModel>, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(outputSpace);
+        options.Validate(score is not null, Plan);
+        if (_ownShapes.Count > 0)
+            throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all");
+        if (Plan.Spaces.All(s => s.Name != outputSpace) || options.FixedSpaces.Contains(outputSpace))
+            throw new MergeException($"output space '{outputSpace}' is {(options.FixedSpaces.Contains(outputSpace) ? "also in FixedSpaces; a fixed output needs no unmerge: use Run(options) instead" : $"not a space of {Plan.Architecture}; its spaces are {string.Join(", ", Plan.Spaces.Select(s => s.Name))}")}");
+        if (Plan.AxesOf(outputSpace).FirstOrDefault(a => a.Role == AxisRole.In) is { } reader)
+            throw new MergeException($"space '{outputSpace}' is read inside {Plan.Architecture} (by {reader.Parameter}), so it is not the model's output; name the space its last layer writes");
+        return Execute(options, score, Plan, (merger, matchings) => WithUnmerges(merger, matchings, outputSpace, options.Method));
+    }
+
+    /// <summary>The merged model and each model's unmerge of its output space, taken before the apply releases it.</summary>
+    private MergedEncoder<TModel> WithUnmerges(Merger merger, MatchingSet matchings, string outputSpace, MergeMethod method)
+    {
+        var unmerges = Enumerable.Range(0, _models.Count).Select(i => new SpaceUnmerge(matchings.Matrices(outputSpace, i).Unmerge)).ToList();
+        try
+        {
+            return new MergedEncoder<TModel>(Full(merger, matchings, method), unmerges);
+        }
+        catch
+        {
+            foreach (var unmerge in unmerges) unmerge.Dispose();
+            throw;
+        }
+    }
+
+    private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan fullPlan,
         Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
     {
+        var plan = fullPlan.WithFixed(options.FixedSpaces);
         var method = options.Method;
         double activationSeconds = method.UsesActivations ? EnsureActivations(options.Progress) : 0;
         if (method.Similarity != SimilarityKind.Mixed || options.Alpha is not null)

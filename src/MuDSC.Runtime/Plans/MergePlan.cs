@@ -105,6 +105,25 @@ public sealed class MergePlan
     /// <summary>Every axis of one parameter on a space (empty for an unpermuted entry).</summary>
     public IEnumerable<PlanAxis> AxesOfParameter(string parameter) => _axesByParameter[parameter];
 
+    /// <summary>
+    /// This plan with <paramref name="fixedSpaces"/> kept as fixed ends: their spaces, axes and taps are dropped, and
+    /// a tensor left with no axis on a space is averaged. Merging then pairs unit i of every model with unit i of the
+    /// others there, as at "out". Unknown names are refused by the caller.
+    /// </summary>
+    internal MergePlan WithFixed(IReadOnlyCollection<string> fixedSpaces)
+    {
+        if (fixedSpaces.Count == 0) return this;
+        var kept = Axes.Where(a => !fixedSpaces.Contains(a.Space)).ToList();
+        var stillPermuted = kept.Select(a => a.Parameter).ToHashSet(StringComparer.Ordinal);
+        var nowUnpermuted = Axes.Select(a => a.Parameter).Distinct().Where(p => !stillPermuted.Contains(p));
+        return new MergePlan(Architecture,
+            Spaces.Where(s => !fixedSpaces.Contains(s.Name))
+                .Select(s => s.BlockOrderOf is not null && fixedSpaces.Contains(s.BlockOrderOf) ? s with { BlockOrderOf = null } : s).ToList(),
+            kept,
+            Taps.Where(t => !fixedSpaces.Contains(t.Space)).ToList(),
+            Unpermuted.Concat(nowUnpermuted).ToList());
+    }
+
     /// <summary>A readable table: one row per space with its size, structure, tap and axes.</summary>
     public string Describe()
     {

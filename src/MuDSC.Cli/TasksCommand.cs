@@ -1,0 +1,355 @@
+using System.CommandLine;
+using System.Globalization;
+using MuDSC.Data;
+using MuDSC.Merging;
+using MuDSC.Tasks;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli;
+
+/// <summary>`mudsc tasks ...`: models of different tasks (encoder-decoders on Fashion-MNIST), their merges and the paper's heterogeneous table.</summary>
+internal static class TasksCommand
+{
+    private static readonly string TaskNames = string.Join(", ", ImageTask.All.Select(t => t.Name));
+
+    public static Command Create() => new("tasks", "Models of different tasks (classification, segmentation, depth, normals, edges, keypoints, autoencoding, denoising) sharing one encoder design: train, evaluate, merge their encoders (each keeps its decoder), and the paper's scaled-performance table. Formulas: docs/heterogeneous-tasks.md.")
+    {
+        Train(), Eval(), Merge(), Compare(), Table(),
+    };
+
+    private static Option<int> TestImages() =>
+        CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, 10_000);
+
+    private static Option<int> MergeImages() =>
+        CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the merged encoder's BatchNorm statistics.", 2, 60_000, 1000);
+
+    private static Option<string> Modes() => new("--modes")
+    {
+        Description = "Representation modes, comma-separated: fixed (the reference's: the representation kept, every decoder reads the merged encoder as is), unmerged (ours: the representation matched too, each decoder reads it through its model's unmerge).",
+        DefaultValueFactory = _ => "fixed,unmerged",
+    };
+
+    private static Command Train()
+    {
+        var task = new Option<string>("--task") { Description = $"The task: {TaskNames}.", Required = true, HelpName = "name" };
+        task.AcceptOnlyFromAmong([.. ImageTask.All.Select(t => t.Name)]);
+        var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
+        var epochs = CommonOptions.Count("--epochs", "Training epochs.", 1, 1000, 3);
+        var images = CommonOptions.Count("--train-images", "Train on the first N training images.", 100, 60_000, 20_000);
+        var width = CommonOptions.Count("--width", "Encoder width multiplier (16w/32w/64w channels).", 1, 16, 1);
+        var blocks = new Option<string>("--blocks") { Description = "Basic blocks per encoder stage, three counts (1,1,1 is a ResNet8; 3,3,3 a ResNet20).", DefaultValueFactory = _ => "1,1,1" };
+        var representation = CommonOptions.Count("--representation", "Channels of the encoder's compressed representation.", 1, 4096, 8);
+        var lr = CommonOptions.Number("--lr", "Peak AdamW learning rate, cosine decay to 0 per step (default 2e-3).", 0, 10, minExclusive: true);
+        var output = new Option<string>("--out") { Description = "Task model to write (.safetensors, atomically).", Required = true };
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("train", "Train one task's encoder-decoder from scratch (AdamW, cosine decay) and write it.")
+        {
+            task, seed, epochs, images, width, blocks, representation, lr, output, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            string blockText = parse.GetValue(blocks)!;
+            var blockParts = blockText.Split(',');
+            if (blockParts.Length != 3 || blockParts.Any(b => !int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 16))
+                throw new UsageException($"--blocks '{blockText}': give three block counts from 1 to 16, e.g. 1,1,1");
+            OutputPaths.Check([("--out", parse.GetValue(output))], []);
+            var theTask = ImageTask.Parse(parse.GetValue(task)!);
+            var spec = new EncoderSpec(parse.GetValue(width), blockText, parse.GetValue(representation));
+            var options = new TaskTrainingOptions(parse.GetValue(seed), parse.GetValue(epochs), parse.GetValue(images));
+            if (parse.GetValue(lr) is double rate) options = options with { LearningRate = rate };
+
+            using var images_ = FashionMnist.LoadFirst(parse.GetValue(data), train: true, options.TrainImages);
+            using var set = TaskSet.Of(theTask, images_, NoiseSeeds.Train);
+            torch.manual_seed(options.Seed);
+            using var model = spec.CreateModel(theTask);
+            model.to(dev);
+            AnsiConsole.MarkupLineInterpolated($"training the [bold]{theTask.Name}[/] model (encoder width {spec.Width}, blocks {spec.Blocks}, representation {spec.Representation}) on {set.Count} images for {options.Epochs} epochs, seed {options.Seed}, on {dev}");
+            var result = TrainingProgressBar.Run(theTask.Name, progress => TaskTrainer.Train(model, set, options, dev, progress));
+            string outPath = parse.GetValue(output)!;
+            var meta = options.ToMetadata().Append(new("train_loss", result.Loss.ToString("G6", CultureInfo.InvariantCulture)));
+            TaskModelFile.Save(outPath, spec, [new TaskModel(theTask, model)], meta);
+            AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]: last-epoch training loss {result.Loss:G4}, {result.ImagesPerSecond:F0} images/s");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Eval()
+    {
+        var files = new Argument<string[]>("files") { Description = "Task models or merged files.", Arity = ArgumentArity.OneOrMore };
+        var testImages = TestImages();
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("eval", "Each task's test loss, the average estimator's loss (L0) and, for a task model, its scaled performance (100 by definition).")
+        {
+            files, testImages, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            var paths = parse.GetValue(files)!;
+            RequireFiles(paths);
+            var loaded = paths.Select(p => TaskModelFile.Load(p, dev)).ToList();
+            try
+            {
+                var tasks = loaded.SelectMany(f => f.Models.Select(m => m.Task)).Distinct().ToList();
+                using var scorers = Scorers.Create(tasks, parse.GetValue(data), parse.GetValue(testImages));
+                var table = new Table().Border(TableBorder.Rounded).Title($"task losses on the first {parse.GetValue(testImages)} test images");
+                foreach (var name in new[] { "file", "task", "loss", "L0 (average estimator)", "scaled" }) table.AddColumn(name);
+                foreach (var file in loaded)
+                {
+                    foreach (var (task, model) in file.Models)
+                    {
+                        var scorer = scorers[task];
+                        double loss = scorer.Loss(model, dev);
+                        string scaled = file.Models.Count == 1 ? (100.0).ToString("F2", CultureInfo.InvariantCulture) : "-";
+                        table.AddRow(Markup.Escape(Path.GetFileName(file.Source)), task.Name, Num(loss), Num(scorer.AverageLoss), scaled);
+                    }
+                }
+                AnsiConsole.Write(table);
+                return 0;
+            }
+            finally
+            {
+                foreach (var f in loaded) f.Dispose();
+            }
+        }));
+        return command;
+    }
+
+    private static Command Merge()
+    {
+        var files = new Argument<string[]>("models") { Description = "Two or more task models of different tasks, one encoder size.", Arity = new ArgumentArity(2, 16) };
+        var method = new Option<string>("--method") { Description = "Merging method: " + string.Join(", ", MergeMethod.All.Select(m => m.Name)) + ".", DefaultValueFactory = _ => "mudsc-zip" };
+        method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
+        var mode = new Option<string>("--mode") { Description = "fixed (the reference's: the representation kept) or unmerged (ours: matched, each decoder reads it through its unmerge).", DefaultValueFactory = _ => "fixed" };
+        mode.AcceptOnlyFromAmong("fixed", "unmerged");
+        var alpha = CommonOptions.Number("--alpha", "MuDSC's weight-space share (mudsc-align, mudsc-zip; default 0.5, the reference's for these tasks).", 0, 1);
+        var output = new Option<string?>("--out") { Description = "Write the merged encoder with every model's decoder here (atomically)." };
+        var mergeImages = MergeImages();
+        var testImages = TestImages();
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("merge", "Merge the encoders of task models with one method; print each task's loss and scaled performance; optionally write the merged file.")
+        {
+            files, method, mode, alpha, output, mergeImages, testImages, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
+            var paths = parse.GetValue(files)!;
+            var theMethod = MergeMethod.Parse(parse.GetValue(method)!);
+            if (parse.GetValue(alpha) is not null && theMethod.Similarity != SimilarityKind.Mixed)
+                throw new UsageException($"--alpha applies only to mudsc-align and mudsc-zip, not {theMethod}");
+            RequireFiles(paths);
+            OutputPaths.Check([("--out", parse.GetValue(output))], paths);
+            var theMode = ParseMode(parse.GetValue(mode)!);
+            using var pair = LoadedModels.Load(paths, dev);
+            using var scorers = Scorers.Create(pair.Models.Select(m => m.Task), parse.GetValue(data), parse.GetValue(testImages));
+            foreach (var (task, model) in pair.Models) scorers[task].SetOwn(model, dev);
+            using var mergeSet = FashionMnist.LoadFirst(parse.GetValue(data), train: true, parse.GetValue(mergeImages));
+            var merger = new TaskModelMerger(pair.Models, pair.Spec, mergeSet, dev);
+            using var merged = ProgressBar.Run($"{theMethod} ({theMode.ToString().ToLowerInvariant()})", update =>
+                merger.Merge(theMethod, theMode, parse.GetValue(alpha) ?? TaskModelMerger.DefaultAlpha,
+                    new SynchronousProgress<string>(line => update(0, 1, line))));
+            var table = new Table().Border(TableBorder.Rounded).Title($"{theMethod}, representation {theMode.ToString().ToLowerInvariant()}: first {parse.GetValue(testImages)} test images");
+            foreach (var name in new[] { "task", "own loss (L1)", "merged loss", "L0", "scaled" }) table.AddColumn(name);
+            foreach (var (task, model) in merged.Models)
+            {
+                var scorer = scorers[task];
+                double loss = scorer.Loss(model, dev);
+                table.AddRow(task.Name, Num(scorer.OwnLoss), Num(loss), Num(scorer.AverageLoss), scorer.Scaled(loss).ToString("F2", CultureInfo.InvariantCulture));
+            }
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"merged in {merged.Seconds:F1} s");
+            if (parse.GetValue(output) is { } outPath)
+            {
+                TaskModelFile.Save(outPath, pair.Spec, merged.Models, new Dictionary<string, string>
+                {
+                    ["method"] = theMethod.Name,
+                    ["mode"] = theMode.ToString().ToLowerInvariant(),
+                    ["alpha"] = theMethod.Similarity == SimilarityKind.Mixed ? (parse.GetValue(alpha) ?? TaskModelMerger.DefaultAlpha).ToString(CultureInfo.InvariantCulture) : "",
+                    ["sources"] = string.Join(",", paths.Select(Path.GetFileName)),
+                    ["merge_images"] = parse.GetValue(mergeImages).ToString(CultureInfo.InvariantCulture),
+                });
+                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Compare()
+    {
+        var files = new Argument<string[]>("models") { Description = "Two task models of different tasks.", Arity = new ArgumentArity(2, 2) };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
+        var modes = Modes();
+        var mergeImages = MergeImages();
+        var testImages = TestImages();
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("compare", "Merge one pair with every method in each mode: each task's scaled performance.")
+        {
+            files, methods, modes, mergeImages, testImages, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+            RunTable(parse.GetValue(files)!, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
+                parse.GetValue(mergeImages), parse.GetValue(testImages), parse.GetValue(device)!, parse.GetValue(data), null, perPair: true)));
+        return command;
+    }
+
+    private static Command Table()
+    {
+        var files = new Argument<string[]>("models") { Description = "One task model per task (files, or a folder of .safetensors files).", Arity = ArgumentArity.OneOrMore };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
+        var modes = Modes();
+        var mergeImages = MergeImages();
+        var testImages = CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, 2000);
+        var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (task, partner, method, mode, loss, scaled, seconds) as CSV." };
+        var device = CommonOptions.Device();
+        var data = CommonOptions.DataDirectory();
+        var command = new Command("table", "The paper's heterogeneous table: every pair merged with each method in each mode; per task the mean scaled performance over its partners, and the Total Average.")
+        {
+            files, methods, modes, mergeImages, testImages, csv, device, data,
+        };
+        command.SetAction(parse => CommonOptions.Run(() =>
+        {
+            var paths = parse.GetValue(files)!.SelectMany<string, string>(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.safetensors").Order(StringComparer.Ordinal) : [p]).ToArray();
+            if (paths.Length < 2) throw new UsageException("give at least two task models (or a folder holding them)");
+            OutputPaths.Check([("--csv", parse.GetValue(csv))], paths);
+            return RunTable(paths, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
+                parse.GetValue(mergeImages), parse.GetValue(testImages), parse.GetValue(device)!, parse.GetValue(data), parse.GetValue(csv), perPair: false);
+        }));
+        return command;
+    }
+
+    private static int RunTable(string[] paths, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, int mergeImages, int testImages,
+        string deviceName, string? data, string? csv, bool perPair)
+    {
+        var dev = CommonOptions.ResolveDevice(deviceName);
+        RequireFiles(paths);
+        using var loaded = LoadedModels.Load(paths, dev);
+        using var scorers = Scorers.Create(loaded.Models.Select(m => m.Task), data, testImages);
+        foreach (var (task, model) in loaded.Models) scorers[task].SetOwn(model, dev);
+        using var mergeSet = FashionMnist.LoadFirst(data, train: true, mergeImages);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var results = ProgressBar.Run("merging", update =>
+            HeterogeneousTable.Run(loaded.Models, loaded.Spec, scorers.ByTask, mergeSet, methods, modes, dev, (done, total, what) => update(done, total, what)));
+        var tasks = loaded.Models.Select(m => m.Task).ToList();
+        foreach (var mode in modes)
+        {
+            var means = HeterogeneousTable.Means(results, mode);
+            var table = new Table().Border(TableBorder.Rounded)
+                .Title($"scaled performance (%), representation {mode.ToString().ToLowerInvariant()}{(perPair ? "" : ", mean over partners")}; first {testImages} test images");
+            table.AddColumn("task");
+            foreach (var m in methods) table.AddColumn(new TableColumn(m.Name).RightAligned());
+            foreach (var task in tasks)
+                table.AddRow([task.Title, .. methods.Select(m => means[(task.Name, m.Name)].ToString("F2", CultureInfo.InvariantCulture))]);
+            table.AddRow(["Total Average", .. methods.Select(m => tasks.Average(t => means[(t.Name, m.Name)]).ToString("F2", CultureInfo.InvariantCulture))]);
+            AnsiConsole.Write(table);
+        }
+        AnsiConsole.MarkupLineInterpolated($"{results.Count / 2} merges of {tasks.Count * (tasks.Count - 1) / 2} pairs in {clock.Elapsed.TotalSeconds:F0} s (mean merge {results.Average(r => r.Seconds):F2} s)");
+        if (csv is not null)
+        {
+            var lines = new List<string> { "task,partner,method,mode,loss,scaled,seconds" };
+            lines.AddRange(results.Select(r => string.Join(",", r.Task, r.Partner, r.Method, r.Mode.ToString().ToLowerInvariant(),
+                r.Loss.ToString("G6", CultureInfo.InvariantCulture), r.Scaled.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F3", CultureInfo.InvariantCulture))));
+            IO.AtomicFile.WriteAllText(csv, string.Join("\n", lines) + "\n");
+        }
+        return 0;
+    }
+
+    private static RepresentationMode ParseMode(string text) => text switch
+    {
+        "fixed" => RepresentationMode.Fixed,
+        "unmerged" => RepresentationMode.Unmerged,
+        _ => throw new UsageException($"representation mode '{text}': expected fixed or unmerged"),
+    };
+
+    private static IReadOnlyList<RepresentationMode> ParseModes(string text)
+    {
+        var modes = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseMode).Distinct().ToList();
+        return modes.Count > 0 ? modes : throw new UsageException("--modes: name fixed, unmerged or both");
+    }
+
+    private static void RequireFiles(IEnumerable<string> paths)
+    {
+        foreach (var path in paths.Where(p => !File.Exists(p)))
+            throw new UsageException($"{path}: file not found");
+    }
+
+    private static string Num(double value) => value.ToString("G5", CultureInfo.InvariantCulture);
+
+    /// <summary>Task models to merge: one encoder size, different tasks, each a trained task model.</summary>
+    private sealed class LoadedModels : IDisposable
+    {
+        private readonly List<TaskModelFile> _files;
+
+        private LoadedModels(List<TaskModelFile> files, EncoderSpec spec)
+        {
+            (_files, Spec) = (files, spec);
+            Models = files.Select(f => f.Single).ToList();
+        }
+
+        public EncoderSpec Spec { get; }
+
+        public IReadOnlyList<TaskModel> Models { get; }
+
+        public static LoadedModels Load(string[] paths, Device device)
+        {
+            var files = new List<TaskModelFile>();
+            try
+            {
+                foreach (var path in paths) files.Add(TaskModelFile.Load(path, device));
+                foreach (var file in files)
+                {
+                    _ = file.Single;
+                    if (file.Spec != files[0].Spec)
+                        throw new DataException($"{file.Source} has encoder {Describe(file.Spec)} but {files[0].Source} has {Describe(files[0].Spec)}; only encoders of one size can be merged");
+                }
+                var twice = files.GroupBy(f => f.Single.Task).FirstOrDefault(g => g.Count() > 1);
+                if (twice is not null)
+                    throw new DataException($"{string.Join(" and ", twice.Select(f => f.Source))} are both {twice.Key.Name} models; give one model per task");
+                return new LoadedModels(files, files[0].Spec);
+            }
+            catch
+            {
+                foreach (var f in files) f.Dispose();
+                throw;
+            }
+        }
+
+        private static string Describe(EncoderSpec spec) => $"width {spec.Width}, blocks {spec.Blocks}, representation {spec.Representation}";
+
+        public void Dispose()
+        {
+            foreach (var f in _files) f.Dispose();
+        }
+    }
+
+    /// <summary>The scorer of each task, built once per command.</summary>
+    private sealed class Scorers : IDisposable
+    {
+        private Scorers(Dictionary<ImageTask, TaskScorer> byTask) => ByTask = byTask;
+
+        public Dictionary<ImageTask, TaskScorer> ByTask { get; }
+
+        public TaskScorer this[ImageTask task] => ByTask[task];
+
+        public static Scorers Create(IEnumerable<ImageTask> tasks, string? data, int testImages)
+        {
+            using var train = FashionMnist.LoadFirst(data, train: true, TaskScorer.EstimatorImages);
+            using var test = FashionMnist.LoadFirst(data, train: false, testImages);
+            return new Scorers(tasks.Distinct().ToDictionary(t => t, t => TaskScorer.Create(t, train, test)));
+        }
+
+        public void Dispose()
+        {
+            foreach (var scorer in ByTask.Values) scorer.Dispose();
+        }
+    }
+}

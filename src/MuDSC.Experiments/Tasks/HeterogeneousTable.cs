@@ -1,0 +1,95 @@
+using MuDSC.Data;
+using MuDSC.Merging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Tasks;
+
+/// <summary>What scores one task: its test set, the average estimator's loss (L0) and its own model's loss (L1).</summary>
+public sealed class TaskScorer : IDisposable
+{
+    /// <summary>The average estimators are fitted on the targets of this many first training images.</summary>
+    public const int EstimatorImages = 20000;
+
+    private TaskScorer(ImageTask task, TaskSet test, double averageLoss)
+    {
+        (Task, Test, AverageLoss) = (task, test, averageLoss);
+    }
+
+    public ImageTask Task { get; }
+
+    public TaskSet Test { get; }
+
+    /// <summary>L0: the average estimator's loss on the test set.</summary>
+    public double AverageLoss { get; }
+
+    /// <summary>L1: the task's own model's loss, once <see cref="SetOwn"/> has measured it.</summary>
+    public double OwnLoss { get; private set; } = double.NaN;
+
+    public static TaskScorer Create(ImageTask task, LabeledImages estimatorImages, LabeledImages testImages)
+    {
+        using var training = TaskSet.Of(task, estimatorImages, NoiseSeeds.Train);
+        using var estimator = AverageEstimator.Fit(training);
+        var test = TaskSet.Of(task, testImages, NoiseSeeds.Test);
+        return new TaskScorer(task, test, estimator.Loss(test));
+    }
+
+    public double Loss(nn.Module<Tensor, Tensor> model, Device device) => TaskEvaluator.Loss(model, Test, device);
+
+    /// <summary>Measures L1 on <paramref name="own"/>, the task's own model.</summary>
+    public double SetOwn(nn.Module<Tensor, Tensor> own, Device device) => OwnLoss = Loss(own, device);
+
+    /// <summary>Scaled performance of a model with loss <paramref name="loss"/> on this task.</summary>
+    public double Scaled(double loss) => ScaledPerformance.Of(AverageLoss, OwnLoss, loss);
+
+    public void Dispose() => Test.Dispose();
+}
+
+/// <summary>One merged model of a pair, scored on its own task.</summary>
+public sealed record PairResult(string Task, string Partner, string Method, RepresentationMode Mode, double Loss, double Scaled, double Seconds);
+
+/// <summary>
+/// The paper's heterogeneous table: every pair of task models merged with each method in each mode, each merged model
+/// scored on its own task; a task's entry is the mean of its scaled performance over its partners.
+/// </summary>
+public static class HeterogeneousTable
+{
+    /// <summary>Merges every pair of <paramref name="models"/> (scorers' L1 set) and scores both merged models of each merge.</summary>
+    /// <param name="report">Receives (merges done, merges in all, what is running).</param>
+    public static List<PairResult> Run(IReadOnlyList<TaskModel> models, EncoderSpec spec, IReadOnlyDictionary<ImageTask, TaskScorer> scorers,
+        LabeledImages mergeImages, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, Device device,
+        Action<int, int, string>? report = null)
+    {
+        var results = new List<PairResult>();
+        int pairs = models.Count * (models.Count - 1) / 2, total = pairs * methods.Count * modes.Count, done = 0;
+        for (int i = 0; i < models.Count; i++)
+        {
+            for (int j = i + 1; j < models.Count; j++)
+            {
+                var pair = new[] { models[i], models[j] };
+                var merger = new TaskModelMerger(pair, spec, mergeImages, device);
+                foreach (var mode in modes)
+                {
+                    foreach (var method in methods)
+                    {
+                        report?.Invoke(done, total, $"{pair[0].Task.Name} + {pair[1].Task.Name}: {method} ({mode.ToString().ToLowerInvariant()})");
+                        using var merged = merger.Merge(method, mode);
+                        for (int k = 0; k < 2; k++)
+                        {
+                            var scorer = scorers[pair[k].Task];
+                            double loss = scorer.Loss(merged.Models[k].Model, device);
+                            results.Add(new PairResult(pair[k].Task.Name, pair[1 - k].Task.Name, method.Name, mode, loss, scorer.Scaled(loss), merged.Seconds));
+                        }
+                        done++;
+                    }
+                }
+            }
+        }
+        report?.Invoke(done, total, "done");
+        return results;
+    }
+
+    /// <summary>Mean scaled performance per (task, method) over partners, for one mode.</summary>
+    public static Dictionary<(string Task, string Method), double> Means(IEnumerable<PairResult> results, RepresentationMode mode) =>
+        results.Where(r => r.Mode == mode).GroupBy(r => (r.Task, r.Method)).ToDictionary(g => g.Key, g => g.Average(r => r.Scaled));
+}
