@@ -71,7 +71,7 @@ public sealed partial class MergePlanGenerator
                 fields.Add(model);
                 written = WrittenSpace(model) ?? written;
             }
-            CheckUsage(type, ports, groups, bound, report);
+            CheckUsage(type, ports, groups, bound, fields.SelectMany(f => f.Taps).ToList(), report);
             CheckConstantNames(type, ports.Concat(groups), report);
 
             var place = new ClassPlace(
@@ -271,11 +271,12 @@ public sealed partial class MergePlanGenerator
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
-            List<string> uses, Reports report)
+            List<string> uses, List<string> taps, Reports report)
         {
             foreach (var group in groups)
             {
                 int count = uses.Count(u => u == group.Name);
+                if (count == 1 && taps.Contains(group.Name)) continue; // an output space (an encoder's representation), read by its tap
                 if (count == 0)
                     report.Add("MDSC004", group.Location, new Dictionary<string, string> { [FixProperties.Removable] = "true" },
                         group.Name, type.Name, "declared but no field binds it", "bind it in [Maps] or remove the [MergeGroup]");
