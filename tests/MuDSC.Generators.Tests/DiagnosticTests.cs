@@ -110,6 +110,22 @@ public class DiagnosticTests
             """), "MDSC004", "MergeGroup(\"dead\")", "'dead'", "produced but never consumed");
 
     [Test]
+    public void ASpaceWrittenOnceAndTappedIsAnOutputSpace() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"rep\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "rep")] private readonly Linear fc2 = nn.Linear(8, 2);
+                [Tap("rep")] private readonly Identity output = nn.Identity();
+            """)), Is.Empty);
+
+    [Test]
+    public void MDSC004_ASpaceOnlyTappedIsNotProduced() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"ghost\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                [Tap("ghost")] private readonly Identity output = nn.Identity();
+            """), "MDSC004", "MergeGroup(\"ghost\")", "'ghost'");
+
+    [Test]
     public void MDSC004_PortNeverBound() =>
         ExpectOnly(Net("[Mergeable, Ports(\"x\", \"y\")]", """
                 [Maps("x", "x")] private readonly Linear fc = nn.Linear(4, 4);
