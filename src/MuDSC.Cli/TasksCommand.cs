@@ -34,7 +34,6 @@ internal static class TasksCommand
     private static Command Train()
     {
         var task = new Option<string>("--task") { Description = $"The task: {TaskNames}.", Required = true, HelpName = "name" };
-        task.AcceptOnlyFromAmong([.. ImageTask.All.Select(t => t.Name)]);
         var seed = new Option<int>("--seed") { Description = "Seed of the initialisation and the data order.", DefaultValueFactory = _ => 1 };
         var epochs = CommonOptions.Count("--epochs", "Training epochs.", 1, 1000, 3);
         var images = CommonOptions.Count("--train-images", "Train on the first N training images.", 100, 60_000, 20_000);
@@ -56,8 +55,8 @@ internal static class TasksCommand
             var blockParts = blockText.Split(',');
             if (blockParts.Length != 3 || blockParts.Any(b => !int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 16))
                 throw new UsageException($"--blocks '{blockText}': give three block counts from 1 to 16, e.g. 1,1,1");
+            var theTask = ParseTask(parse.GetValue(task)!);
             OutputPaths.Check([("--out", parse.GetValue(output))], []);
-            var theTask = ImageTask.Parse(parse.GetValue(task)!);
             var spec = new EncoderSpec(parse.GetValue(width), blockText, parse.GetValue(representation));
             var options = new TaskTrainingOptions(parse.GetValue(seed), parse.GetValue(epochs), parse.GetValue(images));
             if (parse.GetValue(lr) is double rate) options = options with { LearningRate = rate };
@@ -151,6 +150,7 @@ internal static class TasksCommand
             using var pair = LoadedModels.Load(paths, dev);
             using var scorers = Scorers.Create(pair.Models.Select(m => m.Task), parse.GetValue(data), parse.GetValue(testImages));
             foreach (var (task, model) in pair.Models) scorers[task].SetOwn(model, dev);
+            WarnUndefined(scorers);
             using var mergeSet = FashionMnist.LoadFirst(parse.GetValue(data), train: true, parse.GetValue(mergeImages));
             var merger = new TaskModelMerger(pair.Models, pair.Spec, mergeSet, dev);
             using var merged = ProgressBar.Run($"{theMethod} ({theMode.ToString().ToLowerInvariant()})", update =>
@@ -162,7 +162,7 @@ internal static class TasksCommand
             {
                 var scorer = scorers[task];
                 double loss = scorer.Loss(model, dev);
-                table.AddRow(task.Name, Num(scorer.OwnLoss), Num(loss), Num(scorer.AverageLoss), scorer.Scaled(loss).ToString("F2", CultureInfo.InvariantCulture));
+                table.AddRow(task.Name, Num(scorer.OwnLoss), Num(loss), Num(scorer.AverageLoss), Percent(scorer.Scaled(loss)));
             }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"merged in {merged.Seconds:F1} s");
@@ -235,6 +235,7 @@ internal static class TasksCommand
         using var loaded = LoadedModels.Load(paths, dev);
         using var scorers = Scorers.Create(loaded.Models.Select(m => m.Task), data, testImages);
         foreach (var (task, model) in loaded.Models) scorers[task].SetOwn(model, dev);
+        WarnUndefined(scorers);
         using var mergeSet = FashionMnist.LoadFirst(data, train: true, mergeImages);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = ProgressBar.Run("merging", update =>
@@ -248,8 +249,8 @@ internal static class TasksCommand
             table.AddColumn("task");
             foreach (var m in methods) table.AddColumn(new TableColumn(m.Name).RightAligned());
             foreach (var task in tasks)
-                table.AddRow([task.Title, .. methods.Select(m => means[(task.Name, m.Name)].ToString("F2", CultureInfo.InvariantCulture))]);
-            table.AddRow(["Total Average", .. methods.Select(m => tasks.Average(t => means[(t.Name, m.Name)]).ToString("F2", CultureInfo.InvariantCulture))]);
+                table.AddRow([task.Title, .. methods.Select(m => Percent(means[(task.Name, m.Name)]))]);
+            table.AddRow(["Total Average", .. methods.Select(m => Percent(tasks.Average(t => means[(t.Name, m.Name)])))]);
             AnsiConsole.Write(table);
         }
         AnsiConsole.MarkupLineInterpolated($"{results.Count / 2} merges of {tasks.Count * (tasks.Count - 1) / 2} pairs in {clock.Elapsed.TotalSeconds:F0} s (mean merge {results.Average(r => r.Seconds):F2} s)");
@@ -263,6 +264,21 @@ internal static class TasksCommand
         return 0;
     }
 
+    private static ImageTask ParseTask(string name)
+    {
+        try
+        {
+            return ImageTask.Parse(name);
+        }
+        catch (DataException e)
+        {
+            throw new UsageException($"--task: {e.Message}");
+        }
+    }
+
+    /// <summary>Two decimals, or "-" where the task's own model is no better than its average estimator (scaled performance undefined).</summary>
+    private static string Percent(double scaled) => double.IsNaN(scaled) ? "-" : scaled.ToString("F2", CultureInfo.InvariantCulture);
+
     private static RepresentationMode ParseMode(string text) => text switch
     {
         "fixed" => RepresentationMode.Fixed,
@@ -274,6 +290,12 @@ internal static class TasksCommand
     {
         var modes = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseMode).Distinct().ToList();
         return modes.Count > 0 ? modes : throw new UsageException("--modes: name fixed, unmerged or both");
+    }
+
+    private static void WarnUndefined(Scorers scorers)
+    {
+        foreach (var scorer in scorers.ByTask.Values.Where(s => !(s.AverageLoss > s.OwnLoss)))
+            Console.Error.WriteLine($"warning: the {scorer.Task.Name} model (loss {scorer.OwnLoss:G4}) is no better than its average estimator (loss {scorer.AverageLoss:G4}): its scaled performance is undefined (shown as -); train it longer");
     }
 
     private static void RequireFiles(IEnumerable<string> paths)

@@ -39,8 +39,8 @@ public sealed class TaskScorer : IDisposable
     /// <summary>Measures L1 on <paramref name="own"/>, the task's own model.</summary>
     public double SetOwn(nn.Module<Tensor, Tensor> own, Device device) => OwnLoss = Loss(own, device);
 
-    /// <summary>Scaled performance of a model with loss <paramref name="loss"/> on this task.</summary>
-    public double Scaled(double loss) => ScaledPerformance.Of(AverageLoss, OwnLoss, loss);
+    /// <summary>Scaled performance of a model with loss <paramref name="loss"/> on this task; NaN where the own model is no better than the average estimator.</summary>
+    public double Scaled(double loss) => AverageLoss > OwnLoss ? ScaledPerformance.Of(AverageLoss, OwnLoss, loss) : double.NaN;
 
     public void Dispose() => Test.Dispose();
 }

@@ -1,0 +1,95 @@
+using System.Globalization;
+using MuDSC.Tasks;
+using TorchSharp;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>`mudsc tasks`: tiny task models trained, evaluated and merged end to end; bad input refused before any work.</summary>
+public class TasksCommandTests
+{
+    private static string _folder = null!;
+
+    private static (int Code, string Error) Run(params string[] args) => StandardError.Capture(() => Entry.Run(args));
+
+    private static string PathOf(string name) => Path.Combine(_folder, name);
+
+    [OneTimeSetUp]
+    public void TrainTinyModels()
+    {
+        _folder = Path.Combine(Path.GetTempPath(), "mudsc-tasks-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+        foreach (var (task, seed) in new[] { ("edges", "1"), ("autoencode", "2") })
+        {
+            var (code, error) = Run("tasks", "train", "--task", task, "--seed", seed, "--epochs", "1", "--train-images", "400", "--out", PathOf($"{task}.safetensors"));
+            Assert.That(code, Is.EqualTo(0), error);
+        }
+        var (wideCode, wideError) = Run("tasks", "train", "--task", "depth", "--epochs", "1", "--train-images", "100", "--representation", "4", "--out", PathOf("depth4.safetensors"));
+        Assert.That(wideCode, Is.EqualTo(0), wideError);
+    }
+
+    [OneTimeTearDown]
+    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+
+    [Test]
+    public void ATrainedModelRecordsItsTaskSeedAndEncoder()
+    {
+        using var file = TaskModelFile.Load(PathOf("edges.safetensors"), torch.CPU);
+        Assert.That(file.Single.Task, Is.EqualTo(ImageTask.Edges));
+        Assert.That(file.Spec, Is.EqualTo(new EncoderSpec()));
+        Assert.That(file.Metadata["seed"], Is.EqualTo("1"));
+        Assert.That(file.Metadata["train_images"], Is.EqualTo("400"));
+    }
+
+    [TestCase("fixed")]
+    [TestCase("unmerged")]
+    public void AMergeWritesTheMergedEncoderWithBothDecoders(string mode)
+    {
+        string output = PathOf($"merged-{mode}.safetensors");
+        var (code, error) = Run("tasks", "merge", PathOf("edges.safetensors"), PathOf("autoencode.safetensors"), "--method", "zipit", "--mode", mode,
+            "--merge-images", "100", "--test-images", "200", "--out", output);
+        Assert.That(code, Is.EqualTo(0), error);
+        using var merged = TaskModelFile.Load(output, torch.CPU);
+        using var edges = TaskModelFile.Load(PathOf("edges.safetensors"), torch.CPU);
+        Assert.That(merged.Models.Select(m => m.Task.Name), Is.EqualTo(new[] { "edges", "autoencode" }));
+        Assert.That(merged.Metadata["mode"], Is.EqualTo(mode));
+        Assert.That(merged.Models.All(m => m.Model.Unmerge is null), Is.EqualTo(mode == "fixed"));
+        var original = edges.Single.Model.Decoder.state_dict();
+        foreach (var (name, tensor) in merged.Models[0].Model.Decoder.state_dict())
+            Assert.That(tensor.equal(original[name]).all().item<bool>(), Is.True, name);
+        Assert.That(Run("tasks", "eval", output, "--test-images", "200").Code, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void ComparePrintsEveryMethodInBothModes()
+    {
+        var (code, error) = Run("tasks", "compare", PathOf("edges.safetensors"), PathOf("autoencode.safetensors"), "--merge-images", "100", "--test-images", "100");
+        Assert.That(code, Is.EqualTo(0), error);
+    }
+
+    [Test]
+    public void BadInputIsRefusedBeforeAnyWork()
+    {
+        string edges = PathOf("edges.safetensors"), classes = PathOf("autoencode.safetensors");
+        var cases = new (string[] Args, int Code, string Message)[]
+        {
+            (["tasks", "train", "--task", "depht", "--out", PathOf("x.safetensors")], 2, "depht"),
+            (["tasks", "train", "--task", "depth", "--blocks", "1,1", "--out", PathOf("x.safetensors")], 2, "three block counts"),
+            (["tasks", "merge", edges, edges], 1, "both edges models"),
+            (["tasks", "merge", edges, PathOf("depth4.safetensors")], 1, "representation 4"),
+            (["tasks", "merge", edges, PathOf("missing.safetensors")], 2, "not found"),
+            (["tasks", "merge", edges, classes, "--method", "zipit", "--alpha", "0.5"], 2, "--alpha applies only"),
+            (["tasks", "merge", edges, classes, "--out", edges], 2, "also an input"),
+            (["tasks", "merge", edges, ShippedCheckpoints.Path("resnet20_scratch_a.safetensors")], 1, "not a task model"),
+            (["tasks", "compare", edges, classes, "--modes", "both"], 2, "fixed or unmerged"),
+        };
+        foreach (var (args, expected, message) in cases)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var (code, error) = Run(args);
+            Assert.That(code, Is.EqualTo(expected), string.Join(" ", args) + ": " + error);
+            Assert.That(error, Does.Contain(message), string.Join(" ", args));
+            Assert.That(error.Trim().Split('\n'), Has.Length.LessThanOrEqualTo(2), error);
+        }
+        Assert.That(File.Exists(PathOf("x.safetensors")), Is.False);
+    }
+}
