@@ -137,6 +137,15 @@ public class EncoderMergeTests
     }
 
     [Test]
+    public void PlanCheckPermutesTheOutputOfAnOutputSpace()
+    {
+        using var x = torch.randn([4, 6], generator: new Generator(3));
+        Assert.That(Plans.PlanCheck.Verify(new OpenEncoder(), x).Spaces.Select(s => s.Name), Is.EqualTo(new[] { "h", "r" }));
+        using var images = torch.randn([2, 1, 28, 28], generator: new Generator(4));
+        Assert.That(Plans.PlanCheck.Verify(new TaskEncoder(), images).Spaces.Select(s => s.Name), Does.Contain(TaskEncoder.Spaces.Rep));
+    }
+
+    [Test]
     public void AnOutputSpaceMustBeTheModelsOutput()
     {
         var inputs = Inputs();
