@@ -31,6 +31,14 @@ internal static class Stages
         ModuleList<T>[] stages, nn.Module<Tensor, Tensor> pool, nn.Module<Tensor, Tensor> head) where T : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
+        var x = Features(input, stem, conv1, bn1, stages);
+        return head.call(pool.call(x).flatten(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A ResNet's stem and stages, the last feature map in the caller's dispose scope (each earlier one released once the next exists).</summary>
+    public static Tensor Features<T>(Tensor input, ResNetStem stem, nn.Module<Tensor, Tensor> conv1, nn.Module<Tensor, Tensor> bn1,
+        ModuleList<T>[] stages) where T : nn.Module<Tensor, Tensor>
+    {
         Tensor x;
         using (torch.NewDisposeScope())
         {
@@ -45,7 +53,7 @@ internal static class Stages
                 x = next;
             }
         }
-        return head.call(pool.call(x).flatten(1)).MoveToOuterDisposeScope();
+        return x;
     }
 }
 

@@ -42,7 +42,7 @@ public sealed partial class TaskEncoder : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"an encoder has three stages of at least one block each, got [{string.Join(", ", blocks)}]", nameof(blocks));
         norm ??= Normalization.Batch;
         int c1 = 16 * width, c2 = 32 * width, c3 = 64 * width;
-        conv1 = nn.Conv2d(inChannels, c1, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        conv1 = ResNetStem.Small.Convolution(inChannels, c1);
         bn1 = norm.Create(c1);
         long inPlanes = c1;
         BasicBlock Block(long input, long planes, int stride) => new((int)input, (int)planes, stride, norm);
@@ -59,9 +59,7 @@ public sealed partial class TaskEncoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = nn.functional.relu(bn1.call(conv1.call(input)));
-        foreach (var stage in new[] { layer1, layer2, layer3 })
-            foreach (var block in stage) x = block.call(x);
+        var x = Stages.Features(input, ResNetStem.Small, conv1, bn1, [layer1, layer2, layer3]);
         return representation.call(nn.functional.relu(compress_bn.call(compress.call(x)))).MoveToOuterDisposeScope();
     }
 }

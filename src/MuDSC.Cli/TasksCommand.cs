@@ -19,8 +19,8 @@ internal static class TasksCommand
         Train(), Eval(), Merge(), Compare(), Table(),
     };
 
-    private static Option<int> TestImages() =>
-        CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, 10_000);
+    private static Option<int> TestImages(int defaultValue = 10_000) =>
+        CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, defaultValue);
 
     private static Option<int> MergeImages() =>
         CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the merged encoder's BatchNorm statistics.", 2, 60_000, 1000);
@@ -52,9 +52,8 @@ internal static class TasksCommand
         {
             var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
             string blockText = parse.GetValue(blocks)!;
-            var blockParts = blockText.Split(',');
-            if (blockParts.Length != 3 || blockParts.Any(b => !int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 16))
-                throw new UsageException($"--blocks '{blockText}': give three block counts from 1 to 16, e.g. 1,1,1");
+            if (!EncoderSpec.ValidBlocks(blockText))
+                throw new UsageException($"--blocks '{blockText}': give three block counts from 1 to {EncoderSpec.MaxBlocks}, e.g. 1,1,1");
             var theTask = ParseTask(parse.GetValue(task)!);
             OutputPaths.Check([("--out", parse.GetValue(output))], []);
             var spec = new EncoderSpec(parse.GetValue(width), blockText, parse.GetValue(representation));
@@ -208,7 +207,7 @@ internal static class TasksCommand
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var modes = Modes();
         var mergeImages = MergeImages();
-        var testImages = CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, 2000);
+        var testImages = TestImages(2000);
         var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (task, partner, method, mode, loss, scaled, seconds) as CSV." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();

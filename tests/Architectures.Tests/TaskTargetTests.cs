@@ -161,13 +161,28 @@ public class TaskTargetTests
         return new LabeledImages(normalised, labels);
     }
 
+    /// <summary>The task's sets of <paramref name="train"/> and <paramref name="test"/> random images (seeded apart).</summary>
+    private static TrainAndTest Sets(ImageTask task, int train, int trainSeed, int test, int testSeed)
+    {
+        using var trainImages = Images(train, trainSeed);
+        using var testImages = Images(test, testSeed);
+        return new TrainAndTest(TaskSet.Of(task, trainImages, NoiseSeeds.Train), TaskSet.Of(task, testImages, NoiseSeeds.Test));
+    }
+
+    private sealed record TrainAndTest(TaskSet Train, TaskSet Test) : IDisposable
+    {
+        public void Dispose()
+        {
+            Train.Dispose();
+            Test.Dispose();
+        }
+    }
+
     [Test]
     public void TheL1AverageEstimatorPredictsTheMeanTargetPerPixel()
     {
-        using var trainImages = Images(20, 1);
-        using var testImages = Images(7, 50);
-        using var train = TaskSet.Of(ImageTask.Edges, trainImages, NoiseSeeds.Train);
-        using var test = TaskSet.Of(ImageTask.Edges, testImages, NoiseSeeds.Test);
+        using var sets = Sets(ImageTask.Edges, 20, 1, 7, 50);
+        var (train, test) = (sets.Train, sets.Test);
         using var estimator = AverageEstimator.Fit(train);
         var t = train.Targets.data<float>().ToArray();
         var u = test.Targets.data<float>().ToArray();
@@ -184,10 +199,8 @@ public class TaskTargetTests
     [Test]
     public void TheClassificationAverageEstimatorIsTheSmoothedClassPrior()
     {
-        using var trainImages = Images(23, 2);
-        using var testImages = Images(9, 60);
-        using var train = TaskSet.Of(ImageTask.Classification, trainImages, NoiseSeeds.Train);
-        using var test = TaskSet.Of(ImageTask.Classification, testImages, NoiseSeeds.Test);
+        using var sets = Sets(ImageTask.Classification, 23, 2, 9, 60);
+        var (train, test) = (sets.Train, sets.Test);
         using var estimator = AverageEstimator.Fit(train);
         var trainLabels = train.Targets.data<long>().ToArray();
         double expected = test.Targets.data<long>().ToArray()
@@ -198,10 +211,8 @@ public class TaskTargetTests
     [Test]
     public void TheSegmentationAverageEstimatorIsThePriorOfEachPixel()
     {
-        using var trainImages = Images(6, 3);
-        using var testImages = Images(4, 70);
-        using var train = TaskSet.Of(ImageTask.Segmentation, trainImages, NoiseSeeds.Train);
-        using var test = TaskSet.Of(ImageTask.Segmentation, testImages, NoiseSeeds.Test);
+        using var sets = Sets(ImageTask.Segmentation, 6, 3, 4, 70);
+        var (train, test) = (sets.Train, sets.Test);
         using var estimator = AverageEstimator.Fit(train);
         var t = train.Targets.data<long>().ToArray();
         var u = test.Targets.data<long>().ToArray();

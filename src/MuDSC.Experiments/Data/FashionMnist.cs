@@ -49,9 +49,7 @@ public static class FashionMnist
         var (imagesPath, labelsPath) = Paths(directory, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
         var labels = ReadLabels(labelsPath);
         var indices = tasks.SelectMany(task => Enumerable.Range(0, labels.Length).Where(i => task.Contains(labels[i])).Take(perTask)).ToList();
-        var images = IdxFile.ReadEntries(imagesPath, expectedRank: 3, indices, expectedEntries: labels.Length);
-        var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
-        return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
+        return LoadEntries(imagesPath, labels, indices);
     }
 
     /// <summary>The first <paramref name="count"/> images of the training or test split (all if fewer), only those decoded.</summary>
@@ -61,7 +59,12 @@ public static class FashionMnist
             ? Paths(directory, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
             : Paths(directory, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
         var labels = ReadLabels(labelsPath);
-        var indices = Enumerable.Range(0, Math.Min(count, labels.Length)).ToList();
+        return LoadEntries(imagesPath, labels, Enumerable.Range(0, Math.Min(count, labels.Length)).ToList());
+    }
+
+    /// <summary>Images <paramref name="indices"/> of the IDX file, only those decoded, normalised, with their labels.</summary>
+    private static LabeledImages LoadEntries(string imagesPath, byte[] labels, List<int> indices)
+    {
         var images = IdxFile.ReadEntries(imagesPath, expectedRank: 3, indices, expectedEntries: labels.Length);
         var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
         return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));

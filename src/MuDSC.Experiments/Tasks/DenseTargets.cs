@@ -17,9 +17,6 @@ public static class DenseTargets
     /// <summary>Harris' trace weight k in R = det(A) - k trace(A)^2.</summary>
     public const float HarrisK = 0.04f;
 
-    /// <summary>The item mask: 1 where a pixel is above <see cref="ItemThreshold"/>, else 0 (float).</summary>
-    public static Tensor ItemMask(Tensor pixels) => pixels.Above(ItemThreshold).to_type(ScalarType.Float32);
-
     /// <summary>Per pixel: 0 for background, 1 + the image's class where the item is (<c>[N, H, W]</c>, int64).</summary>
     public static Tensor Segmentation(Tensor pixels, Tensor labels)
     {

@@ -80,6 +80,7 @@ public sealed class TaskModelMerger
     private List<TaskModel> Attach(TaskEncoder merged, Func<int, Tensor?> unmergeOf)
     {
         var built = new List<TaskModel>();
+        var mergedEntries = merged.state_dict();
         try
         {
             for (int i = 0; i < _models.Count; i++)
@@ -91,7 +92,7 @@ public sealed class TaskModelMerger
                 var model = new EncoderDecoder<TaskEncoder>(encoder, decoder, unmerge);
                 built.Add(new TaskModel(task, model));
                 model.to(_device);
-                StateDictLoader.Load(encoder, merged.state_dict(), "the merged encoder");
+                StateDictLoader.Load(encoder, mergedEntries, "the merged encoder");
                 StateDictLoader.Load(decoder, source.Decoder.state_dict(), $"the {task.Name} decoder");
                 model.eval();
             }

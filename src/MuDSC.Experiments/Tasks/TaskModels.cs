@@ -12,7 +12,17 @@ namespace MuDSC.Tasks;
 /// <summary>The encoder's sizes: every task model of one table shares them, so their encoders can be merged.</summary>
 public sealed record EncoderSpec(int Width = 1, string Blocks = "1,1,1", int Representation = 8)
 {
+    /// <summary>The most blocks a stage may have.</summary>
+    public const int MaxBlocks = 16;
+
     public int[] BlockCounts => Blocks.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>Whether <paramref name="blocks"/> is three block counts from 1 to <see cref="MaxBlocks"/>, comma-separated.</summary>
+    public static bool ValidBlocks(string blocks)
+    {
+        var parts = blocks.Split(',');
+        return parts.Length == 3 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= MaxBlocks);
+    }
 
     public TaskEncoder Create() => new(Width, BlockCounts, Representation);
 
@@ -67,7 +77,7 @@ public sealed class TaskModelFile : IDisposable
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw new CheckpointException($"{path}: not a task model (metadata format is '{format ?? "missing"}', expected '{Format}'); task models are written by `mudsc tasks train` and `mudsc tasks merge`");
         var spec = new EncoderSpec(Int(path, meta, "width"), Text(path, meta, "blocks"), Int(path, meta, "representation"));
-        if (spec.Width is < 1 or > 16 || spec.Representation is < 1 or > 4096 || !ValidBlocks(spec.Blocks))
+        if (spec.Width is < 1 or > 16 || spec.Representation is < 1 or > 4096 || !EncoderSpec.ValidBlocks(spec.Blocks))
             throw new CheckpointException($"{path}: encoder sizes out of range (width {spec.Width}, blocks '{spec.Blocks}', representation {spec.Representation})");
         var tasks = Text(path, meta, "tasks").Split(',').Select(ImageTask.Parse).ToList();
         if (tasks.Distinct().Count() != tasks.Count) throw new CheckpointException($"{path}: metadata tasks names a task twice");
@@ -119,12 +129,6 @@ public sealed class TaskModelFile : IDisposable
     private static Dictionary<string, Tensor> Entries(IReadOnlyDictionary<string, Tensor> tensors, string prefix, string renamed) =>
         tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(kv => renamed + kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
-
-    private static bool ValidBlocks(string blocks)
-    {
-        var parts = blocks.Split(',');
-        return parts.Length == 3 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 16);
-    }
 
     private static string Text(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(key, out var value) ? value : throw new CheckpointException($"{path}: metadata lacks '{key}'");

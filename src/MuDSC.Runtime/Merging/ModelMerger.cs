@@ -136,7 +136,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
             throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all");
         if (Plan.Spaces.All(s => s.Name != outputSpace) || options.FixedSpaces.Contains(outputSpace))
             throw new MergeException($"output space '{outputSpace}' is {(options.FixedSpaces.Contains(outputSpace) ? "also in FixedSpaces; a fixed output needs no unmerge: use Run(options) instead" : $"not a space of {Plan.Architecture}; its spaces are {string.Join(", ", Plan.Spaces.Select(s => s.Name))}")}");
-        if (Plan.AxesOf(outputSpace).FirstOrDefault(a => a.Role == AxisRole.In) is { } reader)
+        if (Plan.ReadersOf(outputSpace).FirstOrDefault() is { } reader)
             throw new MergeException($"space '{outputSpace}' is read inside {Plan.Architecture} (by {reader.Parameter}), so it is not the model's output; name the space its last layer writes");
         return Execute(options, score, Plan, (merger, matchings) => WithUnmerges(merger, matchings, outputSpace, options.Method));
     }

@@ -102,6 +102,9 @@ public sealed class MergePlan
     /// <summary>Every parameter axis on <paramref name="space"/>.</summary>
     public IEnumerable<PlanAxis> AxesOf(string space) => Axes.Where(a => a.Space == space);
 
+    /// <summary>The input axes on <paramref name="space"/>: the layers that read it (none for a model's output space).</summary>
+    public IEnumerable<PlanAxis> ReadersOf(string space) => AxesOf(space).Where(a => a.Role == AxisRole.In);
+
     /// <summary>Every axis of one parameter on a space (empty for an unpermuted entry).</summary>
     public IEnumerable<PlanAxis> AxesOfParameter(string parameter) => _axesByParameter[parameter];
 

@@ -130,7 +130,7 @@ public static class PlanCheck
     /// </summary>
     private static string? OutputSpace(MergePlan plan, Tensor outputs)
     {
-        var unread = plan.Spaces.Where(s => plan.AxesOf(s.Name).All(a => a.Role != AxisRole.In)).ToList();
+        var unread = plan.Spaces.Where(s => !plan.ReadersOf(s.Name).Any()).ToList();
         if (unread.Count != 1 || outputs.dim() < 2 || outputs.shape[1] != unread[0].Size) return null;
         return plan.Taps.Any(t => t.Space == unread[0].Name && !t.AtOutput) ? unread[0].Name : null;
     }
