@@ -287,8 +287,10 @@ internal static class TasksCommand
 
     private static IReadOnlyList<RepresentationMode> ParseModes(string text)
     {
-        var modes = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ParseMode).Distinct().ToList();
-        return modes.Count > 0 ? modes : throw new UsageException("--modes: name fixed, unmerged or both");
+        var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0 || names.Any(n => n is not ("fixed" or "unmerged")))
+            throw new UsageException($"--modes '{text}': expected fixed, unmerged or both, comma-separated (fixed,unmerged)");
+        return names.Select(ParseMode).Distinct().ToList();
     }
 
     private static void WarnUndefined(Scorers scorers)

@@ -80,7 +80,7 @@ public class TasksCommandTests
             (["tasks", "merge", edges, classes, "--method", "zipit", "--alpha", "0.5"], 2, "--alpha applies only"),
             (["tasks", "merge", edges, classes, "--out", edges], 2, "also an input"),
             (["tasks", "merge", edges, ShippedCheckpoints.Path("resnet20_scratch_a.safetensors")], 1, "not a task model"),
-            (["tasks", "compare", edges, classes, "--modes", "both"], 2, "fixed or unmerged"),
+            (["tasks", "compare", edges, classes, "--modes", "both"], 2, "--modes 'both'"),
         };
         foreach (var (args, expected, message) in cases)
         {
