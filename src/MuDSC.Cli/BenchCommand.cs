@@ -58,7 +58,7 @@ internal static class BenchCommand
             MatcherTable(counts);
             if (!parse.GetValue(skipMerge))
             {
-                string folder = parse.GetValue(pair) ?? DemoCommand.FindShippedCheckpoints();
+                string folder = parse.GetValue(pair) ?? DemoCommand.FindShippedCheckpoints("fmnist");
                 MergeTable(folder, dev, parse.GetValue(data));
                 if (parse.GetValue(memory)) MemoryTable(folder, dev, parse.GetValue(data));
             }

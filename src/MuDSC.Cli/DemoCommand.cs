@@ -11,16 +11,26 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var directory = new Option<string?>("--checkpoints") { Description = "Folder of the shipped checkpoints (default: checkpoints/fmnist of this repository)." };
+        var directory = new Option<string?>("--checkpoints") { Description = "Folder of the shipped checkpoints (default: checkpoints/fmnist of this repository, or checkpoints/tasks with --tasks)." };
+        var tasks = new Option<bool>("--tasks")
+        {
+            Description = "Instead: the models of different tasks (checkpoints/tasks), every pair merged with every method, the representation fixed as " +
+                "the reference keeps it: the paper's heterogeneous table of scaled performance (about 7 minutes; both modes: mudsc tasks table).",
+        };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
         var command = new Command("demo", "Merge the shipped Fashion-MNIST pairs (scratch, then pre-trained) with every method and print both tables.")
         {
-            directory, device, data,
+            directory, tasks, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
-            string folder = parse.GetValue(directory) ?? FindShippedCheckpoints();
+            if (parse.GetValue(tasks))
+            {
+                string taskFolder = parse.GetValue(directory) ?? FindShippedCheckpoints("tasks");
+                return TasksCommand.RunShippedTable(taskFolder, parse.GetValue(device)!, parse.GetValue(data));
+            }
+            string folder = parse.GetValue(directory) ?? FindShippedCheckpoints("fmnist");
             foreach (var regime in Pairs)
             {
                 var files = new[] { "a", "b" }.Select(t => Path.Combine(folder, $"resnet20_{regime}_{t}.safetensors")).ToArray();
@@ -34,13 +44,13 @@ internal static class DemoCommand
         return command;
     }
 
-    public static string FindShippedCheckpoints()
+    public static string FindShippedCheckpoints(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, "checkpoints", "fmnist");
+            string candidate = Path.Combine(dir.FullName, "checkpoints", name);
             if (Directory.Exists(candidate)) return candidate;
         }
-        throw new UsageException("checkpoints/fmnist not found above the mudsc binary; pass --checkpoints FOLDER.");
+        throw new UsageException($"checkpoints/{name} not found above the mudsc binary; pass --checkpoints FOLDER.");
     }
 }

@@ -19,11 +19,14 @@ internal static class TasksCommand
         Train(), Eval(), Merge(), Compare(), Table(),
     };
 
+    /// <summary>The table's defaults: merge set and test images (fewer than eval's 10,000: the table scores 784 merged models).</summary>
+    private const int DefaultMergeImages = 1000, TableTestImages = 2000;
+
     private static Option<int> TestImages(int defaultValue = 10_000) =>
         CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, defaultValue);
 
     private static Option<int> MergeImages() =>
-        CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the merged encoder's BatchNorm statistics.", 2, 60_000, 1000);
+        CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the merged encoder's BatchNorm statistics.", 2, 60_000, DefaultMergeImages);
 
     private static Option<string> Modes() => new("--modes")
     {
@@ -78,7 +81,7 @@ internal static class TasksCommand
 
     private static Command Eval()
     {
-        var files = new Argument<string[]>("files") { Description = "Task models or merged files.", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "Task models or merged files (or folders holding them).", Arity = ArgumentArity.OneOrMore };
         var testImages = TestImages();
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
@@ -89,7 +92,7 @@ internal static class TasksCommand
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var dev = CommonOptions.ResolveDevice(parse.GetValue(device)!);
-            var paths = parse.GetValue(files)!;
+            var paths = ExpandFolders(parse.GetValue(files)!);
             RequireFiles(paths);
             var loaded = paths.Select(p => TaskModelFile.Load(p, dev)).ToList();
             try
@@ -207,7 +210,7 @@ internal static class TasksCommand
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var modes = Modes();
         var mergeImages = MergeImages();
-        var testImages = TestImages(2000);
+        var testImages = TestImages(TableTestImages);
         var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (task, partner, method, mode, loss, scaled, seconds) as CSV." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
@@ -217,13 +220,21 @@ internal static class TasksCommand
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
-            var paths = parse.GetValue(files)!.SelectMany<string, string>(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.safetensors").Order(StringComparer.Ordinal) : [p]).ToArray();
+            var paths = ExpandFolders(parse.GetValue(files)!);
             if (paths.Length < 2) throw new UsageException("give at least two task models (or a folder holding them)");
             OutputPaths.Check([("--csv", parse.GetValue(csv))], paths);
             return RunTable(paths, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
                 parse.GetValue(mergeImages), parse.GetValue(testImages), parse.GetValue(device)!, parse.GetValue(data), parse.GetValue(csv), perPair: false);
         }));
         return command;
+    }
+
+    /// <summary>`mudsc demo --tasks`: the table of the shipped task models in the reference's mode, as docs/heterogeneous-tasks.md shows it.</summary>
+    public static int RunShippedTable(string folder, string deviceName, string? data)
+    {
+        var paths = ExpandFolders([folder]);
+        if (paths.Length < 2) throw new UsageException($"{folder} holds {paths.Length} task models; restore checkpoints/tasks from git or pass --checkpoints FOLDER");
+        return RunTable(paths, MergeMethod.All, [RepresentationMode.Fixed], DefaultMergeImages, TableTestImages, deviceName, data, null, perPair: false);
     }
 
     private static int RunTable(string[] paths, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, int mergeImages, int testImages,
@@ -298,6 +309,10 @@ internal static class TasksCommand
         foreach (var scorer in scorers.ByTask.Values.Where(s => !(s.AverageLoss > s.OwnLoss)))
             Console.Error.WriteLine($"warning: the {scorer.Task.Name} model (loss {scorer.OwnLoss:G4}) is no better than its average estimator (loss {scorer.AverageLoss:G4}): its scaled performance is undefined (shown as -); train it longer");
     }
+
+    /// <summary>The paths with each folder replaced by its .safetensors files, in name order.</summary>
+    private static string[] ExpandFolders(IEnumerable<string> paths) =>
+        paths.SelectMany<string, string>(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.safetensors").Order(StringComparer.Ordinal) : [p]).ToArray();
 
     private static void RequireFiles(IEnumerable<string> paths)
     {

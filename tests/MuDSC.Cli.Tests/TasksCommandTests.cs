@@ -93,3 +93,31 @@ public class TasksCommandTests
         Assert.That(File.Exists(PathOf("x.safetensors")), Is.False);
     }
 }
+
+/// <summary>The shipped task models (checkpoints/tasks): one per task, one encoder size, each better than its average estimator.</summary>
+public class ShippedTaskModelTests
+{
+    [Test]
+    public void EachShippedTaskModelBeatsItsAverageEstimator()
+    {
+        string folder = Path.GetDirectoryName(ShippedCheckpoints.Path("x"))!.Replace("fmnist", "tasks");
+        var files = Directory.GetFiles(folder, "*.safetensors").Select(p => TaskModelFile.Load(p, torch.CPU)).ToList();
+        try
+        {
+            Assert.That(files.Select(f => f.Single.Task).OrderBy(t => t.Name), Is.EquivalentTo(ImageTask.All));
+            Assert.That(files.Select(f => f.Spec).Distinct().Count(), Is.EqualTo(1));
+            using var train = Data.FashionMnist.LoadFirst(null, train: true, 2000);
+            using var test = Data.FashionMnist.LoadFirst(null, train: false, 500);
+            foreach (var file in files)
+            {
+                using var scorer = TaskScorer.Create(file.Single.Task, train, test);
+                double own = scorer.SetOwn(file.Single.Model, torch.CPU);
+                Assert.That(own, Is.LessThan(0.9 * scorer.AverageLoss), $"{file.Single.Task.Name}: own {own}, average estimator {scorer.AverageLoss}");
+            }
+        }
+        finally
+        {
+            foreach (var f in files) f.Dispose();
+        }
+    }
+}
