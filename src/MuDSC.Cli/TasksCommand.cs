@@ -20,7 +20,7 @@ internal static class TasksCommand
     };
 
     /// <summary>The table's defaults: merge set and test images (fewer than eval's 10,000: the table scores 784 merged models).</summary>
-    private const int DefaultMergeImages = 1000, TableTestImages = 2000;
+    private const int DefaultMergeImages = 1000, TableTestImages = 1000;
 
     private static Option<int> TestImages(int defaultValue = 10_000) =>
         CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, defaultValue);

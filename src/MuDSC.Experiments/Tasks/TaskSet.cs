@@ -88,10 +88,13 @@ public sealed class AverageEstimator : IDisposable
         }
         else
         {
-            // One-hot counts per class (and pixel), smoothed, as log-probabilities: [classes] or [classes, H, W].
-            var oneHot = nn.functional.one_hot(training.Targets, task.Channels).to_type(ScalarType.Float64);
-            var counts = oneHot.sum(dim: 0);
-            if (counts.dim() == 3) counts = counts.permute(2, 0, 1);
+            // Counts per class (and pixel), smoothed, as log-probabilities: [classes] or [classes, H, W]. One class at a
+            // time: a one-hot of 20,000 label maps would hold 1.4 GB.
+            var counts = stack(Enumerable.Range(0, task.Channels).Select(c =>
+            {
+                using var label = tensor((long)c);
+                return training.Targets.eq(label).sum(dim: 0, type: ScalarType.Float64);
+            }));
             prediction = counts.Plus(1.0).DividedBy(training.Count + task.Channels).log().to_type(ScalarType.Float32);
         }
         return new AverageEstimator(task, prediction.MoveToOuterDisposeScope());
