@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains one task model per task of the suite (independent seeds) into checkpoints/tasks/, then prints the paper's
 # heterogeneous table (every pair merged with all seven methods, both representation modes).
-# Usage: scripts/heterogeneous-tasks.sh [--retrain]   (about 20 minutes of training and 10 of merging on 2 cores)
+# Usage: scripts/heterogeneous-tasks.sh [--retrain]   (about 20 minutes of training when retraining, 10 of merging, on 2 cores)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

@@ -15,7 +15,7 @@ internal static class DemoCommand
         var tasks = new Option<bool>("--tasks")
         {
             Description = "Instead: the models of different tasks (checkpoints/tasks), every pair merged with every method, the representation fixed as " +
-                "the reference keeps it: the paper's heterogeneous table of scaled performance (about 7 minutes; both modes: mudsc tasks table).",
+                "the reference keeps it: the paper's heterogeneous table of scaled performance (about 6.5 minutes; both modes: mudsc tasks table).",
         };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
