@@ -133,7 +133,7 @@ internal static class CommonOptions
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;
         }
-        catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException)
+        catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException or Replication.ExperimentException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UserError;

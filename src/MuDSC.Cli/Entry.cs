@@ -20,6 +20,7 @@ internal static class Entry
             Report.ReportCommand.Create(),
             PredictCommand.Create(),
             TasksCommand.Create(),
+            ExperimentCommand.Create(),
         };
         root.Options.Add(verbose);
         var parse = root.Parse(args);
