@@ -92,7 +92,7 @@ internal static class ExperimentCommand
         return (experiment, ResultStore.Open(folder, experiment));
     }
 
-    public static string DefaultResults(string file) =>
+    internal static string DefaultResults(string file) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "results", Path.GetFileNameWithoutExtension(file));
 }
 
