@@ -338,7 +338,7 @@ public sealed partial class MergePlanGenerator
 
         private static bool ArityFits(FieldKind kind, int childPorts, int count) => kind switch
         {
-            FieldKind.Conv => count == 2,
+            FieldKind.Conv => count is 1 or 2,
             FieldKind.Linear => count >= 2,
             FieldKind.Norm => count == 1,
             FieldKind.AnyLayer => count is 1 or 2,
@@ -351,7 +351,7 @@ public sealed partial class MergePlanGenerator
 
         private static string Describe(FieldKind kind, int childPorts) => kind switch
         {
-            FieldKind.Conv => "a Conv2d",
+            FieldKind.Conv => "a convolution",
             FieldKind.Linear => "a Linear",
             FieldKind.Norm => "a normalisation layer",
             FieldKind.AnyLayer => "a module",
@@ -363,7 +363,7 @@ public sealed partial class MergePlanGenerator
 
         private static string Expected(FieldKind kind, int childPorts) => kind switch
         {
-            FieldKind.Conv => "(in, out)",
+            FieldKind.Conv => "(in, out), or one space for a depthwise convolution",
             FieldKind.Linear => "(in, out) or (in, out1, out2, ...) for a fused output",
             FieldKind.Norm => "one space",
             FieldKind.AnyLayer => "one space (a norm) or two (in, out)",

@@ -6,7 +6,7 @@ namespace MuDSC;
 /// <summary>How a known layer type binds spaces in a [Maps] declaration.</summary>
 internal enum LayerBinding
 {
-    /// <summary>Conv2d: (in, out).</summary>
+    /// <summary>Conv2d, ConvTranspose2d: (in, out), or (space) for a depthwise convolution.</summary>
     Conv,
 
     /// <summary>Linear: (in, out) or (in, out1, out2, ...) for a fused output.</summary>
@@ -39,6 +39,7 @@ internal static class LayerKinds
     public static readonly IReadOnlyDictionary<string, LayerBinding> ByMetadataName = new Dictionary<string, LayerBinding>(StringComparer.Ordinal)
     {
         ["TorchSharp.Modules.Conv2d"] = LayerBinding.Conv,
+        ["TorchSharp.Modules.ConvTranspose2d"] = LayerBinding.Conv,
         ["TorchSharp.Modules.Linear"] = LayerBinding.Linear,
         ["TorchSharp.Modules.BatchNorm1d"] = LayerBinding.Norm,
         ["TorchSharp.Modules.BatchNorm2d"] = LayerBinding.Norm,

@@ -80,6 +80,23 @@ public class DiagnosticTests
             """), "MDSC003", "Maps(\"h\")] private readonly Linear", "'fc'", "is a Linear", "(in, out)", "names 1 space");
 
     [Test]
+    public void MDSC003_AConvolutionBindsTwoSpacesOrOne() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"g\")]", """
+                [Maps("in", "h")] private readonly Conv2d conv = nn.Conv2d(1, 4, 3);
+                [Maps("h", "g", "out")] private readonly Conv2d wide = nn.Conv2d(4, 4, 1);
+                [Maps("g", "out")] private readonly Conv2d head = nn.Conv2d(4, 2, 1);
+            """), "MDSC003", "Maps(\"h\", \"g\", \"out\")]", "'wide'", "is a convolution", "one space for a depthwise convolution", "names 3 space(s)");
+
+    [Test]
+    public void DepthwiseAndTransposedConvolutionsAreDeclaredLikeOtherLayers() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"u\")]", """
+                [Maps("in", "h")] private readonly Conv2d conv = nn.Conv2d(1, 4, 3);
+                [Maps("h")] private readonly Conv2d depthwise = nn.Conv2d(4, 4, 3, groups: 4);
+                [Maps("h", "u")] private readonly ConvTranspose2d up = nn.ConvTranspose2d(4, 2, 2, stride: 2);
+                [Maps("u", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+            """)), Is.Empty);
+
+    [Test]
     public void ABareTensorLaidOutAsALinearHasNoDiagnostics() =>
         Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\")]", """
                 [Maps("in", "a", "b", Layout = TensorLayout.LinearWeight)] private readonly Parameter w = new(torch.zeros(8, 4));

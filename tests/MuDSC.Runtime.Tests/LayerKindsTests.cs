@@ -14,6 +14,7 @@ public class LayerKindsTests
     private static readonly Dictionary<string, Func<nn.Module>> Instances = new(StringComparer.Ordinal)
     {
         ["TorchSharp.Modules.Conv2d"] = () => nn.Conv2d(4, 4, 3),
+        ["TorchSharp.Modules.ConvTranspose2d"] = () => nn.ConvTranspose2d(4, 4, 2, stride: 2),
         ["TorchSharp.Modules.Linear"] = () => nn.Linear(4, 4),
         ["TorchSharp.Modules.BatchNorm1d"] = () => nn.BatchNorm1d(4),
         ["TorchSharp.Modules.BatchNorm2d"] = () => nn.BatchNorm2d(4),

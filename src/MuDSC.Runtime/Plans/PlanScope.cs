@@ -41,13 +41,8 @@ public sealed class PlanScope
             case IMergeable child:
                 Child(field, child, spaces);
                 break;
-            case Conv2d conv:
-                Expect(path, spaces, 2, "(in, out)");
-                if (conv.groups != 1)
-                    throw new PlanException($"{path}: grouped convolution (groups = {conv.groups}) is not supported; its in and out channels are tied.");
-                _builder.AddAxis($"{path}.weight", conv.weight!.shape[0], 0, spaces[1], AxisRole.Out);
-                _builder.AddAxis($"{path}.weight", conv.weight.shape[1], 1, spaces[0], AxisRole.In);
-                if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[1], AxisRole.Out);
+            case Convolution conv:
+                ConvolutionAxes(path, conv, spaces);
                 break;
             case Linear linear:
                 LinearAxes(path, $"{path}.weight", linear.weight, spaces);
@@ -77,6 +72,38 @@ public sealed class PlanScope
                 break;
         }
     }
+
+    /// <summary>
+    /// A convolution's weight is [out, in / groups, k...], a transposed one's [in, out / groups, k...]. A depthwise
+    /// convolution (groups = in = out channels) filters each channel on its own, so its filters move with their channel
+    /// as a norm's weights do: it binds one space, read and written.
+    /// </summary>
+    private void ConvolutionAxes(string path, Convolution conv, SpaceRef[] spaces)
+    {
+        var weight = conv.weight;
+        string kind = conv.transposed ? "transposed convolution" : "convolution";
+        bool depthwise = conv.groups > 1 && conv.groups == conv.in_channels && conv.groups == conv.out_channels;
+        if (depthwise)
+        {
+            if (spaces.Length == 0 || spaces.Length > 2 || (spaces.Length == 2 && spaces[0].Name != spaces[1].Name))
+                throw new PlanException($"{path}: a depthwise {kind} (groups = in = out channels = {conv.groups}) filters each channel on its own, so it reads and writes one space: " +
+                    $"bind it as [Maps(\"{(spaces.Length > 0 ? LocalName(spaces[0]) : "a")}\")], not ({string.Join(", ", spaces.Select(LocalName))}).");
+            _builder.AddAxis($"{path}.weight", weight.shape[0], 0, spaces[0], AxisRole.Out);
+            if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[0], AxisRole.Out);
+            return;
+        }
+        if (conv.groups != 1)
+            throw new PlanException($"{path}: grouped {kind} (groups = {conv.groups}, {conv.in_channels} in and {conv.out_channels} out channels) is not supported; depthwise (groups = in = out channels) and ungrouped ones are.");
+        if (spaces.Length != 2)
+            throw new PlanException($"{path}: a {kind} binds (in, out); one space is for a depthwise convolution (groups = in = out channels), and this one has groups = 1.");
+        int outAxis = conv.transposed ? 1 : 0, inAxis = 1 - outAxis;
+        _builder.AddAxis($"{path}.weight", weight.shape[outAxis], outAxis, spaces[1], AxisRole.Out);
+        _builder.AddAxis($"{path}.weight", weight.shape[inAxis], inAxis, spaces[0], AxisRole.In);
+        if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[1], AxisRole.Out);
+    }
+
+    /// <summary>A space as its class names it: the last segment of its full name, "in"/"out" for a fixed end.</summary>
+    private static string LocalName(SpaceRef space) => space.IsFixed ? "in/out" : space.Name![(space.Name!.LastIndexOf('.') + 1)..];
 
     /// <summary>A bare parameter: one space per axis (fixed axes are never permuted).</summary>
     public void Parameter(string field, Tensor? parameter, params SpaceRef[] spaces)
