@@ -104,6 +104,7 @@ internal static class TableFormats
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     private static readonly string[] Header = ["model", "seeds", "Joint", "Avg", "TaskA", "TaskB", "alphas", "Joint - best of family [95% CI]"];

@@ -24,7 +24,13 @@ public sealed class ResultStore
     /// <summary>Names of the rows that are not merges.</summary>
     public const string ModelA = "model-a", ModelB = "model-b", Ensemble = "ensemble";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    // Relaxed escaping: titles keep their "+" and quotes readable; these files are never embedded in HTML.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private ResultStore(string folder)
     {
