@@ -18,6 +18,7 @@ public class TorchvisionEquivalenceTests
         new TestCaseData("resnet18", "torchvision/resnet18"),
         new TestCaseData("resnet50", "torchvision/resnet50"),
         new TestCaseData("vit_b_16", "torchvision/vit_b_16"),
+        new TestCaseData("mobilenet_v2", "torchvision/mobilenet_v2"),
     ];
 
     [TestCaseSource(nameof(Models))]
