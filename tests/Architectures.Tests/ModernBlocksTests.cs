@@ -115,7 +115,7 @@ public partial class ModernBlocksTests
     /// compared: at random initialisation some units are silent on the data, the norms after them divide by
     /// sqrt(eps), and float rounding of the averaged weights moves the logits by 0.2%.
     /// </summary>
-    [TestCase("rebasin"), TestCase("align"), TestCase("mudsc-zip")]
+    [TestCase("align"), TestCase("mudsc-zip")] // activations alone, and weights with activations (the weight-only descent on 3.5M parameters costs a minute)
     public void MobileNetV2MergedWithAPermutedCopyGivesItsWeightsBack(string methodName)
     {
         const string arch = "torchvision/mobilenet_v2";
