@@ -39,8 +39,9 @@ public sealed class ExperimentRunner(ExperimentDefinition experiment, ResultStor
         if (toTrain.Count + rowsToScore.Sum(kv => kv.Value.Count) == 0)
             return new ExperimentRunSummary(0, seeds.SelectMany(s => s.Jobs).Distinct().Count(), 0, resultsReused, clock.Elapsed);
 
-        store.Claim(experiment);
+        // The data first: a missing data folder must not leave a claimed, empty results folder behind.
         using var train = FashionMnist.LoadTrain(dataDirectory).AsInputs(experiment.Model.InChannels, experiment.Model.ImageSize);
+        store.Claim(experiment);
         foreach (var seed in seeds)
         {
             foreach (var job in seed.Jobs.Where(toTrain.Contains))
