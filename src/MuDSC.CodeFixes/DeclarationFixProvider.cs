@@ -44,8 +44,11 @@ public abstract class DeclarationFixProvider : CodeFixProvider
 
     private async Task<Document?> FixAllAsync(FixAllContext context, Document document, ImmutableArray<Diagnostic> diagnostics)
     {
+        // dotnet format takes the key from the first diagnostic of the document, which may be another provider's (MDSC001
+        // before MDSC005): no action, no key. Then each diagnostic's first bulk fix applies, as the key would have chosen.
+        string? key = context.CodeActionEquivalenceKey;
         var edits = diagnostics
-            .Select(d => (Offer: Offers(d).FirstOrDefault(o => o.InBulk && o.Key == context.CodeActionEquivalenceKey), Diagnostic: d))
+            .Select(d => (Offer: Offers(d).FirstOrDefault(o => o.InBulk && (key is null || o.Key == key)), Diagnostic: d))
             .Where(e => e.Offer is not null)
             .Select(e => (e.Offer!, e.Diagnostic))
             .ToList();

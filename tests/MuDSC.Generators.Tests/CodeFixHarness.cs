@@ -58,7 +58,7 @@ internal static class CodeFixHarness
     }
 
     /// <summary>Every document's text after Fix-all of the actions with <paramref name="key"/> over <paramref name="scope"/> (of <paramref name="document"/>).</summary>
-    public static Solution FixAll(Document document, CodeFixProvider provider, string key, FixAllScope scope)
+    public static Solution FixAll(Document document, CodeFixProvider provider, string? key, FixAllScope scope)
     {
         var context = new FixAllContext(document, provider, scope, key, provider.FixableDiagnosticIds, new AnalyzerDiagnostics(), CancellationToken.None);
         var action = provider.GetFixAllProvider()!.GetFixAsync(context).GetAwaiter().GetResult();

@@ -198,6 +198,32 @@ public class CodeFixTests
     }
 
     [Test]
+    public void FixAllWithoutAKeyAppliesEachDiagnosticsBulkFixAndNoChoice()
+    {
+        // dotnet format can ask for Fix-all with no key: it read the key from the first diagnostic of the document, which
+        // was another provider's (MDSC001 before MDSC005).
+        const string group = "[Mergeable, MergeGroup(\"mid\")]";
+        string Body(string norm) => $$"""
+                [Maps("in", "mid")] private readonly Conv2d conv1 = nn.Conv2d(3, 8, 3);
+                {{norm}}private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
+                [Maps("mid", "out")] private readonly Conv2d conv2 = nn.Conv2d(8, 4, 3);
+            """;
+        var determined = CodeFixHarness.Document(Net(group, Body(""), modifiers: "public sealed "));
+        var fixedSolution = CodeFixHarness.FixAll(determined, new AddMapsFix(), key: null, FixAllScope.Document);
+        Assert.That(CodeFixHarness.TextOf(fixedSolution, determined.Id),
+            Is.EqualTo(Net(group, Body("[Maps(\"mid\")]\n    "), modifiers: "public sealed ")));
+
+        string ambiguous = Net("[Mergeable, MergeGroup(\"a\")]", """
+                private readonly LayerNorm norm = nn.LayerNorm(8);
+                [Maps("in", "a")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("a", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """);
+        var document = CodeFixHarness.Document(ambiguous);
+        Assert.That(CodeFixHarness.TextOf(CodeFixHarness.FixAll(document, new AddMapsFix(), key: null, FixAllScope.Document), document.Id),
+            Is.EqualTo(ambiguous));
+    }
+
+    [Test]
     public void FixAllCoversADocumentOrTheWholeProject()
     {
         string Model(string name) => Net("[Mergeable, MergeGroup(\"h\")]", TwoLinears, "public sealed ").Replace("namespace Demo;", $"namespace Demo.{name};");
