@@ -4,7 +4,7 @@
 # file with what the code draws now, so run this after changing a declaration. Usage: scripts/architectures-doc.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-archs=(mlp vgg11 vgg16 resnet20 resnet20gn resnet26 resnet26gn resnet50 resnet50gn vit
+archs=(mlp vgg11 vgg16 resnet20 resnet20gn resnet26 resnet26gn resnet50 resnet50gn unet vit
        torchvision/resnet18 torchvision/resnet34 torchvision/resnet50 torchvision/vit_b_16 torchvision/mobilenet_v2
        timm/vit_tiny_patch16_224 timm/vit_small_patch16_224 timm/vit_base_patch16_224)
 declare -A graph_of names_of

@@ -44,11 +44,12 @@ internal static class CutFinder
     {
         space = field.Spaces.Count > 0 ? field.Spaces[0] : "";
         if (field.Binding != Binding.Maps || field.Spaces.Count < 2 || MergePlanGenerator.Parser.Fixed.Contains(space)) return false;
+        if (space.IndexOf(MergePlanGenerator.Parser.ConcatJoint) >= 0) return false; // several spaces cross: no single cut
         if (field.Kind is not (FieldKind.Conv or FieldKind.Linear or FieldKind.Child or FieldKind.List or FieldKind.AnyLayer)) return false;
         string input = space;
         return field.Spaces.Skip(1).All(s => s != input);
     }
 
     private static IEnumerable<string> Mentioned(FieldModel field) =>
-        field.Spaces.Concat(field.Taps).Where(s => !MergePlanGenerator.Parser.Fixed.Contains(s));
+        field.Spaces.SelectMany(MergePlanGenerator.Parser.PartsOf).Concat(field.Taps).Where(s => !MergePlanGenerator.Parser.Fixed.Contains(s));
 }

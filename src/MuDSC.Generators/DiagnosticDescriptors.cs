@@ -87,9 +87,15 @@ internal static class DiagnosticDescriptors
         "Field '{0}' of '{1}' taps space '{2}', but its [Maps] says it reads '{3}': a tap records its layer's input, so '{2}' would be matched on '{3}''s activations; tap \"{3}\" here, or move [Tap(\"{2}\")] to a layer that reads '{2}'",
         "A [Tap] records the input of the layer it is on. Name the space that the layer's [Maps] reads, or move the tap to a layer that reads the space you meant.");
 
+    public static readonly DiagnosticDescriptor MalformedConcatenation = Error("MDSC015",
+        "A concatenation is malformed or misplaced",
+        "Field '{0}' of '{1}' names '{2}', {3}",
+        "Write a concatenation as its parts in torch.cat's order joined by '+', as \"u+e1\", in a [Maps] only; a [Tap] names one space, so tap each part.");
+
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,
-        ConflictingSpace, ReservedName, NotAModule, ContainingTypeNotPartial, GenericClass, CollidingConstants, TapOfAnotherSpace);
+        ConflictingSpace, ReservedName, NotAModule, ContainingTypeNotPartial, GenericClass, CollidingConstants, TapOfAnotherSpace,
+        MalformedConcatenation);
 
     /// <summary>The descriptor of a diagnostic id the parser reported; an id without one is a bug, not MDSC010.</summary>
     public static DiagnosticDescriptor ById(string id)

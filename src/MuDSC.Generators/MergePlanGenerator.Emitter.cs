@@ -200,7 +200,8 @@ public sealed partial class MergePlanGenerator
             values.Count == 0 ? "global::System.Array.Empty<string>()" : $"new[] {{ {string.Join(", ", values.Select(Literal))} }}";
 
         private static string Reference(string space) =>
-            Parser.Fixed.Contains(space) ? $"{Scope}.SpaceRef.Fixed" : Variable(space);
+            space.IndexOf(Parser.ConcatJoint) >= 0 ? $"{Scope}.SpaceRef.Concat({string.Join(", ", Parser.PartsOf(space).Select(Reference))})"
+            : Parser.Fixed.Contains(space) ? $"{Scope}.SpaceRef.Fixed" : Variable(space);
 
         private static string Variable(string space) => "space_" + Identifier(space);
 

@@ -29,6 +29,12 @@ public sealed partial class MergePlanGenerator
         /// <summary>Names that mean a fixed, never permuted axis.</summary>
         internal static readonly string[] Fixed = { "in", "out", "_" };
 
+        /// <summary>The joint of a concatenation's parts in a binding: "u+e1" reads u's units, then e1's.</summary>
+        internal const char ConcatJoint = '+';
+
+        /// <summary>The spaces a binding names: its parts for a concatenation, else itself.</summary>
+        internal static string[] PartsOf(string binding) => binding.Split(ConcatJoint);
+
         /// <summary>The layer types of the shared table (src/Shared/LayerKinds.cs), as the parser's field kinds.</summary>
         private static readonly Dictionary<string, FieldKind> KnownTypes =
             LayerKinds.ByMetadataName.ToDictionary(kv => kv.Key, kv => kv.Value switch
@@ -187,7 +193,7 @@ public sealed partial class MergePlanGenerator
             var tapSpaces = taps.SelectMany(StringArguments).ToList();
             int layoutValue = maps?.NamedArguments.FirstOrDefault(a => a.Key == "Layout").Value.Value is int v ? v : 0;
             string layout = layoutValue >= 0 && layoutValue < Layouts.Length ? Layouts[layoutValue] : PerAxis;
-            bound.AddRange(spaces); // counted even if this field is in error, so one mistake reports once
+            bound.AddRange(spaces.SelectMany(PartsOf)); // counted even if this field is in error, so one mistake reports once
 
             if (kind == FieldKind.Other)
             {
@@ -236,8 +242,19 @@ public sealed partial class MergePlanGenerator
             }
 
             bool ok = true;
+            foreach (var concatenation in spaces.Where(b => b.IndexOf(ConcatJoint) >= 0 && PartsOf(b).Any(p => p.Length == 0)))
+            {
+                report.Add("MDSC015", where, field.Name, owner.Name, concatenation, "a concatenation with an empty part: join two or more spaces with '+', as \"u+e1\"");
+                ok = false;
+            }
+            foreach (var tap in tapSpaces.Where(t => t.IndexOf(ConcatJoint) >= 0))
+            {
+                report.Add("MDSC015", where, field.Name, owner.Name, tap, "a concatenation, in a [Tap]: a tap records one space, so tap each part");
+                ok = false;
+            }
+            if (!ok) return null;
             var declared = ports.Concat(groups).Select(d => d.Name).ToList();
-            foreach (var name in spaces.Concat(tapSpaces))
+            foreach (var name in spaces.SelectMany(PartsOf).Concat(tapSpaces))
             {
                 if (!Fixed.Contains(name) && !declared.Contains(name))
                 {
@@ -251,7 +268,8 @@ public sealed partial class MergePlanGenerator
             if (!ok) return null;
             string? input = binding == Binding.Maps && layout == PerAxis && kind is FieldKind.Conv or FieldKind.Linear or FieldKind.Norm or FieldKind.AnyLayer
                 ? spaces[0] : null;
-            foreach (var tap in tapSpaces.Where(t => input is not null && !Fixed.Contains(input) && t != input).Distinct())
+            var inputParts = input is null ? new string[0] : PartsOf(input);
+            foreach (var tap in tapSpaces.Where(t => input is not null && !Fixed.Contains(input) && !inputParts.Contains(t)).Distinct())
             {
                 var tapWhere = LocationInfo.From(taps.First(a => StringArguments(a).Contains(tap)).ApplicationSyntaxReference?.GetSyntax()) ?? where;
                 report.Add("MDSC014", tapWhere, new Dictionary<string, string> { [FixProperties.Space] = tap, [FixProperties.Suggestion] = input! },
@@ -319,7 +337,8 @@ public sealed partial class MergePlanGenerator
             if (field.Binding != Binding.Maps || field.Layout != PerAxis || field.Spaces.Count == 0) return null;
             bool writesLast = field.Kind is FieldKind.Conv or FieldKind.Norm or FieldKind.Child or FieldKind.List or FieldKind.AnyLayer
                 || (field.Kind == FieldKind.Linear && field.Spaces.Count == 2); // a fused output writes several
-            return writesLast ? field.Spaces[field.Spaces.Count - 1] : null;
+            string last = field.Spaces[field.Spaces.Count - 1];
+            return writesLast && last.IndexOf(ConcatJoint) < 0 ? last : null;
         }
 
         private static (FieldKind Kind, int ChildPorts) Classify(ITypeSymbol type)

@@ -218,6 +218,42 @@ public class DiagnosticTests
             """), "MDSC014", "Tap(\"h\")", "'fc3'", "taps space 'h'", "reads 'g'");
 
     [Test]
+    public void AConcatenationBindsEachPartAndATapMayNameAPart() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\"), MergeGroup(\"d\")]", """
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("in", "b")] private readonly Conv2d right = nn.Conv2d(1, 4, 1);
+                [Maps("a+b", "d"), Tap("b")] private readonly Conv2d join = nn.Conv2d(7, 2, 1);
+                [Maps("in+d", "out")] private readonly Conv2d head = nn.Conv2d(3, 2, 1);
+            """)), Is.Empty);
+
+    [Test]
+    public void MDSC002_AnUndeclaredPartOfAConcatenation() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"d\")]", """
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("a+e1", "d")] private readonly Conv2d join = nn.Conv2d(7, 2, 1);
+                [Maps("d", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+            """), "MDSC002", "Maps(\"a+e1\"", "'join'", "names space 'e1'");
+
+    [TestCase("a+", "an empty part")]
+    [TestCase("+a", "an empty part")]
+    [TestCase("a++a", "an empty part")]
+    public void MDSC015_AConcatenationWithAnEmptyPart(string binding, string fragment) =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"d\")]", $$"""
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("{{binding}}", "d")] private readonly Conv2d join = nn.Conv2d(3, 2, 1);
+                [Maps("d", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+            """), "MDSC015", $"Maps(\"{binding}\"", "'join'", $"names '{binding}'", fragment);
+
+    [Test]
+    public void MDSC015_ATapOfAConcatenation() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\"), MergeGroup(\"d\")]", """
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("in", "b")] private readonly Conv2d right = nn.Conv2d(1, 4, 1);
+                [Maps("a+b", "d"), Tap("a+b")] private readonly Conv2d join = nn.Conv2d(7, 2, 1);
+                [Maps("d", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+            """), "MDSC015", "Maps(\"a+b\", \"d\"), Tap", "'join'", "in a [Tap]", "tap each part");
+
+    [Test]
     public void ATapOnTheLayerThatReadsItsSpaceIsNoMistake() =>
         Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"h\")]", """
                 [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);

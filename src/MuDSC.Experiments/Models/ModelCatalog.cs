@@ -34,6 +34,7 @@ public sealed class ModelCatalog : IModelFactory
         ["resnet26gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
         ["resnet50"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, Normalization.Batch), "fc", BottleneckResNet.Cuts.All),
         ["resnet50gn"] = new(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, s.Width, s.InChannels, s.EmbedDim, GroupNorm(s)), "fc", BottleneckResNet.Cuts.All),
+        ["unet"] = new(s => new UNet(s.Width, s.InChannels, s.EmbedDim), "head", UNet.Cuts.All),
         ["vit"] = new(s => new VisionTransformer(dim: 32 * s.Width, inChannels: s.InChannels, imageSize: s.ImageSize ?? 28, embedDim: s.EmbedDim), "head", VisionTransformer.Cuts.All),
         ["torchvision/resnet18"] = Theirs(s => new BasicResNet(BasicResNet.ResNet18Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
         ["torchvision/resnet34"] = Theirs(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),

@@ -110,6 +110,7 @@ internal static class ActivationCorrelations
             if (!modules.TryGetValue(tap.Module, out var module) || module is not nn.Module<Tensor, Tensor> hookable)
                 throw new MergeException($"tap '{tap.Module}' of space '{tap.Space}' is not a single-input module of the model.");
             string space = tap.Space;
+            long units = plan.Space(space).Size;
             // Hooks only observe: returning null leaves the input or output as it is.
             var remover = tap.AtOutput
                 ? hookable.register_forward_hook((_, _, output) =>
@@ -119,7 +120,7 @@ internal static class ActivationCorrelations
                 })
                 : hookable.register_forward_pre_hook((_, input) =>
                 {
-                    store[space] = Features(input).DetachFromDisposeScope();
+                    store[space] = PartFeatures(input, tap, units).DetachFromDisposeScope();
                     return null!;
                 });
             removers.Add(remover.remove);
@@ -200,6 +201,14 @@ internal static class ActivationCorrelations
     {
         long size = output.shape[^1] / tap.ChunkCount;
         return Features(output.narrow(-1, tap.OutputChunk!.Value * size, size));
+    }
+
+    /// <summary>The input's features, or for a layer reading a concatenation the tap's part of them.</summary>
+    private static Tensor PartFeatures(Tensor input, PlanTap tap, long units)
+    {
+        var features = Features(input);
+        // An input too narrow for the part is recorded whole, for the size check to name.
+        return tap.InputOffset is { } offset && offset + units <= features.shape[1] ? features.narrow(1, offset, units) : features;
     }
 
     /// <summary>Channels-first samples [B, features, positions]: [B, C, H, W] -> [B, C, H*W]; [B, T, D] -> [B, D, T]; [B, D] -> [B, D, 1].</summary>

@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace MuDSC.Merging;
 
 /// <summary>
-/// Maps a parameter's space axes into merged coordinates: each listed axis (chunk by chunk for
-/// fused axes) is contracted with the (n x m) matrix the caller picks for it, or left as it is
+/// Maps a parameter's space axes into merged coordinates: each listed axis (each chunk of a fused axis, each part of a
+/// concatenated one, from its offset) is contracted with the (n x m) matrix the caller picks for it, or left as it is
 /// when the caller has none.
 /// </summary>
 internal static class AxisTransform
@@ -19,25 +19,21 @@ internal static class AxisTransform
         var result = tensor;
         foreach (var dim in axes.GroupBy(a => a.Axis))
         {
-            long length = result.shape[dim.Key];
-            var chunks = dim.ToList();
-            int chunkCount = chunks[0].Chunks;
-            long size = length / chunkCount;
+            // Pieces in order along the axis: each mapped segment contracted, the stretches between them kept.
             var pieces = new List<Tensor>();
-            bool changed = false;
-            for (int c = 0; c < chunkCount; c++)
+            long cursor = 0;
+            foreach (var axis in dim.OrderBy(a => a.Offset))
             {
-                var piece = result.narrow(dim.Key, c * size, size);
-                var axis = chunks.FirstOrDefault(a => a.Chunk == c);
-                var matrix = axis is null ? null : matrixFor(axis);
-                if (matrix is not null)
-                {
-                    piece = Contract(piece, dim.Key, matrix);
-                    changed = true;
-                }
-                pieces.Add(piece);
+                var matrix = matrixFor(axis);
+                if (matrix is null) continue;
+                if (axis.Offset > cursor) pieces.Add(result.narrow(dim.Key, cursor, axis.Offset - cursor));
+                pieces.Add(Contract(result.narrow(dim.Key, axis.Offset, matrix.shape[0]), dim.Key, matrix));
+                cursor = axis.Offset + matrix.shape[0];
             }
-            if (changed) result = pieces.Count == 1 ? pieces[0] : torch.cat(pieces, dim.Key);
+            if (pieces.Count == 0) continue;
+            long length = result.shape[dim.Key];
+            if (cursor < length) pieces.Add(result.narrow(dim.Key, cursor, length - cursor));
+            result = pieces.Count == 1 ? pieces[0] : torch.cat(pieces, dim.Key);
         }
         return result;
     }

@@ -45,7 +45,7 @@ internal sealed class WeightSimilarity
                 });
                 foreach (var axis in axes.Where(a => a.Space == space.Name))
                 {
-                    var slice = mapped.narrow(axis.Axis, axis.Chunk * space.Size, space.Size).movedim([axis.Axis], [0]);
+                    var slice = mapped.narrow(axis.Axis, axis.Offset, space.Size).movedim([axis.Axis], [0]);
                     parts.Add(slice.reshape(space.Size, -1));
                 }
             }

@@ -38,26 +38,29 @@ public enum AxisRole
 }
 
 /// <summary>
-/// One axis of one parameter or buffer (by state-dict name) indexed by a space. A fused
-/// parameter splits its axis into <see cref="Chunks"/> equal parts; this axis is part <see cref="Chunk"/>.
+/// One axis of one parameter or buffer (by state-dict name) indexed by a space, from index <see cref="Offset"/> for
+/// the space's size. A fused parameter splits its axis into <see cref="Chunks"/> equal parts, this axis being part
+/// <see cref="Chunk"/>; a layer reading a concatenation holds one axis per part, each at its own offset.
 /// A <see cref="Statistic"/> (a norm's running mean or variance) is permuted with its space but takes
 /// no part in weight similarity: it describes the data, not the function's units.
 /// </summary>
 public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1,
-    bool Statistic = false);
+    bool Statistic = false, long Offset = 0);
 
 /// <summary>
 /// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,
 /// for a space only a fused projection writes (attention's qk), chunk <see cref="OutputChunk"/> of
 /// <see cref="ChunkCount"/> of its output.
+/// A tap on a layer that reads a concatenation reads the space's channels from <see cref="InputOffset"/> of its input.
 /// </summary>
-public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1)
+public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1, long? InputOffset = null)
 {
     /// <summary>Whether the tap reads a chunk of the module's output rather than its input.</summary>
     public bool AtOutput => OutputChunk is not null;
 
-    /// <summary>The module, with the output chunk for an output tap.</summary>
-    public override string ToString() => AtOutput ? $"{Module}[out {OutputChunk}/{ChunkCount}]" : Module;
+    /// <summary>The module, with the output chunk for an output tap or the input offset for a part of a concatenation.</summary>
+    public override string ToString() =>
+        AtOutput ? $"{Module}[out {OutputChunk}/{ChunkCount}]" : InputOffset is { } offset ? $"{Module}[in {offset}:]" : Module;
 }
 
 /// <summary>

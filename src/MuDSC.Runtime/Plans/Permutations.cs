@@ -85,13 +85,11 @@ internal static class Permutations
         {
             using var scope = torch.NewDisposeScope(); // roots the index temporaries; the permuted tensor is moved out
             var tensor = stateDict[group.Key.Parameter];
-            long length = tensor.shape[group.Key.Axis];
-            var index = ScalarArithmetic.Arange(length, tensor.device);
+            var index = ScalarArithmetic.Arange(tensor.shape[group.Key.Axis], tensor.device);
             foreach (var axis in group)
             {
-                long size = length / axis.Chunks;
                 var p = permutations[axis.Space].to(tensor.device);
-                index[TensorIndex.Slice(axis.Chunk * size, (axis.Chunk + 1) * size)] = p.Plus(axis.Chunk * size);
+                index[TensorIndex.Slice(axis.Offset, axis.Offset + p.shape[0])] = p.Plus(axis.Offset);
             }
             var current = result[group.Key.Parameter];
             result[group.Key.Parameter] = current.index_select(group.Key.Axis, index).MoveToOuterDisposeScope();

@@ -11,6 +11,12 @@ public sealed class PlanBuilder
     private readonly List<PlanAxis> _axes = [];
     private readonly List<PlanTap> _explicitTaps = [];
     private readonly List<string> _mentioned = []; // every state-dict name declared, in declaration order
+    private readonly List<(int Position, ConcatenatedAxis Axis)> _concatenations = []; // resolved once every size is known
+    private readonly HashSet<PlanAxis> _concatenationParts = [];
+
+    /// <summary>An axis that indexes several spaces one after another, placed at <c>_axes</c>' position when declared.</summary>
+    private sealed record ConcatenatedAxis(string Parameter, long Dimension, int Axis, IReadOnlyList<SpaceRef> Parts, AxisRole Role,
+        bool Statistic, string Layer);
 
     private sealed class SpaceInfo
     {
@@ -55,24 +61,95 @@ public sealed class PlanBuilder
         bool statistic = false)
     {
         Mention(parameter);
+        if (space.IsConcat)
+        {
+            if (chunks > 1)
+                throw new PlanException($"{ModuleOf(parameter)}: a fused output is split into equal chunks, one space each; chunk {chunk} cannot be the concatenation {space}.");
+            _concatenations.Add((_axes.Count, new ConcatenatedAxis(parameter, dimension, axis, space.Parts!, role, statistic, ModuleOf(parameter))));
+            return;
+        }
         if (space.IsFixed) return;
-        var info = _spaces[space.Name!];
         long size = dimension / chunks;
+        RequireSize(space.Name!, size, $"{parameter} (axis {axis})", parameter);
+        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks, statistic, Offset: chunk * size));
+    }
+
+    private void RequireSize(string space, long size, string where, string source)
+    {
+        var info = _spaces[space];
         if (info.Size is null)
         {
-            (info.Size, info.SizeSource) = (size, parameter);
+            (info.Size, info.SizeSource) = (size, source);
         }
         else if (info.Size != size)
         {
             throw new PlanException(
-                $"space '{space.Name}' has {info.Size} units at {info.SizeSource} but {size} at {parameter} (axis {axis}); " +
+                $"space '{space}' has {info.Size} units at {info.SizeSource} but {size} at {where}; " +
                 "layers bound to one space must agree on its size: check the [Maps] of both layers and their channel counts.");
         }
-        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks, statistic));
+    }
+
+    /// <summary>
+    /// Splits each concatenated axis into its parts, in order: a part's size is its space's, and one part (a fixed end, or
+    /// a space nothing else sizes) may take what the others leave. Runs when every layer is declared, so a part may be
+    /// written after the layer that reads it; each part's axis takes the place of the concatenation in declaration order.
+    /// </summary>
+    private void ResolveConcatenations()
+    {
+        var pending = _concatenations.ToList();
+        var resolved = new List<(int Position, List<PlanAxis> Axes)>();
+        while (pending.Count > 0)
+        {
+            int before = pending.Count;
+            foreach (var item in pending.ToList())
+            {
+                var sizes = item.Axis.Parts.Select(p => p.IsFixed ? null : _spaces[p.Name!].Size).ToList();
+                if (sizes.Count(s => s is null) > 1) continue;
+                resolved.Add((item.Position, Split(item.Axis, sizes)));
+                pending.Remove(item);
+            }
+            if (pending.Count == before)
+            {
+                var stuck = pending[0].Axis;
+                throw new PlanException(
+                    $"{stuck.Layer} reads the concatenation {string.Join("+", stuck.Parts)} ({stuck.Dimension} channels), but more than one part has no size " +
+                    "known from another layer, so the split is undetermined: bind each part (all but at most one) to a layer that writes or reads it alone.");
+            }
+        }
+        foreach (var (position, axes) in resolved.OrderByDescending(r => r.Position)) _axes.InsertRange(position, axes);
+    }
+
+    private List<PlanAxis> Split(ConcatenatedAxis concatenation, List<long?> sizes)
+    {
+        long known = sizes.Sum(s => s ?? 0);
+        int unknown = sizes.IndexOf(null);
+        string parts = string.Join(" + ", concatenation.Parts.Select((p, i) => $"{p} ({(sizes[i] is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")})"));
+        if (unknown < 0 ? known != concatenation.Dimension : known >= concatenation.Dimension)
+            throw new PlanException(
+                $"{concatenation.Layer} reads the concatenation {parts} but {concatenation.Parameter} has {concatenation.Dimension} channels on axis {concatenation.Axis}; " +
+                "the parts must add up to the layer's channels, in the order torch.cat joins them: check the [Maps] and the channel counts.");
+        var axes = new List<PlanAxis>();
+        long offset = 0;
+        for (int i = 0; i < sizes.Count; i++)
+        {
+            var part = concatenation.Parts[i];
+            long size = sizes[i] ?? concatenation.Dimension - known;
+            if (!part.IsFixed)
+            {
+                RequireSize(part.Name!, size, $"{concatenation.Parameter} (axis {concatenation.Axis}, part {i})", concatenation.Parameter);
+                var axis = new PlanAxis(concatenation.Parameter, concatenation.Axis, part.Name!, concatenation.Role, Statistic: concatenation.Statistic, Offset: offset);
+                axes.Add(axis);
+                _concatenationParts.Add(axis);
+            }
+            offset += size;
+        }
+        return axes;
     }
 
     internal void AddGroups(SpaceRef space, long groups, string source)
     {
+        if (space.IsConcat)
+            throw new PlanException($"{source}: a GroupNorm over the concatenation {space} has groups that may straddle its parts; normalise each part on its own, or the concatenation's output.");
         if (space.IsFixed) return;
         var info = _spaces[space.Name!];
         if (info.Structure == SpaceStructure.Free)
@@ -101,6 +178,7 @@ public sealed class PlanBuilder
 
     internal void AddTap(string module, SpaceRef space)
     {
+        if (space.IsConcat) throw new PlanException($"{module}: a tap reads one space, not the concatenation {space}; tap each part.");
         if (!space.IsFixed) _explicitTaps.Add(new PlanTap(space.Name!, module));
     }
 
@@ -113,6 +191,7 @@ public sealed class PlanBuilder
 
     private MergePlan Finish(string architecture, Dictionary<string, Tensor> stateDict)
     {
+        ResolveConcatenations();
         var spaces = new List<PlanSpace>();
         foreach (var name in SpacesInWritingOrder())
         {
@@ -163,9 +242,16 @@ public sealed class PlanBuilder
                 if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
                 else tap = FusedOutputTap(space);
             }
-            if (tap is not null) taps.Add(tap);
+            if (tap is not null) taps.Add(tap.AtOutput ? tap : AtItsPart(tap));
         }
         return taps;
+    }
+
+    /// <summary>A tap on a layer that reads its space as part of a concatenation reads that part's channels.</summary>
+    private PlanTap AtItsPart(PlanTap tap)
+    {
+        var part = _axes.FirstOrDefault(a => a.Space == tap.Space && a.Role == AxisRole.In && ModuleOf(a.Parameter) == tap.Module && _concatenationParts.Contains(a));
+        return part is null ? tap : tap with { InputOffset = part.Offset };
     }
 
     /// <summary>

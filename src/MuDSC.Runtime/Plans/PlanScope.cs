@@ -103,7 +103,9 @@ public sealed class PlanScope
     }
 
     /// <summary>A space as its class names it: the last segment of its full name, "in"/"out" for a fixed end.</summary>
-    private static string LocalName(SpaceRef space) => space.IsFixed ? "in/out" : space.Name![(space.Name!.LastIndexOf('.') + 1)..];
+    private static string LocalName(SpaceRef space) =>
+        space.IsConcat ? string.Join("+", space.Parts!.Select(LocalName))
+        : space.IsFixed ? "in/out" : space.Name![(space.Name!.LastIndexOf('.') + 1)..];
 
     /// <summary>A bare parameter: one space per axis (fixed axes are never permuted).</summary>
     public void Parameter(string field, Tensor? parameter, params SpaceRef[] spaces)

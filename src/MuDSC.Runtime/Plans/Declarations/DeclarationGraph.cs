@@ -188,9 +188,17 @@ public sealed class DeclarationGraph
         return bound;
     }
 
-    /// <summary>A space name's node (a fixed end "in"/"out" is a node of its own; "_" and an unbound port are none).</summary>
+    /// <summary>
+    /// A space name's node (a fixed end "in"/"out" is a node of its own; "_" and an unbound port are none); a
+    /// concatenation's parts' nodes joined by '+', which <see cref="AddEdge"/> draws as one edge per part.
+    /// </summary>
     private string? Resolve(Dictionary<string, string> ids, string name)
     {
+        if (name.Contains(Concatenation))
+        {
+            var parts = name.Split(Concatenation).Select(p => Resolve(ids, p)).OfType<string>().ToList();
+            return parts.Count == 0 ? null : string.Join(Concatenation, parts);
+        }
         if (name is "in" or "out")
         {
             AddNode(new GraphNode(name, NodeKind.Fixed));
@@ -206,8 +214,20 @@ public sealed class DeclarationGraph
         _nodes.Add(node);
     }
 
+    /// <summary>Joins the parts of a concatenation in a binding, as <c>torch.cat</c> orders them.</summary>
+    private const char Concatenation = '+';
+
+    /// <summary>Adds the edge, or for an end that is a concatenation one edge per part, labelled "cat i/n".</summary>
     private void AddEdge(GraphEdge edge)
     {
+        var (from, to) = (edge.From.Split(Concatenation), edge.To.Split(Concatenation));
+        if (from.Length > 1 || to.Length > 1)
+        {
+            var parts = from.Length > 1 ? from : to;
+            for (int i = 0; i < parts.Length; i++)
+                AddEdge(edge with { From = from.Length > 1 ? parts[i] : edge.From, To = to.Length > 1 ? parts[i] : edge.To, Label = $"cat {i + 1}/{parts.Length}" });
+            return;
+        }
         if (!_edges.Contains(edge)) _edges.Add(edge);
     }
 }
