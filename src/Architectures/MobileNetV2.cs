@@ -17,14 +17,14 @@ public sealed partial class MobileNetV2 : nn.Module<Tensor, Tensor>
 {
     [Maps("in", "features")] private readonly MobileNetV2Features features;
     [Tap("features")] private readonly AdaptiveAvgPool2d pool;
-    [ComponentName(Name = "classifier"), Maps("features", "out")] private readonly MobileNetV2Classifier classifier;
+    [ComponentName(Name = "classifier"), Maps("features", "out")] private readonly DropoutClassifier classifier;
 
     /// <summary>torchvision's mobilenet_v2 (width_mult <paramref name="width"/>) with <paramref name="classes"/> outputs.</summary>
     public MobileNetV2(int width = 1, int inChannels = 3, int classes = 1000) : base(nameof(MobileNetV2))
     {
         features = new MobileNetV2Features(width, inChannels);
         pool = nn.AdaptiveAvgPool2d(1);
-        classifier = new MobileNetV2Classifier(features.OutChannels, classes);
+        classifier = new DropoutClassifier(features.OutChannels, classes, dropout: 0.2);
         RegisterComponents();
     }
 
@@ -213,65 +213,5 @@ public sealed partial class DepthwiseProjection : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         return norm.call(project.call(depthwise.call(input))).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>MobileNetV2's <c>classifier</c>: dropout (identity at evaluation) and the linear head, keyed "1" as in torchvision.</summary>
-[Mergeable, Ports("x", "y")]
-public sealed partial class MobileNetV2Classifier : nn.Module<Tensor, Tensor>
-{
-    [ComponentName(Name = "0")] private readonly Dropout dropout;
-    [ComponentName(Name = "1"), Maps("x", "y")] private readonly Linear linear;
-
-    /// <summary>A head from <paramref name="features"/> to <paramref name="classes"/> outputs.</summary>
-    public MobileNetV2Classifier(long features, int classes) : base(nameof(MobileNetV2Classifier))
-    {
-        dropout = nn.Dropout(0.2);
-        linear = nn.Linear(features, classes);
-        RegisterComponents();
-    }
-
-    /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
-    {
-        using var dropped = dropout.call(input);
-        return linear.call(dropped);
-    }
-}
-
-/// <summary>The activation after a <see cref="ConvNormActivation"/>.</summary>
-public enum Activation
-{
-    /// <summary>min(max(x, 0), 6): MobileNetV2's.</summary>
-    ReLU6,
-    /// <summary>x sigmoid(x): EfficientNet's.</summary>
-    SiLU,
-}
-
-/// <summary>
-/// torchvision's Conv2dNormActivation: a convolution without bias ("0", padding k / 2, possibly grouped:
-/// a depthwise one when they equal the channels, bound to one space), BatchNorm ("1") and an activation.
-/// </summary>
-[Mergeable, Ports("x", "y")]
-public sealed partial class ConvNormActivation : nn.Module<Tensor, Tensor>
-{
-    [ComponentName(Name = "0"), Maps("x", "y")] private readonly Conv2d conv;
-    [ComponentName(Name = "1"), Maps("y")] private readonly BatchNorm2d norm;
-    private readonly Activation activation;
-
-    /// <summary>A <paramref name="kernel"/> convolution with <paramref name="stride"/> and <paramref name="groups"/> groups, BatchNorm, <paramref name="activation"/>.</summary>
-    public ConvNormActivation(long input, long output, int kernel, int stride, Activation activation, long groups = 1) : base(nameof(ConvNormActivation))
-    {
-        conv = nn.Conv2d(input, output, kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false);
-        norm = nn.BatchNorm2d(output);
-        this.activation = activation;
-        RegisterComponents();
-    }
-
-    /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
-    {
-        using var normalised = norm.call(conv.call(input));
-        return activation == Activation.ReLU6 ? nn.functional.relu6(normalised) : nn.functional.silu(normalised);
     }
 }

@@ -11,8 +11,12 @@ internal static class ModelZoo
 {
     public static IEnumerable<string> Architectures => ModelCatalog.Instance.Architectures;
 
-    /// <summary>Image size of each architecture's inputs here: 28 (Fashion-MNIST), or 32 for the 16-pixel-patch ViTs (two patches a side).</summary>
-    private static int ImageSize(string arch) => arch.StartsWith("timm/vit", StringComparison.Ordinal) || arch.StartsWith("torchvision/vit", StringComparison.Ordinal) ? 32 : 28;
+    /// <summary>
+    /// Image size of each architecture's inputs here: 28 (Fashion-MNIST), or 32 for the 16-pixel-patch ViTs (two patches
+    /// a side) and ConvNeXt (which divides it by 32).
+    /// </summary>
+    private static int ImageSize(string arch) =>
+        arch.StartsWith("timm/vit", StringComparison.Ordinal) || arch.StartsWith("torchvision/vit", StringComparison.Ordinal) || arch.Contains("convnext", StringComparison.Ordinal) ? 32 : 28;
 
     /// <summary>Not in the catalog: torchvision's ViT declaration at a size that merges in milliseconds (width 32, 2 layers, 4 heads, 7-pixel patches).</summary>
     public const string SmallTorchvisionVit = "small torchvision vit";
@@ -41,8 +45,15 @@ internal static class ModelZoo
                 case LayerNorm ln:
                     Perturb(ln.weight, ln.bias, generator);
                     break;
+                case LayerNorm2d ln:
+                    var parameters = ln.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+                    Perturb(parameters["weight"], parameters["bias"], generator);
+                    break;
             }
         }
+        // A layer scale at its 1e-6 initialisation would hide its block.
+        foreach (var (name, scale) in model.named_parameters().Where(p => p.name.EndsWith("layer_scale", StringComparison.Ordinal)))
+            scale.copy_(torch.rand(scale.shape, generator: generator).Plus(0.5));
         model.eval();
         return model;
     }

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace MuDSC.Tests;
 
 /// <summary>
-/// Depthwise and transposed convolutions as ordinary declared layers (and torchvision's mobilenet_v2, built of them): the plan binds their weights' axes the right way
+/// Depthwise and transposed convolutions as ordinary declared layers (and torchvision's mobilenet_v2, efficientnet_b0 and convnext_tiny, built of them): the plan binds their weights' axes the right way
 /// round (a permuted model computes the same function), every method merges a model with a permuted copy of itself back
 /// into the model, and declarations that cannot hold are refused naming the layer.
 /// </summary>
@@ -111,15 +111,18 @@ public partial class ModernBlocksTests
     }
 
     /// <summary>
-    /// torchvision's mobilenet_v2 merged with a permuted copy of itself gives its weights back. Its outputs are not
-    /// compared: at random initialisation some units are silent on the data, the norms after them divide by
-    /// sqrt(eps), and float rounding of the averaged weights moves the logits by 0.2%.
+    /// torchvision's mobilenet_v2, efficientnet_b0 and convnext_tiny merged with a permuted copy of themselves give their
+    /// weights back. Their outputs are not compared: at random initialisation some units are silent on the data, the
+    /// norms after them divide by sqrt(eps), and float rounding of the averaged weights moves the logits by 0.2%.
+    /// Activations alone, and weights with activations; the weight-only descent on millions of parameters costs minutes.
     /// </summary>
-    [TestCase("align"), TestCase("mudsc-zip")] // activations alone, and weights with activations (the weight-only descent on 3.5M parameters costs a minute)
-    public void MobileNetV2MergedWithAPermutedCopyGivesItsWeightsBack(string methodName)
+    [TestCase("torchvision/mobilenet_v2", "align"), TestCase("torchvision/mobilenet_v2", "mudsc-zip")]
+    [TestCase("torchvision/efficientnet_b0", "align"), TestCase("torchvision/efficientnet_b0", "mudsc-zip")]
+    [TestCase("torchvision/convnext_tiny", "align")]
+    public void TorchvisionModelsMergedWithAPermutedCopyGiveTheirWeightsBack(string arch, string methodName)
     {
-        const string arch = "torchvision/mobilenet_v2";
-        using var data = new LabeledImages(torch.randn(new long[] { 64, 1, 28, 28 }, generator: new Generator(2)), torch.zeros(64, ScalarType.Int64));
+        int size = arch.Contains("convnext", StringComparison.Ordinal) ? 32 : 28; // ConvNeXt divides it by 32
+        using var data = new LabeledImages(torch.randn(new long[] { 64, 1, size, size }, generator: new Generator(2)), torch.zeros(64, ScalarType.Int64));
         using var model = ModelZoo.Create(arch, 3);
         BatchNormStatistics.Reset(model, data.ImageBatches(), torch.CPU);
         var plan = PlanBuilder.Build(model);

@@ -19,6 +19,8 @@ public class TorchvisionEquivalenceTests
         new TestCaseData("resnet50", "torchvision/resnet50"),
         new TestCaseData("vit_b_16", "torchvision/vit_b_16"),
         new TestCaseData("mobilenet_v2", "torchvision/mobilenet_v2"),
+        new TestCaseData("efficientnet_b0", "torchvision/efficientnet_b0"),
+        new TestCaseData("convnext_tiny", "torchvision/convnext_tiny"),
     ];
 
     [TestCaseSource(nameof(Models))]

@@ -62,6 +62,8 @@ internal sealed class MutantBuild
                 ("TorchvisionViT.cs", () => new TorchvisionViT(32, 2, 4, 64, 8, 32, 3, 4), [2, 3, 32, 32]),
                 ("MobileNetV2.cs", () => new MobileNetV2(1, 3, 4), [2, 3, 32, 32]),
                 ("UNet.cs", () => new UNet(1, 1, 4), [2, 1, 12, 12]),
+                ("EfficientNet.cs", () => new EfficientNet(1, 3, 4), [2, 3, 32, 32]),
+                ("ConvNeXt.cs", () => new ConvNeXt([1, 1, 2, 1], 1, 3, 4), [2, 3, 32, 32]),
                 ("TaskNetworks.cs", () => new TaskEncoder(1, [1, 1, 1], 4), [2, 1, 16, 16]),
                 ("TaskNetworks.cs", () => new ClassDecoder(4, 3), [2, 4, 4, 4]),
                 ("TaskNetworks.cs", () => new DenseDecoder(4, 2), [2, 4, 4, 4]),

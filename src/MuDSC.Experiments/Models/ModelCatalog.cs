@@ -41,6 +41,8 @@ public sealed class ModelCatalog : IModelFactory
         ["torchvision/resnet50"] = Theirs(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
             "fc", BottleneckResNet.Cuts.All),
         ["torchvision/mobilenet_v2"] = Theirs(s => new MobileNetV2(s.Width, s.InChannels, s.EmbedDim), "classifier.1", MobileNetV2.Cuts.All),
+        ["torchvision/efficientnet_b0"] = Theirs(s => new EfficientNet(s.Width, s.InChannels, s.EmbedDim), "classifier.1", EfficientNet.Cuts.All),
+        ["torchvision/convnext_tiny"] = Theirs(s => new ConvNeXt(ConvNeXt.TinyBlocks, s.Width, s.InChannels, s.EmbedDim), "classifier.2", ConvNeXt.Cuts.All),
         ["torchvision/vit_b_16"] = Theirs(s => new TorchvisionViT(768 * s.Width, depth: 12, heads: 12, mlpDim: 3072 * s.Width, patch: 16, s.ImageSize ?? 224, s.InChannels, s.EmbedDim),
             "heads.head", TorchvisionViT.Cuts.All),
         ["timm/vit_tiny_patch16_224"] = Theirs(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All),

@@ -191,7 +191,7 @@ internal static class ActivationCorrelations
             long features = captured[tap.Space].shape[1];
             if (features != units)
                 throw new MergeException(
-                    $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features but '{tap.Space}' has {units} units: " +
+                    $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features ({Layout(tap)}) but '{tap.Space}' has {units} units: " +
                     $"the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
         }
     }
@@ -206,10 +206,18 @@ internal static class ActivationCorrelations
     /// <summary>The input's features, or for a layer reading a concatenation the tap's part of them.</summary>
     private static Tensor PartFeatures(Tensor input, PlanTap tap, long units)
     {
-        var features = Features(input);
+        var features = tap.ChannelsLast ? LastAxisFeatures(input) : Features(input);
         // An input too narrow for the part is recorded whole, for the size check to name.
         return tap.InputOffset is { } offset && offset + units <= features.shape[1] ? features.narrow(1, offset, units) : features;
     }
+
+    /// <summary>A Linear's input, whatever its rank, has its features on the last axis: [B, ..., D] -> [B, D, positions].</summary>
+    private static Tensor LastAxisFeatures(Tensor input) =>
+        input.dim() == 2 ? input.unsqueeze(2) : input.movedim([-1], [1]).flatten(2);
+
+    /// <summary>The layout a tap's features were read in, for messages.</summary>
+    private static string Layout(PlanTap tap) =>
+        tap.ChannelsLast ? "features on the last axis, as a Linear reads them" : "channels first, [N, C, H, W] or [N, T, D] for tokens";
 
     /// <summary>Channels-first samples [B, features, positions]: [B, C, H, W] -> [B, C, H*W]; [B, T, D] -> [B, D, T]; [B, D] -> [B, D, 1].</summary>
     private static Tensor Features(Tensor input) => input.dim() switch

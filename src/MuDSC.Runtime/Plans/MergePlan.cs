@@ -51,9 +51,12 @@ public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole
 /// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,
 /// for a space only a fused projection writes (attention's qk), chunk <see cref="OutputChunk"/> of
 /// <see cref="ChunkCount"/> of its output.
-/// A tap on a layer that reads a concatenation reads the space's channels from <see cref="InputOffset"/> of its input.
+/// A tap on a layer that reads a concatenation reads the space's channels from <see cref="InputOffset"/> of its input;
+/// a tap on a Linear reads its features on the input's last axis (<see cref="ChannelsLast"/>: [N, H, W, C] after a
+/// permute, as ConvNeXt's MLP reads them), any other tap on axis 1.
 /// </summary>
-public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1, long? InputOffset = null)
+public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1, long? InputOffset = null,
+    bool ChannelsLast = false)
 {
     /// <summary>Whether the tap reads a chunk of the module's output rather than its input.</summary>
     public bool AtOutput => OutputChunk is not null;

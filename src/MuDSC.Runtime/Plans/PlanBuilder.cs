@@ -13,6 +13,7 @@ public sealed class PlanBuilder
     private readonly List<string> _mentioned = []; // every state-dict name declared, in declaration order
     private readonly List<(int Position, ConcatenatedAxis Axis)> _concatenations = []; // resolved once every size is known
     private readonly HashSet<PlanAxis> _concatenationParts = [];
+    private readonly HashSet<string> _linearModules = new(StringComparer.Ordinal); // they read features on the last axis
 
     /// <summary>An axis that indexes several spaces one after another, placed at <c>_axes</c>' position when declared.</summary>
     private sealed record ConcatenatedAxis(string Parameter, long Dimension, int Axis, IReadOnlyList<SpaceRef> Parts, AxisRole Role,
@@ -242,17 +243,23 @@ public sealed class PlanBuilder
                 if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
                 else tap = FusedOutputTap(space);
             }
-            if (tap is not null) taps.Add(tap.AtOutput ? tap : AtItsPart(tap));
+            if (tap is not null) taps.Add(tap.AtOutput ? tap : OnItsInput(tap));
         }
         return taps;
     }
 
-    /// <summary>A tap on a layer that reads its space as part of a concatenation reads that part's channels.</summary>
-    private PlanTap AtItsPart(PlanTap tap)
+    /// <summary>
+    /// Where an input tap finds its space's features: on the last axis at a Linear, and at a layer that reads the space
+    /// as part of a concatenation, that part's channels.
+    /// </summary>
+    private PlanTap OnItsInput(PlanTap tap)
     {
         var part = _axes.FirstOrDefault(a => a.Space == tap.Space && a.Role == AxisRole.In && ModuleOf(a.Parameter) == tap.Module && _concatenationParts.Contains(a));
-        return part is null ? tap : tap with { InputOffset = part.Offset };
+        return tap with { InputOffset = part?.Offset, ChannelsLast = _linearModules.Contains(tap.Module) };
     }
+
+    /// <summary>Records that the module at <paramref name="path"/> is a Linear, which reads its input's last axis.</summary>
+    internal void AddLinear(string path) => _linearModules.Add(path);
 
     /// <summary>
     /// A space read by nothing but written as chunks of one fused weight is read at the last of

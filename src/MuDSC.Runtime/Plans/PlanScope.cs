@@ -45,6 +45,7 @@ public sealed class PlanScope
                 ConvolutionAxes(path, conv, spaces);
                 break;
             case Linear linear:
+                _builder.AddLinear(path);
                 LinearAxes(path, $"{path}.weight", linear.weight, spaces);
                 if (linear.bias is not null) OutputChunks(path, $"{path}.bias", linear.bias, spaces[1..]);
                 break;
