@@ -15,8 +15,9 @@ public sealed record Mutant(string Kind, string File, string What, string Source
 
 /// <summary>
 /// Seeds mistakes into the DSL attributes of [Mergeable] classes, one at a time, each kind a mistake a person makes
-/// while declaring: a space dropped from, swapped in or tied to another in a [Maps]; a [Maps] or [MergeGroup] dropped;
-/// HeadsFrom dropped; a fused output's spaces reordered; a tap moved to another space.
+/// while declaring: a space dropped from, swapped in or tied to another in a [Maps]; a concatenation's parts swapped
+/// or one tied to another space; a [Maps] or [MergeGroup] dropped; HeadsFrom dropped; a fused output's spaces
+/// reordered; a tap moved to another space.
 /// </summary>
 internal static class Mutants
 {
@@ -50,8 +51,16 @@ internal static class Mutants
                     }
                     foreach (var space in spaces.Where(s => !FixedNames.Contains(s.Token.ValueText)))
                     {
-                        string? other = Next(declared, space.Token.ValueText);
-                        if (other is not null) yield return Make("tie-spaces", field, maps, maps.ReplaceNode(space, Literal(other)));
+                        // A concatenation's parts are tied one at a time, and swapped: "u+e1" read as "e1+u".
+                        var parts = space.Token.ValueText.Split('+');
+                        for (int p = 0; p < parts.Length; p++)
+                        {
+                            string? other = FixedNames.Contains(parts[p]) ? null : Next(declared, parts[p]);
+                            if (other is not null)
+                                yield return Make("tie-spaces", field, maps, maps.ReplaceNode(space, Literal(string.Join("+", parts.Select((q, i) => i == p ? other : q)))));
+                        }
+                        if (parts.Length > 1 && parts.Distinct().Count() > 1)
+                            yield return Make("swap-parts", field, maps, maps.ReplaceNode(space, Literal(string.Join("+", parts.Reverse()))));
                     }
                     if (spaces.Count >= 3 && IsFused(maps, spaces))
                     {
