@@ -111,8 +111,8 @@ internal static class CommonOptions
         }
     }
 
-    /// <summary>Exit codes: a refused input or a failed step, a usage error, a bug of ours.</summary>
-    public const int UserError = 1, UsageError = 2, InternalError = 3;
+    /// <summary>Exit codes: a refused input or a failed step, a usage error, a bug of ours; Ctrl-C (128 + SIGINT's number).</summary>
+    public const int UserError = 1, UsageError = 2, InternalError = 3, Interrupted = 130;
 
     /// <summary>Set by --verbose: an internal error prints its stack trace.</summary>
     public static bool Verbose { get; set; }
@@ -132,6 +132,10 @@ internal static class CommonOptions
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;
+        }
+        catch (OperationCanceledException)
+        {
+            return Interrupted; // a signal arrived: its handler reports it and ends the process
         }
         catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException or Replication.ExperimentException)
         {

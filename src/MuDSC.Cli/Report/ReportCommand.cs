@@ -19,7 +19,7 @@ internal static partial class ReportCommand
     {
         var files = new Argument<string[]>("checkpoints") { Description = "The two safetensors checkpoints to merge.", Arity = new ArgumentArity(2, 2) };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
-        var outDir = new Option<string>("--out-dir") { Description = "Folder for report.md, the PNG figures and their data (created if absent).", DefaultValueFactory = _ => "report" };
+        var outDir = new Option<string>("--out-dir") { Description = "Folder for report.md, the PNG figures and their data (created if absent, in a folder that exists). Written aside and moved in when complete: an interrupted or failed report leaves it as it was.", DefaultValueFactory = _ => "report" };
         var force = new Option<bool>("--force") { Description = "Replace a report already in --out-dir." };
         var grid = CommonOptions.Count("--grid", "Loss-landscape grid points per side.", 3, 41, new LandscapeOptions().Grid);
         var normImages = CommonOptions.Count("--norm-images", "Merge-set images (half per task) the BatchNorm statistics are reset on at every landscape and interpolation point.", 2, 1000, new LandscapeOptions().NormImages);
@@ -37,14 +37,22 @@ internal static partial class ReportCommand
             var chosen = MergeCommands.ParseMethods(parse.GetValue(methods)!);
             string folder = PrepareFolder(parse.GetValue(outDir)!, parse.GetValue(force), parse.GetValue(files)!);
             using var context = MergeCommands.Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
-            Write(context, chosen, folder, new LandscapeOptions(parse.GetValue(grid), parse.GetValue(normImages), parse.GetValue(evalImages)));
+            // Written aside and moved in whole: a failed or interrupted report leaves the folder as it was.
+            using (var staged = new AtomicFolder(folder))
+            {
+                Write(context, chosen, staged.Staging, new LandscapeOptions(parse.GetValue(grid), parse.GetValue(normImages), parse.GetValue(evalImages)));
+                staged.Publish(last: ReportFile);
+            }
             AnsiConsole.MarkupLineInterpolated($"wrote [bold]{Path.Combine(folder, ReportFile)}[/]");
             return 0;
         }));
         return command;
     }
 
-    /// <summary>The output folder, checked before any work: not a file, not holding a report unless forced, writable.</summary>
+    /// <summary>
+    /// The output folder, checked before any work and left untouched: not a file, not holding a report unless forced,
+    /// in a folder that exists, writable (the folder if it exists, else its parent, where it will be created).
+    /// </summary>
     private static string PrepareFolder(string path, bool force, string[] inputs)
     {
         if (path.Trim().Length == 0) throw new UsageException("--out-dir: the path is empty.");
@@ -52,8 +60,7 @@ internal static partial class ReportCommand
         if (File.Exists(full)) throw new UsageException($"--out-dir {path}: is a file; give a folder.");
         if (File.Exists(Path.Combine(full, ReportFile)) && !force)
             throw new UsageException($"--out-dir {path}: already holds a {ReportFile}; pass --force to replace it, or choose another folder.");
-        Directory.CreateDirectory(Path.Combine(full, "similarity"));
-        OutputPaths.Check([("--out-dir", Path.Combine(full, ReportFile))], inputs);
+        OutputPaths.Check([("--out-dir", Directory.Exists(full) ? Path.Combine(full, ReportFile) : full)], inputs);
         return full;
     }
 
