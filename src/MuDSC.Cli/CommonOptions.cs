@@ -117,6 +117,9 @@ internal static class CommonOptions
     /// <summary>Set by --verbose: an internal error prints its stack trace.</summary>
     public static bool Verbose { get; set; }
 
+    /// <summary>--force: replace outputs that exist (the one overwrite rule: without it, an existing output is refused before any work).</summary>
+    public static bool Force { get; set; }
+
     /// <summary>
     /// Runs a command body, the one place errors become exit codes: each prints one unwrapped line
     /// "error: ..." on stderr (whole in logs and scripts). Usage errors exit 2, refused inputs and
@@ -170,6 +173,7 @@ internal static class OutputPaths
             string full = Path.GetFullPath(path);
             if (Directory.Exists(full)) throw new UsageException($"{option} {path}: is a directory; give a file name.");
             if (inputPaths.Contains(full)) throw new UsageException($"{option} {path}: is also an input; writing it would destroy that input. Choose another file.");
+            if (File.Exists(full) && !CommonOptions.Force) throw new UsageException($"{option} {path}: exists; pass --force to replace it, or choose another file.");
             if (seen.TryGetValue(full, out var other)) throw new UsageException($"{option} {path}: is also the {other} output; give each output its own file.");
             seen[full] = option;
             string? parent = Path.GetDirectoryName(full);

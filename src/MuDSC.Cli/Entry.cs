@@ -8,6 +8,11 @@ internal static class Entry
     public static int Run(string[] args)
     {
         var verbose = new Option<bool>("--verbose") { Description = "On an unexpected error (exit 3), print its stack trace.", Recursive = true };
+        var force = new Option<bool>("--force")
+        {
+            Description = "Replace outputs that exist. Every command that writes refuses an existing output file (for report, a folder holding a report.md) before any work unless --force is given.",
+            Recursive = true,
+        };
         var root = new RootCommand("MuDSC for .NET: training-free merging of neural networks (Fashion-MNIST 5+5 protocol, or your own data with --merge-set).")
         {
             TrainCommand.Create(),
@@ -23,6 +28,7 @@ internal static class Entry
             ExperimentCommand.Create(),
         };
         root.Options.Add(verbose);
+        root.Options.Add(force);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -32,6 +38,7 @@ internal static class Entry
             return CommonOptions.UsageError;
         }
         CommonOptions.Verbose = parse.GetValue(verbose);
+        CommonOptions.Force = parse.GetValue(force);
         return parse.Invoke();
     }
 }

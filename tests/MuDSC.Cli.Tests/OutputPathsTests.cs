@@ -35,4 +35,42 @@ public class OutputPathsTests : TempFolderTests
         Assert.DoesNotThrow(() => OutputPaths.Check([("--out", InFolder("merged.safetensors")), ("--json", null)], [InFolder("a.safetensors")]));
         Assert.That(Directory.GetFileSystemEntries(Folder), Is.Empty);
     }
+
+    /// <summary>
+    /// The one overwrite rule, through every command that writes a file: an existing output is refused at once (exit 2,
+    /// naming the option and --force) and left as it was.
+    /// </summary>
+    [TestCase("train", "--arch", "resnet20", "--classes", "0,1", "--out")]
+    [TestCase("merge", "A", "B", "--method", "zipit", "--out")]
+    [TestCase("compare", "A", "B", "--csv")]
+    [TestCase("compare", "A", "B", "--json")]
+    [TestCase("predict", "A", "--inputs", "A", "--out")]
+    [TestCase("tasks", "train", "--task", "class", "--out")]
+    [TestCase("tasks", "merge", "A", "B", "--method", "zipit", "--out")]
+    [TestCase("tasks", "table", "A", "B", "--csv")]
+    public void AnExistingOutputIsRefusedBeforeAnyWorkUnlessForced(params string[] command)
+    {
+        string existing = InFolder("existing.out");
+        File.WriteAllText(existing, "a user's file");
+        string a = ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), b = ShippedCheckpoints.Path("resnet20_scratch_b.safetensors");
+        string[] args = [.. command.Select(arg => arg switch { "A" => a, "B" => b, _ => arg }), existing];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (code, error) = StandardError.Capture(() => Entry.Run(args));
+        Assert.That(code, Is.EqualTo(CommonOptions.UsageError), error);
+        Assert.That(error, Does.Contain($"{command[^1]} {existing}: exists; pass --force to replace it"));
+        Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(5));
+        Assert.That(File.ReadAllText(existing), Is.EqualTo("a user's file"));
+    }
+
+    [Test]
+    public void ForceReplacesAnExistingOutput()
+    {
+        string existing = InFolder("merged.safetensors");
+        File.WriteAllText(existing, "an old merge");
+        string[] args = ["merge", ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"),
+            "--method", "average", "--out", existing, "--force"];
+        var (code, error) = StandardError.Capture(() => Entry.Run(args));
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(new FileInfo(existing).Length, Is.GreaterThan(1000), "the merged model replaced the old file");
+    }
 }

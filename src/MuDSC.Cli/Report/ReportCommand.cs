@@ -20,7 +20,6 @@ internal static partial class ReportCommand
         var files = new Argument<string[]>("checkpoints") { Description = "The two safetensors checkpoints to merge.", Arity = new ArgumentArity(2, 2) };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var outDir = new Option<string>("--out-dir") { Description = "Folder for report.md, the PNG figures and their data (created if absent, in a folder that exists). Written aside and moved in when complete: an interrupted or failed report leaves it as it was.", DefaultValueFactory = _ => "report" };
-        var force = new Option<bool>("--force") { Description = "Replace a report already in --out-dir." };
         var grid = CommonOptions.Count("--grid", "Loss-landscape grid points per side.", 3, 41, new LandscapeOptions().Grid);
         var normImages = CommonOptions.Count("--norm-images", "Merge-set images (half per task) the BatchNorm statistics are reset on at every landscape and interpolation point.", 2, 1000, new LandscapeOptions().NormImages);
         var evalImages = CommonOptions.Count("--eval-images", "Test images (the first ones) each landscape and interpolation point's loss is computed on.", 10, 10000, new LandscapeOptions().EvalImages);
@@ -30,12 +29,12 @@ internal static partial class ReportCommand
             "activation similarity, MuDSC's alpha search, the coordinate descents, the loss landscape of align, rebasin and mudsc-align, " +
             "the interpolation from A to B, and the results table.")
         {
-            files, methods, outDir, force, grid, normImages, evalImages, taskA, taskB, device, data,
+            files, methods, outDir, grid, normImages, evalImages, taskA, taskB, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
             var chosen = MergeCommands.ParseMethods(parse.GetValue(methods)!);
-            string folder = PrepareFolder(parse.GetValue(outDir)!, parse.GetValue(force), parse.GetValue(files)!);
+            string folder = PrepareFolder(parse.GetValue(outDir)!, CommonOptions.Force, parse.GetValue(files)!);
             using var context = MergeCommands.Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
             // Written aside and moved in whole: a failed or interrupted report leaves the folder as it was.
             using (var staged = new AtomicFolder(folder))
