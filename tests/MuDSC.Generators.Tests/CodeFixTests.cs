@@ -69,16 +69,19 @@ public class CodeFixTests
             Net("[Mergeable, MergeGroup(\"h\")]", TwoLinears, modifiers: "partial "));
     }
 
+    private const string MidGroup = "[Mergeable, MergeGroup(\"mid\")]";
+
+    /// <summary>A norm between a conv writing "mid" and one reading it, with <paramref name="norm"/> as its attributes.</summary>
+    private static string NormAfterConv(string norm) => $$"""
+            [Maps("in", "mid")] private readonly Conv2d conv1 = nn.Conv2d(3, 8, 3);
+            {{norm}}private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
+            [Maps("mid", "out")] private readonly Conv2d conv2 = nn.Conv2d(8, 4, 3);
+        """;
+
     [Test]
     public void MDSC005_ANormAfterALayerThatWritesASpaceBindsThatSpace()
     {
-        const string group = "[Mergeable, MergeGroup(\"mid\")]";
-        string Body(string norm) => $$"""
-                [Maps("in", "mid")] private readonly Conv2d conv1 = nn.Conv2d(3, 8, 3);
-                {{norm}}private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
-                [Maps("mid", "out")] private readonly Conv2d conv2 = nn.Conv2d(8, 4, 3);
-            """;
-        AssertFixed(Net(group, Body("")), new AddMapsFix(), "MDSC005.maps", Net(group, Body("[Maps(\"mid\")]\n    ")));
+        AssertFixed(Net(MidGroup, NormAfterConv("")), new AddMapsFix(), "MDSC005.maps", Net(MidGroup, NormAfterConv("[Maps(\"mid\")]\n    ")));
     }
 
     [Test]
@@ -202,16 +205,10 @@ public class CodeFixTests
     {
         // dotnet format can ask for Fix-all with no key: it read the key from the first diagnostic of the document, which
         // was another provider's (MDSC001 before MDSC005).
-        const string group = "[Mergeable, MergeGroup(\"mid\")]";
-        string Body(string norm) => $$"""
-                [Maps("in", "mid")] private readonly Conv2d conv1 = nn.Conv2d(3, 8, 3);
-                {{norm}}private readonly BatchNorm2d bn1 = nn.BatchNorm2d(8);
-                [Maps("mid", "out")] private readonly Conv2d conv2 = nn.Conv2d(8, 4, 3);
-            """;
-        var determined = CodeFixHarness.Document(Net(group, Body(""), modifiers: "public sealed "));
+        var determined = CodeFixHarness.Document(Net(MidGroup, NormAfterConv(""), modifiers: "public sealed "));
         var fixedSolution = CodeFixHarness.FixAll(determined, new AddMapsFix(), key: null, FixAllScope.Document);
         Assert.That(CodeFixHarness.TextOf(fixedSolution, determined.Id),
-            Is.EqualTo(Net(group, Body("[Maps(\"mid\")]\n    "), modifiers: "public sealed ")));
+            Is.EqualTo(Net(MidGroup, NormAfterConv("[Maps(\"mid\")]\n    "), modifiers: "public sealed ")));
 
         string ambiguous = Net("[Mergeable, MergeGroup(\"a\")]", """
                 private readonly LayerNorm norm = nn.LayerNorm(8);
