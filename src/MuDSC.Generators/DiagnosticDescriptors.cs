@@ -88,9 +88,9 @@ internal static class DiagnosticDescriptors
         "A [Tap] records the input of the layer it is on. Name the space that the layer's [Maps] reads, or move the tap to a layer that reads the space you meant.");
 
     public static readonly DiagnosticDescriptor MalformedConcatenation = Error("MDSC015",
-        "A concatenation is malformed or misplaced",
+        "A concatenation is malformed, misplaced or does not add up",
         "Field '{0}' of '{1}' names '{2}', {3}",
-        "Write a concatenation as its parts in torch.cat's order joined by '+', as \"u+e1\", in a [Maps] only; a [Tap] names one space, so tap each part.");
+        "Write a concatenation as its parts in torch.cat's order joined by '+', as \"u+e1\", in a [Maps] only (a [Tap] names one space, so tap each part); its parts' channels must add up to the channels of the layer that reads it.");
 
     public static readonly ImmutableArray<DiagnosticDescriptor> All = ImmutableArray.Create(
         NotPartial, UndeclaredSpace, WrongSpaceCount, UnusedSpace, MissingMaps, BadHeadsFrom, ChildNotMergeable,

@@ -78,6 +78,12 @@ public sealed partial class MergePlanGenerator
                 written = WrittenSpace(model) ?? written;
             }
             CheckUsage(type, ports, groups, bound, fields.SelectMany(f => f.Taps).ToList(), report);
+            foreach (var mismatch in ConcatenationSizes.Find(type, fields))
+            {
+                var maps = type.GetMembers(mismatch.Field.Name).SelectMany(m => Attributes(m, MapsAttribute)).FirstOrDefault();
+                report.Add("MDSC015", LocationInfo.From(maps?.ApplicationSyntaxReference?.GetSyntax()), mismatch.Field.Name, type.Name, mismatch.Concatenation,
+                    $"whose parts add up to {mismatch.Sum} channels ({mismatch.Parts}) but the layer reads {mismatch.Channels}: bind the parts torch.cat joins, in its order, or correct the channel counts");
+            }
             CheckConstantNames(type, ports.Concat(groups), report);
 
             var place = new ClassPlace(

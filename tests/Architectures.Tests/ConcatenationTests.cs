@@ -150,13 +150,17 @@ public partial class ConcatenationTests
         Assert.That(Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!.Message, Does.Contain("e1").Or.Contain("u"));
     }
 
-    /// <summary>The decoder's input has a channel more than its parts.</summary>
+    /// <summary>
+    /// The decoder's input has a channel more than its parts. Sized by a constant, not a literal: with literals the
+    /// analyzer refuses it at compile time (MDSC015), and this test is of the plan build's check.
+    /// </summary>
     [Mergeable, MergeGroup("a"), MergeGroup("b"), MergeGroup("d")]
     private sealed partial class ShortConcatNet : nn.Module<Tensor, Tensor>
     {
+        private const int Joined = 8;
         [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
         [Maps("in", "b")] private readonly Conv2d right = nn.Conv2d(1, 4, 1);
-        [Maps("a+b", "d")] private readonly Conv2d join = nn.Conv2d(8, 2, 1);
+        [Maps("a+b", "d")] private readonly Conv2d join = nn.Conv2d(Joined, 2, 1);
         [Maps("d", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
 
         public ShortConcatNet() : base(nameof(ShortConcatNet)) => RegisterComponents();

@@ -2,6 +2,7 @@ using MuDSC.Checkpoints;
 using MuDSC.Data;
 using MuDSC.Dsl;
 using MuDSC.Merging;
+using MuDSC.Modules;
 using MuDSC.Plans;
 using MuDSC.Training;
 using TorchSharp;
@@ -129,16 +130,30 @@ public partial class ModernBlocksTests
         public override Tensor forward(Tensor x) => head.call(depthwise.call(stem.call(x)));
     }
 
-    [Mergeable, MergeGroup("a"), MergeGroup("b")]
-    private sealed partial class GroupedNet : nn.Module<Tensor, Tensor>
+    /// <summary>A grouped convolution bound to the image: its groups could not move with the input's.</summary>
+    [Mergeable, MergeGroup("b")]
+    private sealed partial class GroupedStemNet : nn.Module<Tensor, Tensor>
     {
-        [Maps("in", "a")] private readonly Conv2d stem = nn.Conv2d(1, 4, 1);
-        [Maps("a", "b")] private readonly Conv2d grouped = nn.Conv2d(4, 6, 3, groups: 2);
-        [Maps("b", "out")] private readonly Conv2d head = nn.Conv2d(6, 2, 1);
+        [Maps("in", "b")] private readonly Conv2d grouped = nn.Conv2d(2, 4, 3, groups: 2);
+        [Maps("b", "out")] private readonly Conv2d head = nn.Conv2d(4, 2, 1);
 
-        public GroupedNet() : base(nameof(GroupedNet)) => RegisterComponents();
+        public GroupedStemNet() : base(nameof(GroupedStemNet)) => RegisterComponents();
 
-        public override Tensor forward(Tensor x) => head.call(grouped.call(stem.call(x)));
+        public override Tensor forward(Tensor x) => head.call(grouped.call(x));
+    }
+
+    /// <summary>A GroupNorm of 4 groups on a space a grouped convolution splits into 2.</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class ClashingGroupsNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d stem = nn.Conv2d(1, 8, 1);
+        [Maps("a")] private readonly GroupNorm norm = Layers.GroupNorm(4, 8);
+        [Maps("a", "b")] private readonly Conv2d grouped = nn.Conv2d(8, 8, 3, groups: 2);
+        [Maps("b", "out")] private readonly Conv2d head = nn.Conv2d(8, 2, 1);
+
+        public ClashingGroupsNet() : base(nameof(ClashingGroupsNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => head.call(grouped.call(norm.call(stem.call(x))));
     }
 
     [Mergeable, MergeGroup("a")]
@@ -161,10 +176,15 @@ public partial class ModernBlocksTests
             Assert.That(Assert.Throws<PlanException>(() => PlanBuilder.Build(split))!.Message,
                 Does.Contain("depthwise:").And.Contain("depthwise convolution (groups = in = out channels = 4)").And.Contain("[Maps(\"a\")]"));
         }
-        using (var grouped = new GroupedNet())
+        using (var grouped = new GroupedStemNet())
         {
             Assert.That(Assert.Throws<PlanException>(() => PlanBuilder.Build(grouped))!.Message,
-                Does.Contain("grouped").And.Contain("groups = 2").And.Contain("not supported"));
+                Does.Contain("grouped:").And.Contain("groups = 2").And.Contain("binds two spaces of its own"));
+        }
+        using (var clashing = new ClashingGroupsNet())
+        {
+            Assert.That(Assert.Throws<PlanException>(() => PlanBuilder.Build(clashing))!.Message,
+                Does.Contain("space 'a' has 4 groups from norm but 2 groups from grouped").And.Contain("same group count"));
         }
         using var transposed = new OneSpaceTransposedNet();
         Assert.That(Assert.Throws<PlanException>(() => PlanBuilder.Build(transposed))!.Message,

@@ -245,6 +245,27 @@ public class DiagnosticTests
             """), "MDSC015", $"Maps(\"{binding}\"", "'join'", $"names '{binding}'", fragment);
 
     [Test]
+    public void MDSC015_PartsThatDoNotAddUpToTheReadersChannels() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\"), MergeGroup(\"d\")]", """
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("in", "b")] private readonly Conv2d right = nn.Conv2d(1, 4, 1);
+                [Maps("a+b", "d")] private readonly Conv2d join = nn.Conv2d(8, 2, 1);
+                [Maps("d")] private readonly BatchNorm2d norm = nn.BatchNorm2d(2);
+                [Maps("d", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+            """), "MDSC015", "Maps(\"a+b\"", "'join'", "add up to 7 channels (a 3 + b 4) but the layer reads 8");
+
+    [Test]
+    public void PartsThatAddUpOrAreSizedAtRunTimeAreNoMistake() =>
+        Assert.That(GeneratorHarness.AnalyzerDiagnostics(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\"), MergeGroup(\"d\"), MergeGroup(\"e\")]", """
+                [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);
+                [Maps("in", "b")] private readonly Conv2d right = nn.Conv2d(1, 4, 1);
+                [Maps("a+b", "d")] private readonly Conv2d join = nn.Conv2d(7, 2, 1);
+                [Maps("d+a", "e")] private readonly Conv2d late = nn.Conv2d(Width, 2, 1);
+                [Maps("e", "out")] private readonly Conv2d head = nn.Conv2d(2, 2, 1);
+                private const int Width = 99;
+            """)), Is.Empty);
+
+    [Test]
     public void MDSC015_ATapOfAConcatenation() =>
         ExpectOnly(Net("[Mergeable, MergeGroup(\"a\"), MergeGroup(\"b\"), MergeGroup(\"d\")]", """
                 [Maps("in", "a")] private readonly Conv2d left = nn.Conv2d(1, 3, 1);

@@ -47,9 +47,35 @@ internal static class GroupMatcher
         return (new UnitMatching([.. assignment], n, models, valueSum / blocks), blockOrders);
     }
 
+    /// <summary>
+    /// The block pairing that serves several spaces whose blocks must move together (the two sides of a grouped
+    /// convolution): model i's block q is paired with model 0's block p to maximise the sum, over the spaces, of each
+    /// pair's block score. One space alone decides from its own similarity, which can be weak (a space seen before its
+    /// neighbours are matched) and would force a wrong pairing on the others.
+    /// </summary>
+    public static int[][] PairBlocks(IReadOnlyList<double[,]> similarities, int models, int blocks) =>
+        Enumerable.Range(1, models - 1).Select(model =>
+        {
+            var scores = new double[blocks, blocks];
+            foreach (var similarity in similarities)
+            {
+                int n = PermuteMatcher.UnitsPerModel(similarity, models);
+                if (n % blocks != 0) throw new ArgumentException($"{n} units cannot form {blocks} equal blocks");
+                AddBlockScores(scores, similarity, model, n, blocks, n / blocks);
+            }
+            return LinearAssignment.Maximize(scores);
+        }).ToArray();
+
     private static int[] AssignBlocks(double[,] similarity, int model, int n, int blocks, int g)
     {
         var scores = new double[blocks, blocks];
+        AddBlockScores(scores, similarity, model, n, blocks, g);
+        return LinearAssignment.Maximize(scores);
+    }
+
+    /// <summary>Adds to scores[p, q] the mean similarity of the best unit assignment between model 0's block p and model's block q.</summary>
+    private static void AddBlockScores(double[,] scores, double[,] similarity, int model, int n, int blocks, int g)
+    {
         for (int p = 0; p < blocks; p++)
         {
             for (int q = 0; q < blocks; q++)
@@ -62,9 +88,8 @@ internal static class GroupMatcher
                 var column = LinearAssignment.Maximize(pair);
                 double sum = 0;
                 for (int i = 0; i < g; i++) sum += pair[i, column[i]];
-                scores[p, q] = sum / g;
+                scores[p, q] += sum / g;
             }
         }
-        return LinearAssignment.Maximize(scores);
     }
 }

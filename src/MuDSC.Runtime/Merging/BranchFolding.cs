@@ -20,6 +20,9 @@ internal static class BranchFolding
         foreach (var name in split.BranchEntries)
         {
             using var scope = torch.NewDisposeScope();
+            // An unmerge mixes units across groups: folded into a grouped convolution it would not stay block-diagonal.
+            if (GroupedWeights.GroupsOf(axes[name]) > 1)
+                throw new MergeException($"{name}: a cut before a grouped convolution is not supported (the unmerge would mix its groups); cut elsewhere.");
             var tensor = AxisTransform.Apply(model[name], axes[name], _ => unmerge);
             folded[name] = (ReferenceEquals(tensor, model[name]) ? tensor.clone() : tensor).MoveToOuterDisposeScope();
         }

@@ -58,15 +58,63 @@ internal sealed class Merger
         // Weight-only methods start with no space matched.
         var current = MatchingSet.Empty(_device);
         var workspace = new ZipMatcher.Workspace(); // released with this call: the apply phase does not hold it
-        var blockOrders = options.TieHeads ? new Dictionary<string, int[][]>(StringComparer.Ordinal) : null;
+        var ties = new BlockTies(options.TieHeads);
         if (method.UsesActivations)
         {
             foreach (var space in _plan.Spaces)
-                current[space.Name] = MatchSpace(space, activations![space.Name], method.Matcher, zip, blockOrders, workspace);
+                MatchWithFollowers(space, (s, _) => activations![s.Name], method.Matcher, zip, current, ties, workspace);
             if (!method.UsesCoordinateDescent) return current;
         }
-        return Descend(method, activations, alpha, zip, descent, current, blockOrders, workspace, progress);
+        return Descend(method, activations, alpha, zip, descent, current, ties, workspace, progress);
     }
+
+    /// <summary>
+    /// The block pairings that tied spaces take from the space they follow (<see cref="PlanSpace.BlockOrderOf"/>): always
+    /// for groups (a grouped convolution's two sides must move their groups together, or its weight would not stay
+    /// block-diagonal), for heads only with <see cref="MatchOptions.TieHeads"/>.
+    /// </summary>
+    private sealed class BlockTies(bool tieHeads)
+    {
+        /// <summary>Each blocked space's latest block pairing.</summary>
+        public Dictionary<string, int[][]> Orders { get; } = new(StringComparer.Ordinal);
+
+        public bool Follows(PlanSpace space) => space.BlockOrderOf is not null && (space.Structure == SpaceStructure.Groups || tieHeads);
+    }
+
+    /// <summary>
+    /// Matches <paramref name="space"/>, then every space tied to it (and theirs), so that a follower always holds its
+    /// leader's latest block pairing. A space leading tied groups pairs them on the similarities of every space that
+    /// moves with them (<see cref="GroupMatcher.PairBlocks"/>): its own alone can be too weak to decide for all. A
+    /// head leader pairs on its own, as <see cref="MatchOptions.TieHeads"/> states. Returns the space's own merge value.
+    /// </summary>
+    /// <param name="similarityOf">
+    /// A space's similarity; with forPairing, the one its groups are paired on: weight similarity then leaves out the
+    /// grouped convolutions that tie the spaces, whose slices, seen through a partner's current group pairing, would
+    /// only ever confirm that pairing.
+    /// </param>
+    private double MatchWithFollowers(PlanSpace space, Func<PlanSpace, bool, double[,]> similarityOf, MatcherKind matcher, ZipOptions zip,
+        MatchingSet current, BlockTies ties, ZipMatcher.Workspace workspace)
+    {
+        int[][]? pairing = null;
+        if (space.Structure == SpaceStructure.Groups && !ties.Follows(space))
+        {
+            var moving = TiedTo(space, ties);
+            if (moving.Count > 1)
+                pairing = GroupMatcher.PairBlocks([.. moving.Select(s => similarityOf(s, true))], Models, (int)space.Blocks);
+        }
+        var matching = MatchSpace(space, similarityOf(space, false), matcher, zip, ties, workspace, pairing);
+        current[space.Name] = matching;
+        foreach (var follower in Followers(space, ties))
+            MatchWithFollowers(follower, similarityOf, matcher, zip, current, ties, workspace);
+        return matching.Value;
+    }
+
+    private IEnumerable<PlanSpace> Followers(PlanSpace space, BlockTies ties) =>
+        _plan.Spaces.Where(f => f.BlockOrderOf == space.Name && ties.Follows(f));
+
+    /// <summary><paramref name="space"/> and every space whose blocks follow it, directly or through another.</summary>
+    private List<PlanSpace> TiedTo(PlanSpace space, BlockTies ties) =>
+        [space, .. Followers(space, ties).SelectMany(f => TiedTo(f, ties))];
 
     /// <summary>
     /// Coordinate descent as the reference runs it: each sweep visits the spaces in the order of a
@@ -77,7 +125,7 @@ internal sealed class Merger
     /// after `Patience` such sweeps the best is returned.
     /// </summary>
     private MatchingSet Descend(MergeMethod method, IReadOnlyDictionary<string, double[,]>? activations, double alpha,
-        ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, Dictionary<string, int[][]>? blockOrders,
+        ZipOptions zip, CoordinateDescentOptions descent, MatchingSet current, BlockTies ties,
         ZipMatcher.Workspace workspace, IProgress<string>? progress)
     {
         using var generator = new Generator((ulong)descent.Seed);
@@ -90,12 +138,11 @@ internal sealed class Merger
             double total = 0;
             foreach (int index in VisitingOrder(generator))
             {
-                var space = _plan.Spaces[index];
-                var similarity = WeightSimilarityOf(space, current);
-                if (method.Similarity == SimilarityKind.Mixed) similarity = Mix(similarity, activations![space.Name], alpha);
-                var matching = MatchSpace(space, similarity, method.Matcher, zip, blockOrders, workspace);
-                current[space.Name] = matching;
-                total += matching.Value;
+                total += MatchWithFollowers(_plan.Spaces[index], (space, forPairing) =>
+                {
+                    var similarity = WeightSimilarityOf(space, current, leaveOutGrouped: forPairing);
+                    return method.Similarity == SimilarityKind.Mixed ? Mix(similarity, activations![space.Name], alpha) : similarity;
+                }, method.Matcher, zip, current, ties, workspace);
             }
             double score = total / _plan.Spaces.Count;
             scores.Add(score);
@@ -125,9 +172,9 @@ internal sealed class Merger
         return order.data<long>().Select(i => (int)i).ToArray();
     }
 
-    private double[,] WeightSimilarityOf(PlanSpace space, MatchingSet current)
+    private double[,] WeightSimilarityOf(PlanSpace space, MatchingSet current, bool leaveOutGrouped = false)
     {
-        using var similarity = _weights.Compute(space, current);
+        using var similarity = _weights.Compute(space, current, leaveOutGrouped);
         return PearsonCorrelation.ToArray(similarity);
     }
 
@@ -171,29 +218,25 @@ internal sealed class Merger
     }
 
     /// <summary>Model <paramref name="model"/>'s tensor with out axes through M and in axes through U.</summary>
-    private Tensor Applied(string name, IEnumerable<PlanAxis> axes, int model, MatchingSet matchings) =>
-        AxisTransform.Apply(_models[model][name], axes, axis =>
+    private Tensor Applied(string name, IReadOnlyList<PlanAxis> axes, int model, MatchingSet matchings) =>
+        GroupedWeights.InDenseForm(_models[model][name], axes, tensor => AxisTransform.Apply(tensor, axes, axis =>
         {
             var (merge, unmerge) = matchings.Matrices(axis.Space, model);
             return axis.Role == AxisRole.Out ? merge : unmerge;
-        });
+        }));
 
-    /// <param name="blockOrders">
-    /// Each head-structured space's latest head pairing, when heads are tied: a space whose heads
-    /// follow another's (<see cref="PlanSpace.BlockOrderOf"/>) takes that pairing. Null: every space pairs its own.
-    /// </param>
-    private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip,
-        Dictionary<string, int[][]>? blockOrders, ZipMatcher.Workspace workspace)
+    /// <param name="ties">Whether the space takes the block pairing of the space it follows, and every space's latest one.</param>
+    /// <param name="pairing">The block pairing to use, chosen for the space and its followers together; null: its own.</param>
+    private UnitMatching MatchSpace(PlanSpace space, double[,] similarity, MatcherKind matcher, ZipOptions zip, BlockTies ties,
+        ZipMatcher.Workspace workspace, int[][]? pairing = null)
     {
         var zipOptions = matcher == MatcherKind.Zip ? zip : null;
         if (space.Blocks == 1)
             return zipOptions is null ? PermuteMatcher.Match(similarity, Models) : ZipMatcher.Match(similarity, Models, zipOptions, workspace);
 
-        int[][]? fixedOrder = blockOrders is not null && space.BlockOrderOf is not null
-            ? blockOrders.GetValueOrDefault(space.BlockOrderOf) ?? IdentityOrders(space)
-            : null;
+        int[][]? fixedOrder = pairing ?? (ties.Follows(space) ? ties.Orders.GetValueOrDefault(space.BlockOrderOf!) ?? IdentityOrders(space) : null);
         var (matching, orders) = GroupMatcher.Match(similarity, Models, (int)space.Blocks, zipOptions, fixedOrder, workspace);
-        if (blockOrders is not null) blockOrders[space.Name] = orders;
+        ties.Orders[space.Name] = orders;
         return matching;
     }
 

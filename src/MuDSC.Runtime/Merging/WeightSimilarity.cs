@@ -25,11 +25,13 @@ internal sealed class WeightSimilarity
     }
 
     /// <summary>The O x O correlation of the stacked models' unit vectors, as a float32 tensor on the weights' device.</summary>
-    public Tensor Compute(PlanSpace space, MatchingSet current)
+    /// <param name="leaveOutGrouped">Leave out grouped convolutions' weights, unless nothing else touches the space.</param>
+    public Tensor Compute(PlanSpace space, MatchingSet current, bool leaveOutGrouped = false)
     {
         using var scope = torch.NewDisposeScope();
         var stacked = new List<Tensor>();
         var parameters = _plan.AxesOf(space.Name).Where(a => !a.Statistic).Select(a => a.Parameter).Distinct().ToList();
+        if (leaveOutGrouped && parameters.Any(p => !IsGrouped(p))) parameters.RemoveAll(IsGrouped);
         for (int model = 0; model < _models.Count; model++)
         {
             int index = model;
@@ -37,7 +39,8 @@ internal sealed class WeightSimilarity
             foreach (var parameter in parameters)
             {
                 var axes = _plan.AxesOfParameter(parameter).ToList();
-                var mapped = AxisTransform.Apply(_models[model][parameter], axes.Where(a => a.Space != space.Name), axis =>
+                var weights = GroupedWeights.Dense(_models[model][parameter], GroupedWeights.GroupsOf(axes));
+                var mapped = AxisTransform.Apply(weights, axes.Where(a => a.Space != space.Name), axis =>
                 {
                     if (!current.Contains(axis.Space)) return null;
                     var (merge, unmerge) = current.Matrices(axis.Space, index);
@@ -53,4 +56,6 @@ internal sealed class WeightSimilarity
         }
         return PearsonCorrelation.OfRows(torch.cat(stacked, 0)).MoveToOuterDisposeScope();
     }
+
+    private bool IsGrouped(string parameter) => GroupedWeights.GroupsOf(_plan.AxesOfParameter(parameter)) > 1;
 }

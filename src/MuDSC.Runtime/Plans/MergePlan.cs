@@ -42,10 +42,11 @@ public enum AxisRole
 /// the space's size. A fused parameter splits its axis into <see cref="Chunks"/> equal parts, this axis being part
 /// <see cref="Chunk"/>; a layer reading a concatenation holds one axis per part, each at its own offset.
 /// A <see cref="Statistic"/> (a norm's running mean or variance) is permuted with its space but takes
-/// no part in weight similarity: it describes the data, not the function's units.
+/// no part in weight similarity: it describes the data, not the function's units. The axes of a grouped convolution's
+/// weight have <see cref="Groups"/> > 1: they index its block-diagonal dense form (<c>GroupedWeights</c>).
 /// </summary>
 public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole Role, int Chunk = 0, int Chunks = 1,
-    bool Statistic = false, long Offset = 0);
+    bool Statistic = false, long Offset = 0, long Groups = 1);
 
 /// <summary>
 /// Where a space's activations are recorded: the input of the module at <see cref="Module"/>, or,

@@ -81,18 +81,24 @@ internal static class Permutations
         }
 
         var result = new Dictionary<string, Tensor>(stateDict, StringComparer.Ordinal);
-        foreach (var group in plan.Axes.GroupBy(a => (a.Parameter, a.Axis)))
+        foreach (var parameter in plan.Axes.GroupBy(a => a.Parameter))
         {
             using var scope = torch.NewDisposeScope(); // roots the index temporaries; the permuted tensor is moved out
-            var tensor = stateDict[group.Key.Parameter];
-            var index = ScalarArithmetic.Arange(tensor.shape[group.Key.Axis], tensor.device);
-            foreach (var axis in group)
+            var permuted = GroupedWeights.InDenseForm(stateDict[parameter.Key], parameter, tensor =>
             {
-                var p = permutations[axis.Space].to(tensor.device);
-                index[TensorIndex.Slice(axis.Offset, axis.Offset + p.shape[0])] = p.Plus(axis.Offset);
-            }
-            var current = result[group.Key.Parameter];
-            result[group.Key.Parameter] = current.index_select(group.Key.Axis, index).MoveToOuterDisposeScope();
+                foreach (var axes in parameter.GroupBy(a => a.Axis))
+                {
+                    var index = ScalarArithmetic.Arange(tensor.shape[axes.Key], tensor.device);
+                    foreach (var axis in axes)
+                    {
+                        var p = permutations[axis.Space].to(tensor.device);
+                        index[TensorIndex.Slice(axis.Offset, axis.Offset + p.shape[0])] = p.Plus(axis.Offset);
+                    }
+                    tensor = tensor.index_select(axes.Key, index);
+                }
+                return tensor;
+            });
+            result[parameter.Key] = permuted.MoveToOuterDisposeScope();
         }
         return result;
     }

@@ -59,7 +59,7 @@ public sealed class PlanBuilder
     }
 
     internal void AddAxis(string parameter, long dimension, int axis, SpaceRef space, AxisRole role, int chunk = 0, int chunks = 1,
-        bool statistic = false)
+        bool statistic = false, long groups = 1)
     {
         Mention(parameter);
         if (space.IsConcat)
@@ -72,7 +72,7 @@ public sealed class PlanBuilder
         if (space.IsFixed) return;
         long size = dimension / chunks;
         RequireSize(space.Name!, size, $"{parameter} (axis {axis})", parameter);
-        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks, statistic, Offset: chunk * size));
+        _axes.Add(new PlanAxis(parameter, axis, space.Name!, role, chunk, chunks, statistic, Offset: chunk * size, Groups: groups));
     }
 
     private void RequireSize(string space, long size, string where, string source)
@@ -162,19 +162,25 @@ public sealed class PlanBuilder
             string existing = info.Structure == SpaceStructure.Heads ? $"{info.Blocks} heads" : $"{info.Blocks} groups";
             throw new PlanException(
                 $"space '{space.Name}' has {existing} from {info.StructureSource} but {groups} groups from {source}; " +
-                "GroupNorms on one space must use the same group count.");
+                "the GroupNorms and grouped convolutions on one space must use the same group count.");
         }
     }
 
-    /// <summary>Ties the head order of <paramref name="follower"/> to <paramref name="leader"/>'s when both have heads.</summary>
-    internal void TieHeads(SpaceRef leader, SpaceRef follower, string source)
+    /// <summary>
+    /// Ties the block order of <paramref name="follower"/> to <paramref name="leader"/>'s when both have blocks of
+    /// <paramref name="kind"/>: heads fused in one projection, or the groups on the two sides of a grouped convolution.
+    /// </summary>
+    internal void TieBlocks(SpaceRef leader, SpaceRef follower, SpaceStructure kind, string source)
     {
-        if (leader.IsFixed || follower.IsFixed || leader == follower) return;
+        if (leader.IsFixed || follower.IsFixed || leader.IsConcat || follower.IsConcat || leader == follower) return;
         var (a, b) = (_spaces[leader.Name!], _spaces[follower.Name!]);
-        if (a.Structure != SpaceStructure.Heads || b.Structure != SpaceStructure.Heads) return;
+        if (a.Structure != kind || b.Structure != kind) return;
+        string blocks = kind == SpaceStructure.Heads ? "heads" : "groups";
         if (a.Blocks != b.Blocks)
-            throw new PlanException($"{source}: spaces '{leader.Name}' ({a.Blocks} heads) and '{follower.Name}' ({b.Blocks} heads) are fused in one projection but differ in head count.");
-        b.BlockOrderOf ??= leader.Name;
+            throw new PlanException($"{source}: spaces '{leader.Name}' ({a.Blocks} {blocks}) and '{follower.Name}' ({b.Blocks} {blocks}) must move their {blocks} together but differ in count.");
+        if (b.BlockOrderOf is not null && b.BlockOrderOf != leader.Name)
+            throw new PlanException($"{source}: the {blocks} of '{follower.Name}' already move with '{b.BlockOrderOf}', so they cannot also move with '{leader.Name}'.");
+        b.BlockOrderOf = leader.Name;
     }
 
     internal void AddTap(string module, SpaceRef space)

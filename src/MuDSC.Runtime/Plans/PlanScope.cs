@@ -93,14 +93,29 @@ public sealed class PlanScope
             if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[0], AxisRole.Out);
             return;
         }
-        if (conv.groups != 1)
-            throw new PlanException($"{path}: grouped {kind} (groups = {conv.groups}, {conv.in_channels} in and {conv.out_channels} out channels) is not supported; depthwise (groups = in = out channels) and ungrouped ones are.");
         if (spaces.Length != 2)
-            throw new PlanException($"{path}: a {kind} binds (in, out); one space is for a depthwise convolution (groups = in = out channels), and this one has groups = 1.");
+            throw new PlanException($"{path}: a {kind} binds (in, out); one space is for a depthwise convolution (groups = in = out channels), and this one has groups = {conv.groups}.");
         int outAxis = conv.transposed ? 1 : 0, inAxis = 1 - outAxis;
-        _builder.AddAxis($"{path}.weight", weight.shape[outAxis], outAxis, spaces[1], AxisRole.Out);
-        _builder.AddAxis($"{path}.weight", weight.shape[inAxis], inAxis, spaces[0], AxisRole.In);
+        long groups = conv.groups;
+        if (groups > 1) GroupSpaces(path, kind, groups, spaces[0], spaces[1]);
+        // Axis 1 of the weight holds in (or out) / groups channels: the axes index the weight's block-diagonal dense form.
+        _builder.AddAxis($"{path}.weight", weight.shape[outAxis] * (outAxis == 1 ? groups : 1), outAxis, spaces[1], AxisRole.Out, groups: groups);
+        _builder.AddAxis($"{path}.weight", weight.shape[inAxis] * (inAxis == 1 ? groups : 1), inAxis, spaces[0], AxisRole.In, groups: groups);
         if (conv.bias is not null) _builder.AddAxis($"{path}.bias", conv.bias.shape[0], 0, spaces[1], AxisRole.Out);
+    }
+
+    /// <summary>
+    /// A grouped convolution's g groups: output group i reads input group i only, so both spaces are split into g
+    /// groups (units permute within groups, groups move whole), and the output's groups move as the input's do.
+    /// </summary>
+    private void GroupSpaces(string path, string kind, long groups, SpaceRef input, SpaceRef output)
+    {
+        if (input.IsFixed || output.IsFixed || input.IsConcat || output.IsConcat)
+            throw new PlanException($"{path}: a grouped {kind} (groups = {groups}) binds two spaces of its own, not ({input}, {output}): " +
+                "its groups must move together on both sides, which a fixed end or a concatenation cannot.");
+        _builder.AddGroups(input, groups, path);
+        _builder.AddGroups(output, groups, path);
+        _builder.TieBlocks(input, output, SpaceStructure.Groups, path);
     }
 
     /// <summary>A space as its class names it: the last segment of its full name, "in"/"out" for a fixed end.</summary>
@@ -164,7 +179,7 @@ public sealed class PlanScope
         for (int c = 0; c < chunks; c++)
         {
             _builder.AddAxis(key, tensor.shape[0], 0, outputs[c], AxisRole.Out, c, chunks);
-            _builder.TieHeads(outputs[0], outputs[c], layer);
+            _builder.TieBlocks(outputs[0], outputs[c], SpaceStructure.Heads, layer);
         }
     }
 

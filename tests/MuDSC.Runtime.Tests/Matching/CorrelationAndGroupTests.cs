@@ -134,6 +134,55 @@ public class CorrelationAndGroupTests
         for (int u = 0; u < n; u++) Assert.That(matching.Assignment[n + ModelOneUnitOf(u)], Is.EqualTo(u));
     }
 
+    /// <summary>
+    /// The pairing shared by spaces whose blocks move together maximises the sum of their block scores, checked by brute
+    /// force over every block pairing and every unit assignment inside each pair (no assignment solver), with spaces of
+    /// different block sizes; and it can differ from what either space alone would choose.
+    /// </summary>
+    [TestCase(3), TestCase(5), TestCase(8)]
+    public void SharedBlockPairingMaximisesTheSumOfTheSpacesBlockScores(int seed)
+    {
+        const int blocks = 3;
+        var spaces = new[] { RandomSimilarity(2 * 6, seed), RandomSimilarity(2 * 9, seed + 100) }; // blocks of 2 and 3 units
+        var pairing = GroupMatcher.PairBlocks(spaces, models: 2, blocks)[0];
+
+        double Score(int[] order) => spaces.Sum(similarity =>
+        {
+            int n = similarity.GetLength(0) / 2, g = n / blocks;
+            return Enumerable.Range(0, blocks).Sum(p => Permutations(g).Max(inner =>
+                Enumerable.Range(0, g).Sum(i => similarity[p * g + i, n + order[p] * g + inner[i]])) / g);
+        });
+        var best = Permutations(blocks).MaxBy(Score)!;
+        Assert.That(Score(pairing), Is.EqualTo(Score(best)).Within(1e-12));
+        Assert.That(pairing, Is.EqualTo(best));
+    }
+
+    /// <summary>A space that weakly prefers one pairing is outvoted by one that strongly prefers another.</summary>
+    [Test]
+    public void SharedBlockPairingFollowsTheStrongerEvidence()
+    {
+        const int blocks = 3;
+        double[,] Planted(int units, int[] order, double strength, int seed)
+        {
+            var similarity = RandomSimilarity(2 * units, seed);
+            int g = units / blocks;
+            for (int i = 0; i < 2 * units; i++)
+            {
+                for (int j = 0; j < 2 * units; j++) similarity[i, j] *= 0.01;
+            }
+            for (int u = 0; u < units; u++)
+                similarity[u, units + order[u / g] * g + u % g] = similarity[units + order[u / g] * g + u % g, u] = strength;
+            return similarity;
+        }
+        var weak = Planted(6, [0, 1, 2], 0.2, 1);
+        var strong = Planted(9, [2, 0, 1], 0.9, 2);
+        Assert.That(GroupMatcher.PairBlocks([weak], 2, blocks)[0], Is.EqualTo(new[] { 0, 1, 2 }), "alone, the weak space keeps its own pairing");
+        Assert.That(GroupMatcher.PairBlocks([weak, strong], 2, blocks)[0], Is.EqualTo(new[] { 2, 0, 1 }));
+    }
+
+    private static IEnumerable<int[]> Permutations(int n) =>
+        n == 0 ? [[]] : Permutations(n - 1).SelectMany(rest => Enumerable.Range(0, n).Select(i => rest.Take(i).Append(n - 1).Concat(rest.Skip(i)).ToArray()));
+
     [Test]
     public void MatchingsWithTheSameAssignmentAreEqualAndInvalidOnesAreRefused()
     {
