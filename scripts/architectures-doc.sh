@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 archs=(mlp vgg11 vgg16 resnet20 resnet20gn resnet26 resnet26gn resnet50 resnet50gn unet vit
-       torchvision/resnet18 torchvision/resnet34 torchvision/resnet50 torchvision/vit_b_16 torchvision/mobilenet_v2 torchvision/efficientnet_b0 torchvision/convnext_tiny
+       torchvision/resnet18 torchvision/resnet34 torchvision/resnet50 torchvision/resnext50_32x4d torchvision/vit_b_16 torchvision/mobilenet_v2 torchvision/efficientnet_b0 torchvision/convnext_tiny
        timm/vit_tiny_patch16_224 timm/vit_small_patch16_224 timm/vit_base_patch16_224)
 declare -A graph_of names_of
 order=()

@@ -86,14 +86,14 @@ public partial class ModernBlocksTests
     }
 
     /// <summary>
-    /// torchvision's mobilenet_v2, efficientnet_b0 and convnext_tiny merged with a permuted copy of themselves give their
+    /// torchvision's mobilenet_v2, efficientnet_b0, convnext_tiny and resnext50_32x4d merged with a permuted copy of themselves give their
     /// weights back. Their outputs are not compared: at random initialisation some units are silent on the data, the
     /// norms after them divide by sqrt(eps), and float rounding of the averaged weights moves the logits by 0.2%.
     /// Activations alone, and weights with activations; the weight-only descent on millions of parameters costs minutes.
     /// </summary>
     [TestCase("torchvision/mobilenet_v2", "align"), TestCase("torchvision/mobilenet_v2", "mudsc-zip")]
     [TestCase("torchvision/efficientnet_b0", "align"), TestCase("torchvision/efficientnet_b0", "mudsc-zip")]
-    [TestCase("torchvision/convnext_tiny", "align")]
+    [TestCase("torchvision/convnext_tiny", "align"), TestCase("torchvision/resnext50_32x4d", "align")]
     public void TorchvisionModelsMergedWithAPermutedCopyGiveTheirWeightsBack(string arch, string methodName)
     {
         int size = arch.Contains("convnext", StringComparison.Ordinal) ? 32 : 28; // ConvNeXt divides it by 32

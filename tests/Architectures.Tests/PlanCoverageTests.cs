@@ -19,7 +19,9 @@ public class PlanCoverageTests
         // between them) lie in order without overlap inside it; without a concatenation they cover it exactly.
         foreach (var axes in plan.Axes.GroupBy(a => (a.Parameter, a.Axis)))
         {
-            long dimension = state[axes.Key.Parameter].shape[axes.Key.Axis], end = 0;
+            // A grouped convolution's axes index its dense form, whose axis 1 holds groups times the stored channels.
+            long groups = axes.Key.Axis == 1 ? axes.Max(a => a.Groups) : 1;
+            long dimension = state[axes.Key.Parameter].shape[axes.Key.Axis] * groups, end = 0;
             foreach (var axis in axes.OrderBy(a => a.Offset))
             {
                 Assert.That(axis.Offset, Is.GreaterThanOrEqualTo(end), $"{axis.Parameter} axis {axis.Axis}: {axis.Space} overlaps");

@@ -17,6 +17,7 @@ public class TorchvisionEquivalenceTests
     [
         new TestCaseData("resnet18", "torchvision/resnet18"),
         new TestCaseData("resnet50", "torchvision/resnet50"),
+        new TestCaseData("resnext50_32x4d", "torchvision/resnext50_32x4d"),
         new TestCaseData("vit_b_16", "torchvision/vit_b_16"),
         new TestCaseData("mobilenet_v2", "torchvision/mobilenet_v2"),
         new TestCaseData("efficientnet_b0", "torchvision/efficientnet_b0"),

@@ -55,6 +55,7 @@ internal sealed class MutantBuild
                 ("ResNet20.cs", () => new ResNet20(1, 1, 4, Normalization.Batch), [2, 1, 16, 16]),
                 ("ResNet20.cs", () => new ResNet20(1, 1, 4, Normalization.Group(4)), [2, 1, 16, 16]),
                 ("BottleneckResNet.cs", () => new BottleneckResNet(BottleneckResNet.ResNet26Blocks, 1, 1, 4, Normalization.Batch), [2, 1, 16, 16]),
+                ("BottleneckResNet.cs", () => new BottleneckResNet([1, 1, 1, 1], 2, 1, 4, Normalization.Batch, cardinality: new Cardinality(4, 16)), [2, 1, 16, 16]),
                 ("BasicResNet.cs", () => new BasicResNet(BasicResNet.ResNet18Blocks, 1, 3, 4), [2, 3, 32, 32]),
                 ("Mlp.cs", () => new Mlp(3, 16, 64, 4), [2, 1, 8, 8]),
                 ("Vgg.cs", () => new Vgg(Vgg.Vgg11, 1, 1, 4, 32), [2, 1, 32, 32]),

@@ -40,6 +40,8 @@ public sealed class ModelCatalog : IModelFactory
         ["torchvision/resnet34"] = Theirs(s => new BasicResNet(BasicResNet.ResNet34Blocks, s.Width, s.InChannels, s.EmbedDim), "fc", BasicResNet.Cuts.All),
         ["torchvision/resnet50"] = Theirs(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch, ResNetStem.ImageNet),
             "fc", BottleneckResNet.Cuts.All),
+        ["torchvision/resnext50_32x4d"] = Theirs(s => new BottleneckResNet(BottleneckResNet.ResNet50Blocks, 8 * s.Width, s.InChannels, s.EmbedDim, Normalization.Batch,
+            ResNetStem.ImageNet, new Cardinality(32, 4)), "fc", BottleneckResNet.Cuts.All),
         ["torchvision/mobilenet_v2"] = Theirs(s => new MobileNetV2(s.Width, s.InChannels, s.EmbedDim), "classifier.1", MobileNetV2.Cuts.All),
         ["torchvision/efficientnet_b0"] = Theirs(s => new EfficientNet(s.Width, s.InChannels, s.EmbedDim), "classifier.1", EfficientNet.Cuts.All),
         ["torchvision/convnext_tiny"] = Theirs(s => new ConvNeXt(ConvNeXt.TinyBlocks, s.Width, s.InChannels, s.EmbedDim), "classifier.2", ConvNeXt.Cuts.All),
