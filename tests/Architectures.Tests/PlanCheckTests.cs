@@ -130,6 +130,41 @@ public partial class PlanCheckTests
         Assert.That(e.Message, Does.Contain("the tap of space 'h' (module 'tapped') records features that do not move with 'h'"));
     }
 
+    /// <summary>
+    /// A residual block scaled per channel of x by a layer scale at ConvNeXt's initialisation (1e-6), the scale wrongly
+    /// marked [NotMerged]: permuting x leaves it in place, which changes the model, but by a millionth of the branch.
+    /// </summary>
+    [Mergeable, MergeGroup("x"), MergeGroup("h")]
+    private sealed partial class UnboundLayerScaleNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "x")] private readonly Conv2d stem = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("x", "h")] private readonly Conv2d expand = nn.Conv2d(8, 16, 1);
+        [Maps("h", "x")] private readonly Conv2d project = nn.Conv2d(16, 8, 1);
+        [NotMerged] private readonly Parameter layer_scale = new(torch.ones(8, 1, 1).Times(1e-6));
+        [Maps("x", "out")] private readonly Linear head = nn.Linear(8, 4);
+
+        public UnboundLayerScaleNet() : base(nameof(UnboundLayerScaleNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = stem.call(input);
+            x = x.add(layer_scale.mul(project.call(nn.functional.relu(expand.call(x)))), Scalars.One);
+            return head.call(x.mean([2L, 3L])).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Test]
+    public void ALayerScaleAtItsTinyInitialisationLeftUnboundIsFound()
+    {
+        using var model = new UnboundLayerScaleNet();
+        using var x = Images();
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        Assert.That(e.Message, Does.Contain("permuting space 'x'"));
+        using var scale = model.state_dict()["layer_scale"];
+        Assert.That(scale.max().item<float>(), Is.EqualTo(1e-6f), "the model is restored");
+    }
+
     [Test]
     public void ValuesWithoutHeadsAreNamed()
     {

@@ -17,8 +17,9 @@ public static class PlanCheck
     /// Builds the plan of <paramref name="model"/> and checks every space: each is permuted alone (with
     /// the spaces whose heads follow it) by random structure-respecting permutations, then all at
     /// once, and the outputs on <paramref name="sampleInput"/> are compared with the unpermuted ones.
-    /// Tensors whose elements are all equal (fresh norms and biases) are randomised first, since they
-    /// would hide a wrong binding; the model's state and mode are restored afterwards.
+    /// Tensors whose elements are all equal (fresh norms and biases) or all tiny (a layer scale at 1e-6) are
+    /// randomised to unit scale first, since they would hide a wrong binding; the model's state and mode are
+    /// restored afterwards.
     /// </summary>
     /// <param name="sampleInput">A batch the model's forward accepts, on the model's device (a few samples suffice).</param>
     /// <param name="trials">Random permutations tried per space.</param>
@@ -191,20 +192,26 @@ public static class PlanCheck
                "or heads or groups missing (attention values need HeadsFrom, like the queries and keys).";
     }
 
-    /// <summary>Replaces every floating tensor whose elements are all equal by a random positive or signed one of similar scale.</summary>
+    /// <summary>Below this largest magnitude a tensor counts as small-scale (ConvNeXt's layer scale starts at 1e-6).</summary>
+    private const double SmallScale = 1e-3;
+
+    /// <summary>
+    /// Replaces every floating tensor that is constant (fresh norms, biases, zero-initialised gates) or small-scale (a
+    /// layer scale at its initialisation) by a unit-scale random one: otherwise a layer it belongs to contributes too
+    /// little to the outputs for a wrong binding of it to show. Positive tensors (variances, scales) stay positive.
+    /// </summary>
     private static void RandomiseConstants(Dictionary<string, Tensor> state, Generator generator)
     {
         foreach (var tensor in state.Values)
         {
-            if (!tensor.is_floating_point() || tensor.numel() < 2) continue;
+            if (!tensor.is_floating_point() || tensor.numel() < 1) continue;
             using var scope = torch.NewDisposeScope();
             var flat = tensor.flatten();
-            if (!flat.eq(flat[0]).all().item<bool>()) continue;
-            double value = flat[0].item<float>();
+            bool constant = tensor.numel() > 1 && flat.eq(flat[0]).all().item<bool>();
+            if (!constant && flat.abs().max().item<float>() >= SmallScale) continue;
+            bool positive = flat.min().item<float>() > 0;
             var noise = torch.rand(tensor.shape, generator: generator).to(tensor.dtype, tensor.device);
-            // Positive constants (variances, norm scales) stay positive; zeros become small signed values.
-            var randomised = value > 0 ? noise.Plus(0.5).Times(value) : noise.Minus(0.5).Times(0.2).Plus(value);
-            tensor.copy_(randomised);
+            tensor.copy_(positive ? noise.Plus(0.5) : noise.Minus(0.5).Times(2));
         }
         GC.KeepAlive(generator);
     }
