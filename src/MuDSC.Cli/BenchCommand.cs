@@ -173,6 +173,7 @@ internal static class BenchCommand
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"forward-pass floor: activation passes {activationPasses:F2}s (2 models), BN-reset pass {resetPass:F2}s");
+        AnsiConsole.MarkupLineInterpolated($"declaration check before any matching (once per session): {session.PlanCheckSeconds:F2}s");
     }
 
     private static string F(double seconds) => seconds.ToString("F2", CultureInfo.InvariantCulture);

@@ -82,6 +82,7 @@ internal static class ScaleBench
 
                     var t = result.Report.Times;
                     string name = arch, size = count.ToString("N0", CultureInfo.InvariantCulture);
+                    phases.AddRow(name, size, "plan check", F(merger.PlanCheckSeconds), "-", "-", "-");
                     phases.AddRow(name, size, "activations", F(t.Activations), $"{F(forward + products)} ({F(forward)} + {F(products)})", Ratio(t.Activations, forward + products), Mb(phasePeaks[0]));
                     phases.AddRow(name, size, "matching", F(t.Matching), "-", "-", Mb(phasePeaks[1]));
                     phases.AddRow(name, size, "apply", F(t.Apply), "-", "-", Mb(phasePeaks[2]));

@@ -77,7 +77,7 @@ public sealed partial class MergePlanGenerator
                 fields.Add(model);
                 written = WrittenSpace(model) ?? written;
             }
-            CheckUsage(type, ports, groups, bound, fields.SelectMany(f => f.Taps).ToList(), report);
+            CheckUsage(type, ports, groups, bound, fields, report);
             foreach (var mismatch in ConcatenationSizes.Find(type, fields))
             {
                 var maps = type.GetMembers(mismatch.Field.Name).SelectMany(m => Attributes(m, MapsAttribute)).FirstOrDefault();
@@ -295,8 +295,9 @@ public sealed partial class MergePlanGenerator
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
-            List<string> uses, List<string> taps, Reports report)
+            List<string> uses, List<FieldModel> fields, Reports report)
         {
+            var taps = fields.SelectMany(f => f.Taps).ToList();
             foreach (var group in groups)
             {
                 int count = uses.Count(u => u == group.Name);
@@ -305,7 +306,7 @@ public sealed partial class MergePlanGenerator
                     report.Add("MDSC004", group.Location, new Dictionary<string, string> { [FixProperties.Removable] = "true" },
                         group.Name, type.Name, "declared but no field binds it", "bind it in [Maps] or remove the [MergeGroup]");
                 else if (count == 1)
-                    report.Add("MDSC004", group.Location, group.Name, type.Name, "bound by only one field, so it is produced but never consumed",
+                    report.Add("MDSC004", group.Location, group.Name, type.Name, OnlyUse(fields, group.Name),
                         "a local space must be written by one layer and read by another (or bound twice by a fused layer)");
             }
             foreach (var port in ports.Where(p => !uses.Contains(p.Name)))
@@ -335,6 +336,17 @@ public sealed partial class MergePlanGenerator
             int index = 0;
             foreach (var choice in choices) fix[FixProperties.ChoicePrefix + index++] = string.Join(FixProperties.Separator.ToString(), choice);
             return fix;
+        }
+
+        /// <summary>How the one field that binds <paramref name="space"/> uses it: reads it, writes it, or acts within it.</summary>
+        private static string OnlyUse(List<FieldModel> fields, string space)
+        {
+            var field = fields.FirstOrDefault(f => f.Spaces.Any(s => PartsOf(s).Contains(space)));
+            if (field is null) return "bound by only one field";
+            if (field.Spaces.Count == 1) return $"bound only by '{field.Name}', which acts within it: no layer writes it or reads it";
+            return PartsOf(field.Spaces[0]).Contains(space)
+                ? $"read by '{field.Name}' but written by no field, so it is consumed but never produced"
+                : $"written by '{field.Name}' but read by no field, so it is produced but never consumed";
         }
 
         /// <summary>The space a bound field writes, read by the layer declared after it: its last space (a norm's only one).</summary>

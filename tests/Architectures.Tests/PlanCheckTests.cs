@@ -90,6 +90,37 @@ public partial class PlanCheckTests
         var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
         // Permuting "a" moves conv1's channels but not bn1's scales, which stay bound to "b".
         Assert.That(e.Message, Does.Contain("permuting space 'a' of MisboundNormNet (free)").And.Contain("conv1, conv2"));
+        // The culprit first: bn1's scales stay in place while its input moves.
+        Assert.That(e.Message, Does.Contain("The first module whose output does not move with 'a' is 'bn1' (BatchNorm2d)")
+            .And.Contain("bn1.weight (bound to 'b')").And.Contain("bind them to 'a'"));
+    }
+
+    /// <summary>A residual add of x (space a) and conv's output (space b, the same size): declared as two spaces, joined as one.</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class JoinedSpacesNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d stem = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("a", "b")] private readonly Conv2d conv = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("b", "out")] private readonly Conv2d head = nn.Conv2d(8, 4, 1);
+
+        public JoinedSpacesNet() : base(nameof(JoinedSpacesNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = stem.call(input).relu();
+            return head.call(x.add(conv.call(x), Scalars.One)).mean([2L, 3L]).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Test]
+    public void AResidualJoinOfTwoSpacesIsNamedAsTheCulprit()
+    {
+        using var model = new JoinedSpacesNet();
+        using var x = Images();
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        Assert.That(e.Message, Does.Contain("The input of 'head' no longer moves with 'a'")
+            .And.Contain("the forward of '(the model)' joins 'a' with another space"));
     }
 
     /// <summary>
@@ -160,7 +191,8 @@ public partial class PlanCheckTests
         using var model = new UnboundLayerScaleNet();
         using var x = Images();
         var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
-        Assert.That(e.Message, Does.Contain("permuting space 'x'"));
+        Assert.That(e.Message, Does.Contain("permuting space 'x'").And.Contain("the forward of '(the model)' uses layer_scale")
+            .And.Contain("layer_scale (bound to no space: [NotMerged]").And.Contain("bind it to 'x'"));
         using var scale = model.state_dict()["layer_scale"];
         Assert.That(scale.max().item<float>(), Is.EqualTo(1e-6f), "the model is restored");
     }

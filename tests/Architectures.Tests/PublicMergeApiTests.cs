@@ -55,13 +55,50 @@ public partial class PublicMergeApiTests
         Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'act') records 3 features (channels first, [N, C, H, W] or [N, T, D] for tokens) but 'h' has 6 units"));
     }
 
-    /// <summary>The refusal of a ZipIt merge of two models of a small net on inputs of 4 features.</summary>
-    private static MergeException ZipItRefusal<TModel>(Func<TModel> create) where TModel : nn.Module<Tensor, Tensor>
+    /// <summary>
+    /// The refusal of a ZipIt merge of two models of a small net on inputs of 4 features: by the declaration check the
+    /// merger runs first, and, when the user skips it, by the recording of activations, in the same words.
+    /// </summary>
+    private static Exception ZipItRefusal<TModel>(Func<TModel> create) where TModel : nn.Module<Tensor, Tensor>
     {
         using var a = create();
         using var b = create();
-        return Assert.Throws<MergeException>(() => Merge.Models([a, b], [torch.randn(5, 4)], create,
+        var check = Assert.Throws<PlanException>(() => Merge.Models([a, b], [torch.randn(5, 4)], create,
             new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        var merger = new ModelMerger<TModel>([a, b], [torch.randn(5, 4)], create, checkPlan: false);
+        var merge = Assert.Throws<MergeException>(() => merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        Assert.That(merge.Message.Replace("model 0's", "the model's"), Is.EqualTo(check.Message));
+        return check;
+    }
+
+    /// <summary>bn normalises conv1's channels ("a") but is declared on "b", a space of the same size.</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class MisboundNormNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d conv1 = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("b")] private readonly BatchNorm2d bn = nn.BatchNorm2d(8);
+        [Maps("a", "b")] private readonly Conv2d conv2 = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("b", "out")] private readonly Linear head = nn.Linear(8, 4);
+
+        public MisboundNormNet() : base(nameof(MisboundNormNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input) =>
+            head.call(conv2.call(bn.call(conv1.call(input)).relu()).relu().mean([2L, 3L]));
+    }
+
+    /// <summary>A merge the user did not ask to verify refuses a wrong binding before any matching; opted out, it merges.</summary>
+    [Test]
+    public void AWrongBindingIsRefusedBeforeAnyMatchingUnlessTheCheckIsSkipped()
+    {
+        using var a = new MisboundNormNet();
+        using var b = new MisboundNormNet();
+        var inputs = Inputs();
+        var e = Assert.Throws<PlanException>(() => Merge.Models([a, b], inputs, () => throw new AssertionException("no model is built"),
+            new MergeOptions { Method = MergeMethod.ZipIt }))!;
+        Assert.That(e.Message, Does.Contain("permuting space 'a' of MisboundNormNet"));
+        var merger = new ModelMerger<MisboundNormNet>([a, b], inputs, () => new MisboundNormNet(), checkPlan: false);
+        using var merged = merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }).Model;
+        Assert.That(merged.state_dict()["bn.weight"].shape, Is.EqualTo(new long[] { 8 }));
     }
 
     private static List<Tensor> Inputs(int batches = 3, int seed = 5) =>

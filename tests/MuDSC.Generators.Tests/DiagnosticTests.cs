@@ -124,7 +124,23 @@ public class DiagnosticTests
         ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"dead\")]", """
                 [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
                 [Maps("h", "dead")] private readonly Linear fc2 = nn.Linear(8, 2);
-            """), "MDSC004", "MergeGroup(\"dead\")", "'dead'", "produced but never consumed");
+            """), "MDSC004", "MergeGroup(\"dead\")", "'dead'", "written by 'fc2' but read by no field, so it is produced but never consumed");
+
+    [Test]
+    public void MDSC004_SpaceConsumedButNeverProduced() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"orphan\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+                [Maps("orphan", "out")] private readonly Linear side = nn.Linear(8, 2);
+            """), "MDSC004", "MergeGroup(\"orphan\")", "'orphan'", "read by 'side' but written by no field, so it is consumed but never produced");
+
+    [Test]
+    public void MDSC004_SpaceOnlyANormActsWithin() =>
+        ExpectOnly(Net("[Mergeable, MergeGroup(\"h\"), MergeGroup(\"lonely\")]", """
+                [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 8);
+                [Maps("lonely")] private readonly BatchNorm1d norm = nn.BatchNorm1d(8);
+                [Maps("h", "out")] private readonly Linear fc2 = nn.Linear(8, 2);
+            """), "MDSC004", "MergeGroup(\"lonely\")", "'lonely'", "bound only by 'norm', which acts within it");
 
     [Test]
     public void ASpaceWrittenOnceAndTappedIsAnOutputSpace() =>

@@ -16,7 +16,7 @@ public sealed record Mutant(string Kind, string File, string What, string Source
 /// <summary>
 /// Seeds mistakes into the DSL attributes of [Mergeable] classes, one at a time, each kind a mistake a person makes
 /// while declaring: a space dropped from, swapped in or tied to another in a [Maps]; a concatenation's parts swapped
-/// or one tied to another space; a [Maps] or [MergeGroup] dropped; HeadsFrom dropped; a fused output's spaces
+/// or one tied to another space; a [Maps] or [MergeGroup] dropped; a bare tensor's [Maps] replaced by [NotMerged]; HeadsFrom dropped; a fused output's spaces
 /// reordered; a tap moved to another space.
 /// </summary>
 internal static class Mutants
@@ -70,6 +70,9 @@ internal static class Mutants
                             yield return Make("reorder-fused", field, maps, maps.ReplaceNodes(outputs, (n, _) => Literal(rotated[outputs.IndexOf(n)].Token.ValueText)));
                     }
                     yield return Make("drop-maps", field, maps, null);
+                    // A bare tensor (a layer scale, a gate) opted out of merging: averaged in place while its space moves.
+                    if (field.Declaration.Type.ToString() is "Parameter" or "Tensor")
+                        yield return Make("not-merged", field, maps, Attribute(IdentifierName("NotMerged")));
                 }
                 foreach (var tap in Attributes(field.AttributeLists, "Tap"))
                 {

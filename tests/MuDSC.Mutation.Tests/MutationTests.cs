@@ -33,7 +33,7 @@ public class MutationTests
         var sources = Sources();
         var build = new MutantBuild(sources);
         var mutants = sources.SelectMany(s => Mutants.Of(s.File, s.Text, MutantBuild.ParseOptions)).ToList();
-        Assert.That(mutants.Select(m => m.Kind).Distinct(), Is.SupersetOf(new[] { "drop-space", "swap-spaces", "tie-spaces", "drop-maps", "drop-group", "drop-heads-from", "reorder-fused", "move-tap", "swap-parts" }));
+        Assert.That(mutants.Select(m => m.Kind).Distinct(), Is.SupersetOf(new[] { "drop-space", "swap-spaces", "tie-spaces", "drop-maps", "drop-group", "drop-heads-from", "reorder-fused", "move-tap", "swap-parts", "not-merged" }));
 
         var results = mutants.Select(m => (Mutant: m, Result: build.Judge(m))).ToList();
         var report = new StringBuilder("| kind | mutants | compile | plan build | plan check | survived |\n|---|---:|---:|---:|---:|---:|\n");

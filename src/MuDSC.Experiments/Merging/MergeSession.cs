@@ -71,6 +71,9 @@ public sealed class MergeSession : IDisposable
     /// <summary>Seconds spent recording activations (once per session; 0 until an activation method ran).</summary>
     public double ActivationSeconds => _merger.ActivationSeconds;
 
+    /// <summary>Seconds the merger's check of the declaration took, before any matching.</summary>
+    public double PlanCheckSeconds => _merger.PlanCheckSeconds;
+
     /// <summary>The base models, BatchNorm statistics reset on the merge set.</summary>
     public IReadOnlyList<nn.Module<Tensor, Tensor>> BaseModels => _baseModels;
 

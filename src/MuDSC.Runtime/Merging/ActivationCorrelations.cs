@@ -163,37 +163,41 @@ internal static class ActivationCorrelations
         }
     }
 
-    /// <summary>
-    /// A hook fires only when its module runs through <c>call()</c>: a parent whose forward calls a
-    /// child's <c>forward()</c> directly skips the child's hooks.
-    /// </summary>
     private static void RequireEveryTapFired(MergePlan plan, Dictionary<string, Tensor>[] captured)
     {
         for (int m = 0; m < captured.Length; m++)
         {
-            var silent = plan.Taps.FirstOrDefault(t => !captured[m].ContainsKey(t.Space));
-            if (silent is not null)
-                throw new MergeException(
-                    $"the tap of space '{silent.Space}' (module '{silent.Module}') never fired in model {m}'s forward pass: " +
-                    "submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.");
+            if (TapProblem(plan, captured[m], $"model {m}'s") is { } problem) throw new MergeException(problem);
         }
     }
 
-    /// <summary>
-    /// A tap on a module whose input lies in another space records other features: matching would read the wrong
-    /// activations without a word where the sizes happened to agree, and fail obscurely where they do not.
-    /// </summary>
     private static void RequireTapsOfTheirSpacesSize(MergePlan plan, Dictionary<string, Tensor> captured)
     {
+        if (TapProblem(plan, captured, "the") is { } problem) throw new MergeException(problem);
+    }
+
+    /// <summary>
+    /// Why the features taps recorded in one forward pass cannot be a space's activations, or null: a tap that never
+    /// fired (a hook fires only when its module runs through <c>call()</c>: a parent whose forward calls a child's
+    /// <c>forward()</c> directly skips the child's hooks), or a tap on a module whose input lies in another space, which
+    /// records other features: matching would read the wrong activations without a word where the sizes happened to
+    /// agree, and fail obscurely where they do not. Shared with <see cref="PlanCheck"/>, which must refuse the same.
+    /// </summary>
+    /// <param name="whose">Whose forward pass it was, for the message ("model 1's").</param>
+    internal static string? TapProblem(MergePlan plan, IReadOnlyDictionary<string, Tensor> captured, string whose)
+    {
+        if (plan.Taps.FirstOrDefault(t => !captured.ContainsKey(t.Space)) is { } silent)
+            return $"the tap of space '{silent.Space}' (module '{silent.Module}') never fired in {whose} forward pass: " +
+                   "submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.";
         foreach (var tap in plan.Taps)
         {
-            long units = plan.Spaces.First(s => s.Name == tap.Space).Size;
+            long units = plan.Space(tap.Space).Size;
             long features = captured[tap.Space].shape[1];
             if (features != units)
-                throw new MergeException(
-                    $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features ({Layout(tap)}) but '{tap.Space}' has {units} units: " +
-                    $"the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
+                return $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features ({Layout(tap)}) but '{tap.Space}' has {units} units: " +
+                       $"the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.";
         }
+        return null;
     }
 
     /// <summary>The tap's chunk of a fused output (last axis).</summary>

@@ -11,6 +11,10 @@ namespace MuDSC.Merging;
 /// Merges two or more instances of one [Mergeable] model type, as many times as asked: the plan is
 /// built and checked once, activation correlations are recorded once (on first use) and shared by
 /// every method. The models are read, never modified; keep them unchanged while the merger is in use.
+/// Before anything else the declaration is checked against model 0 (<see cref="PlanCheck.Verify"/>
+/// on two samples of the first merge batch, when there is one; one random permutation per space: about two forward passes per space, on two
+/// samples, far less than recording activations), so a wrong binding is refused, naming its space,
+/// instead of merging into a worse model. Pass <c>checkPlan: false</c> to skip it.
 /// </summary>
 /// <typeparam name="TModel">The model type; its class must be [Mergeable] and partial.</typeparam>
 public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
@@ -28,10 +32,11 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     /// re-enumerable. Tensors are moved to the models' device per batch, never modified or disposed.
     /// </param>
     /// <param name="createModel">A new instance of the architecture, same sizes: receives the merged weights.</param>
+    /// <param name="checkPlan">Check the declaration against model 0 first (see the class remarks); false skips it.</param>
     /// <exception cref="PlanException">A model's declaration does not fit it (the message names the space or parameter).</exception>
     /// <exception cref="MergeException">The models cannot be merged with one another.</exception>
-    public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<TModel> createModel)
-        : this(models, mergeInputs, Uniform(createModel), sameSizes: true)
+    public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<TModel> createModel, bool checkPlan = true)
+        : this(models, mergeInputs, Uniform(createModel), sameSizes: true, checkPlan)
     {
     }
 
@@ -46,12 +51,13 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     /// label sets of different sizes: such models merge only up to a cut that leaves those tensors in the branches.
     /// </summary>
     /// <param name="createLike">A new instance of the architecture with model i's sizes: receives branch i (model 0's: the trunk and a full merge).</param>
-    public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike)
-        : this(models, mergeInputs, createLike, sameSizes: false)
+    /// <param name="checkPlan">Check the declaration against model 0 first (see the class remarks); false skips it.</param>
+    public ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike, bool checkPlan = true)
+        : this(models, mergeInputs, createLike, sameSizes: false, checkPlan)
     {
     }
 
-    private ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike, bool sameSizes)
+    private ModelMerger(IReadOnlyList<TModel> models, IEnumerable<Tensor> mergeInputs, Func<int, TModel> createLike, bool sameSizes, bool checkPlan)
     {
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(mergeInputs);
@@ -60,8 +66,10 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         _models = models;
         _inputs = mergeInputs;
         _createLike = createLike;
-        Plan = PlanBuilder.Build(models[0]);
         Device = DeviceOf(models[0], 0);
+        var clock = Stopwatch.StartNew();
+        Plan = checkPlan ? Verified(models[0], mergeInputs, Device) : PlanBuilder.Build(models[0]);
+        PlanCheckSeconds = checkPlan ? clock.Elapsed.TotalSeconds : 0;
         var ownShapes = new SortedSet<string>(StringComparer.Ordinal);
         for (int i = 1; i < models.Count; i++)
         {
@@ -73,11 +81,29 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         _ownShapes = ownShapes.ToList();
     }
 
+    /// <summary>Samples of the first merge batch the declaration is checked on.</summary>
+    private const int CheckSamples = 2;
+
+    /// <summary>The plan of <paramref name="model"/>, checked on the first merge inputs (none: only built; a merge without data cannot run the model).</summary>
+    private static MergePlan Verified(TModel model, IEnumerable<Tensor> mergeInputs, Device device)
+    {
+        // Checked while the enumerator is open: a lazy source may dispose a batch once it moves on.
+        using var batches = mergeInputs.GetEnumerator();
+        if (!batches.MoveNext()) return PlanBuilder.Build(model);
+        var first = batches.Current;
+        using var scope = torch.NewDisposeScope();
+        var sample = first.narrow(0, 0, Math.Min(CheckSamples, first.shape[0])).to(device);
+        return PlanCheck.Verify(model, sample, trials: 1);
+    }
+
     /// <summary>The plan every model shares.</summary>
     public MergePlan Plan { get; }
 
     /// <summary>The models' device: all the work happens there.</summary>
     public Device Device { get; }
+
+    /// <summary>Seconds the declaration check took (0 when skipped): built and checked when the merger was made.</summary>
+    public double PlanCheckSeconds { get; }
 
     /// <summary>Seconds spent recording activations (once; 0 until an activation-based method ran).</summary>
     public double ActivationSeconds { get; private set; }

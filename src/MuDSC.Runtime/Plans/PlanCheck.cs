@@ -48,7 +48,8 @@ public static class PlanCheck
             try
             {
                 using var expected = model.call(sampleInput);
-                foreach (var tap in plan.Taps) tapped[tap.Space] = Recorded(taps, tap).clone();
+                if (ActivationCorrelations.TapProblem(plan, taps, "the model's") is { } problem) throw new PlanException(problem);
+                foreach (var tap in plan.Taps) tapped[tap.Space] = taps[tap.Space].clone();
                 ActivationCorrelations.Release([taps]);
                 // Within groups and heads first, so a space missing its heads is named before the
                 // heads it should have moved with.
@@ -111,8 +112,11 @@ public static class PlanCheck
             using var expected = OutputSpace(plan, unpermuted.Outputs) is { } output ? unpermuted.Outputs.index_select(1, permutations[output].to(unpermuted.Outputs.device)) : null;
             var (error, scale) = Difference(actual, expected ?? unpermuted.Outputs);
             if (double.IsNaN(error) || error > 1e-3 * scale)
-                throw new PlanException(Explain(plan, spaceName, moveBlocks, error, scale));
-            foreach (var tap in plan.Taps) CheckTap(plan, tap, unpermuted.Taps[tap.Space], Recorded(taps, tap), permutations[tap.Space]);
+            {
+                string? culprit = spaceName is null ? null : PermutationCulprit.Describe(model, plan, unpermuted.Input, original, spaceName, permutations[spaceName]);
+                throw new PlanException(Explain(plan, spaceName, moveBlocks, error, scale, culprit));
+            }
+            foreach (var tap in plan.Taps) CheckTap(tap, unpermuted.Taps[tap.Space], taps[tap.Space], permutations[tap.Space]);
         }
         finally
         {
@@ -140,12 +144,8 @@ public static class PlanCheck
     /// A tap's features in the permuted model must be the original features permuted by its space's permutation: a tap
     /// on a layer whose input lies in another space records features that do not move with its space.
     /// </summary>
-    private static void CheckTap(MergePlan plan, PlanTap tap, Tensor before, Tensor after, Tensor permutation)
+    private static void CheckTap(PlanTap tap, Tensor before, Tensor after, Tensor permutation)
     {
-        long units = plan.Space(tap.Space).Size;
-        if (before.shape[1] != units)
-            throw new PlanException($"the tap of space '{tap.Space}' (module '{tap}') records {before.shape[1]} features but '{tap.Space}' has {units} units: " +
-                $"it reads another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
         using var index = permutation.to(before.device);
         using var moved = before.index_select(1, index);
         var (error, scale) = Difference(after, moved);
@@ -154,10 +154,6 @@ public static class PlanCheck
                 $"is permuted (largest difference {error:G3} at scale {scale:G3}): its layer's input lies in another space of the same size; " +
                 $"move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.");
     }
-
-    private static Tensor Recorded(Dictionary<string, Tensor> taps, PlanTap tap) =>
-        taps.TryGetValue(tap.Space, out var features) ? features
-            : throw new PlanException($"the tap of space '{tap.Space}' (module '{tap}') never fired in the forward pass: submodules must be called with .call(input), not .forward(input), so that hooks run; or the module is not on the forward path.");
 
     /// <summary>The largest absolute difference and the scale it is judged at (the expected values' largest magnitude, at least 1).</summary>
     private static (double Error, double Scale) Difference(Tensor actual, Tensor expected)
@@ -170,7 +166,8 @@ public static class PlanCheck
         return (largest.item<float>(), Math.Max(1.0, scaleTensor.item<float>()));
     }
 
-    private static string Explain(MergePlan plan, string? spaceName, bool movedBlocks, double error, double scale)
+    /// <param name="culprit">The module blamed by <see cref="PermutationCulprit"/>, if one was found.</param>
+    private static string Explain(MergePlan plan, string? spaceName, bool movedBlocks, double error, double scale, string? culprit)
     {
         string change = $"changes the model's outputs (largest difference {error:G3} at output scale {scale:G3})";
         if (spaceName is null)
@@ -187,6 +184,13 @@ public static class PlanCheck
             return $"moving whole {(space.Structure == SpaceStructure.Heads ? "heads" : "groups")} of space '{spaceName}' of {plan.Architecture} ({structure}) {change}, " +
                    "though permuting units within them does not: what these blocks feed must move with them. For attention, declare the values " +
                    $"with the same HeadsFrom and fuse them after '{spaceName}' in one projection; check the layers bound to '{spaceName}' ({string.Join(", ", layers)}).";
+        // A free space beside attention heads may be values declared without them: the culprit then only shows where.
+        string heads = space.Structure == SpaceStructure.Free && plan.Spaces.Any(s => s.Structure == SpaceStructure.Heads)
+            ? $" If '{spaceName}' is attention's values, declare its heads: values need HeadsFrom, like the queries and keys."
+            : "";
+        if (culprit is not null)
+            return $"permuting space '{spaceName}' of {plan.Architecture} ({structure}) {change}: the declaration does not describe the model. {culprit} " +
+                   $"The layers bound to '{spaceName}': {string.Join(", ", layers)}.{heads}";
         return $"permuting space '{spaceName}' of {plan.Architecture} ({structure}) {change}: the declaration does not describe the model. " +
                $"Check the layers bound to '{spaceName}' ({string.Join(", ", layers)}): a norm or layer bound to a space it does not act on, " +
                "or heads or groups missing (attention values need HeadsFrom, like the queries and keys).";
