@@ -88,6 +88,7 @@ public partial class PlanCheckTests
         using var model = new MisboundNormNet();
         using var x = Images();
         var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
         // Permuting "a" moves conv1's channels but not bn1's scales, which stay bound to "b".
         Assert.That(e.Message, Does.Contain("permuting space 'a' of MisboundNormNet (free)").And.Contain("conv1, conv2"));
         // The culprit first: bn1's scales stay in place while its input moves.
@@ -119,6 +120,7 @@ public partial class PlanCheckTests
         using var model = new JoinedSpacesNet();
         using var x = Images();
         var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
         Assert.That(e.Message, Does.Contain("The input of 'head' no longer moves with 'a'")
             .And.Contain("the forward of '(the model)' joins 'a' with another space"));
     }
@@ -191,10 +193,34 @@ public partial class PlanCheckTests
         using var model = new UnboundLayerScaleNet();
         using var x = Images();
         var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
         Assert.That(e.Message, Does.Contain("permuting space 'x'").And.Contain("the forward of '(the model)' uses layer_scale")
             .And.Contain("layer_scale (bound to no space: [NotMerged]").And.Contain("bind it to 'x'"));
         using var scale = model.state_dict()["layer_scale"];
         Assert.That(scale.max().item<float>(), Is.EqualTo(1e-6f), "the model is restored");
+    }
+
+    /// <summary>An encoder whose output space z is written and normalised but read by no layer, and not tapped.</summary>
+    [Mergeable, MergeGroup("h"), MergeGroup("z")]
+    private sealed partial class UntappedEncoder : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "h")] private readonly Linear fc1 = nn.Linear(4, 6);
+        [Maps("h", "z")] private readonly Linear fc2 = nn.Linear(6, 5);
+        [Maps("z")] private readonly LayerNorm norm = nn.LayerNorm(5);
+
+        public UntappedEncoder() : base(nameof(UntappedEncoder)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input) => norm.call(fc2.call(fc1.call(input).relu()));
+    }
+
+    [Test]
+    public void ASpaceNoTapCanReadIsNamedAsTheMergeWould()
+    {
+        using var model = new UntappedEncoder();
+        using var x = torch.randn(new long[] { 5, 4 }, generator: new Generator(3));
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
+        Assert.That(e.Message, Does.Contain("space 'z' of UntappedEncoder has no tap").And.Contain("[Tap(\"name\")]"));
     }
 
     [Test]

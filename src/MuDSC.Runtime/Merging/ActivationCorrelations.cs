@@ -17,9 +17,7 @@ internal static class ActivationCorrelations
     public static Dictionary<string, double[,]> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
         IEnumerable<Tensor> inputs, Device device, long featureBudgetBytes = FeatureBudgetBytes)
     {
-        var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => s.Name).ToList();
-        if (untapped.Count > 0)
-            throw new MergeException($"spaces {string.Join(", ", untapped)} of {plan.Architecture} have no tap, so activation-based methods cannot match them; add [Tap] in the architecture or use a weight-only method.");
+        if (UntappedProblem(plan) is { } untapped) throw new MergeException(untapped);
 
         var accumulators = plan.Spaces.ToDictionary(s => s.Name, s => new CorrelationAccumulator(s.Size * models.Count, device));
         var captured = new Dictionary<string, Tensor>[models.Count];
@@ -161,6 +159,16 @@ internal static class ActivationCorrelations
             foreach (var tensor in store.Values) tensor.Dispose();
             store.Clear();
         }
+    }
+
+    /// <summary>Why some spaces cannot be read (no [Tap] and no layer reading them, the default), or null. Shared with <see cref="PlanCheck"/>.</summary>
+    internal static string? UntappedProblem(MergePlan plan)
+    {
+        var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => $"'{s.Name}'").ToList();
+        return untapped.Count == 0 ? null
+            : $"space{(untapped.Count == 1 ? "" : "s")} {string.Join(", ", untapped)} of {plan.Architecture} {(untapped.Count == 1 ? "has" : "have")} no tap and no layer " +
+              "that reads them, so activation-based methods cannot match them; add [Tap(\"name\")] on the module whose input holds the space (or whose " +
+              "output does, for a model's output space), or merge with a weight-only method.";
     }
 
     private static void RequireEveryTapFired(MergePlan plan, Dictionary<string, Tensor>[] captured)

@@ -32,6 +32,7 @@ public static class PlanCheck
         ArgumentNullException.ThrowIfNull(sampleInput);
         if (trials < 1) throw new ArgumentOutOfRangeException(nameof(trials), trials, "at least one trial per space");
         var plan = PlanBuilder.Build(model);
+        if (ActivationCorrelations.UntappedProblem(plan) is { } untapped) throw new PlanException(untapped);
         var taps = new Dictionary<string, Tensor>();
         var removeHooks = ActivationCorrelations.AttachTaps(plan, model, taps);
         bool wasTraining = model.training;
