@@ -165,10 +165,11 @@ internal static class ActivationCorrelations
     internal static string? UntappedProblem(MergePlan plan)
     {
         var untapped = plan.Spaces.Where(s => plan.Taps.All(t => t.Space != s.Name)).Select(s => $"'{s.Name}'").ToList();
-        return untapped.Count == 0 ? null
-            : $"space{(untapped.Count == 1 ? "" : "s")} {string.Join(", ", untapped)} of {plan.Architecture} {(untapped.Count == 1 ? "has" : "have")} no tap and no layer " +
-              "that reads them, so activation-based methods cannot match them; add [Tap(\"name\")] on the module whose input holds the space (or whose " +
-              "output does, for a model's output space), or merge with a weight-only method.";
+        if (untapped.Count == 0) return null;
+        bool one = untapped.Count == 1;
+        return $"space{(one ? "" : "s")} {string.Join(", ", untapped)} of {plan.Architecture} {(one ? "has" : "have")} no tap and no layer that reads " +
+               $"{(one ? "it" : "them")}, so activation-based methods cannot match {(one ? "it" : "them")}; add [Tap(\"name\")] on the module whose input " +
+               "holds the space (or whose output does, for a model's output space), or merge with a weight-only method.";
     }
 
     private static void RequireEveryTapFired(MergePlan plan, Dictionary<string, Tensor>[] captured)
