@@ -149,8 +149,11 @@ public sealed partial class MergePlanGenerator
                         w.Line($"scope.{method}({component}, this.{field.Name}{spaces});");
                         break;
                 }
-                foreach (var tap in field.Taps)
-                    w.Line($"scope.Tap({component}, {Reference(tap)});");
+                for (int i = 0; i < field.Taps.Count; i++)
+                {
+                    string layout = field.TapLayouts[i] == "Inferred" ? "" : $", global::MuDSC.Dsl.FeatureLayout.{field.TapLayouts[i]}";
+                    w.Line($"scope.Tap({component}, {Reference(field.Taps[i])}{layout});");
+                }
             }
             w.Close();
         }

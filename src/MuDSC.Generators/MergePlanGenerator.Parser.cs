@@ -197,6 +197,7 @@ public sealed partial class MergePlanGenerator
                 : sequence is not null ? StringArguments(sequence)
                 : new List<string>();
             var tapSpaces = taps.SelectMany(StringArguments).ToList();
+            var tapLayouts = taps.Select(TapLayout).ToList();
             int layoutValue = maps?.NamedArguments.FirstOrDefault(a => a.Key == "Layout").Value.Value is int v ? v : 0;
             string layout = layoutValue >= 0 && layoutValue < Layouts.Length ? Layouts[layoutValue] : PerAxis;
             bound.AddRange(spaces.SelectMany(PartsOf)); // counted even if this field is in error, so one mistake reports once
@@ -291,7 +292,8 @@ public sealed partial class MergePlanGenerator
                 _ => null,
             };
             string? blockType = block?.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray(), layout, blockType);
+            return new FieldModel(field.Name, ComponentName(field), kind, binding, spaces.ToEquatableArray(), tapSpaces.ToEquatableArray(), layout, blockType,
+                tapLayouts.ToEquatableArray());
         }
 
         private static void CheckUsage(INamedTypeSymbol type, List<Declared> ports, List<Declared> groups,
@@ -437,6 +439,14 @@ public sealed partial class MergePlanGenerator
 
         private static IEnumerable<AttributeData> Attributes(ISymbol symbol, string metadataName) =>
             symbol.GetAttributes().Where(a => a.AttributeClass is not null && MetadataName(a.AttributeClass) == metadataName);
+
+        /// <summary>A [Tap]'s Layout, as MuDSC.Dsl.FeatureLayout's member name.</summary>
+        private static string TapLayout(AttributeData tap) =>
+            tap.NamedArguments.FirstOrDefault(a => a.Key == "Layout").Value.Value is int value && value < FeatureLayouts.Length
+                ? FeatureLayouts[value] : FeatureLayouts[0];
+
+        /// <summary>MuDSC.Dsl.FeatureLayout's members in declaration order.</summary>
+        private static readonly string[] FeatureLayouts = ["Inferred", "ChannelsFirst", "ChannelsLast"];
 
         private static List<string> StringArguments(AttributeData attribute)
         {

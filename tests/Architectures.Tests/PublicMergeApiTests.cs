@@ -52,7 +52,7 @@ public partial class PublicMergeApiTests
     public void ATapWhoseLayerReadsAnotherSpaceIsRefusedNamingTapSpaceAndSizes()
     {
         var e = ZipItRefusal(() => new MisplacedTapNet());
-        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'act') records 3 features (channels first, [N, C, H, W] or [N, T, D] for tokens) but 'h' has 6 units"));
+        Assert.That(e.Message, Does.Contain("tap of space 'h' (module 'act') records 3 features (channels first, [N, C, H, W] or [N, T, D] for tokens, as the layer is not a Linear) but 'h' has 6 units"));
     }
 
     /// <summary>

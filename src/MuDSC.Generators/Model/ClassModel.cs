@@ -47,6 +47,7 @@ internal enum Binding
 
 /// <param name="Layout">For a bare tensor, MuDSC.Dsl.TensorLayout as its name: PerAxis, LinearWeight or LinearBias.</param>
 /// <param name="BlockType">For a [Mergeable] child its type, for a list its blocks' type, fully qualified; null otherwise.</param>
+/// <param name="TapLayouts">For each of <paramref name="Taps"/>, its MuDSC.Dsl.FeatureLayout as its name.</param>
 internal sealed record FieldModel(
     string Name,
     string Component,
@@ -55,7 +56,8 @@ internal sealed record FieldModel(
     EquatableArray<string> Spaces,
     EquatableArray<string> Taps,
     string Layout = Parser.PerAxis,
-    string? BlockType = null);
+    string? BlockType = null,
+    EquatableArray<string> TapLayouts = default);
 
 internal sealed record GroupModel(string Name, string? HeadsFrom);
 

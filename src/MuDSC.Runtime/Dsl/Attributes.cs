@@ -81,6 +81,22 @@ public sealed class TapAttribute(string space) : Attribute
 {
     /// <summary>The space whose activations are read here.</summary>
     public string Space { get; } = space;
+
+    /// <summary>Which axis of the layer's input holds the space's features (default: inferred from the layer).</summary>
+    public FeatureLayout Layout { get; set; }
+}
+
+/// <summary>Where a tapped activation holds its features.</summary>
+public enum FeatureLayout
+{
+    /// <summary>On the last axis at a Linear (which reads its input's last axis), on axis 1 at any other layer.</summary>
+    Inferred,
+
+    /// <summary>Axis 1: [N, C, H, W] images, [N, C] vectors; [N, T, D] tokens read on D.</summary>
+    ChannelsFirst,
+
+    /// <summary>The last axis: [N, H, W, C] after a permute, as ConvNeXt's LayerNorm and MLP read it.</summary>
+    ChannelsLast,
 }
 
 /// <summary>This parameterised field is averaged across models on purpose, never permuted.</summary>

@@ -204,7 +204,7 @@ internal static class ActivationCorrelations
             long features = captured[tap.Space].shape[1];
             if (features != units)
                 return $"the tap of space '{tap.Space}' (module '{tap.Module}') records {features} features ({Layout(tap)}) but '{tap.Space}' has {units} units: " +
-                       $"the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.";
+                       $"{OtherLayoutHint(tap)}the tap's {(tap.AtOutput ? "output" : "input")} lies in another space; move [Tap(\"{tap.Space}\")] to a layer that reads '{tap.Space}', or remove it to read the space at its last consumer.";
         }
         return null;
     }
@@ -228,9 +228,19 @@ internal static class ActivationCorrelations
     private static Tensor LastAxisFeatures(Tensor input) =>
         input.dim() == 2 ? input.unsqueeze(2) : input.movedim([-1], [1]).flatten(2);
 
-    /// <summary>The layout a tap's features were read in, for messages.</summary>
-    private static string Layout(PlanTap tap) =>
-        tap.ChannelsLast ? "features on the last axis, as a Linear reads them" : "channels first, [N, C, H, W] or [N, T, D] for tokens";
+    /// <summary>The layout a tap's features were read in, and why, for messages.</summary>
+    private static string Layout(PlanTap tap) => tap switch
+    {
+        { AtOutput: true } => "a chunk of the output's last axis",
+        { LayoutDeclared: true } => tap.ChannelsLast ? "on the last axis, as its [Tap] declares" : "channels first, as its [Tap] declares",
+        { ChannelsLast: true } => "on the last axis, as a Linear reads them",
+        _ => "channels first, [N, C, H, W] or [N, T, D] for tokens, as the layer is not a Linear",
+    };
+
+    /// <summary>The other cause of a size mismatch at an input tap whose layout was inferred: features on the other axis.</summary>
+    private static string OtherLayoutHint(PlanTap tap) => tap.AtOutput || tap.LayoutDeclared ? "" : tap.ChannelsLast
+        ? $"if the layer's input holds the features on axis 1, declare [Tap(\"{tap.Space}\", Layout = FeatureLayout.ChannelsFirst)]; otherwise "
+        : $"if the layer's input is channels-last ([N, H, W, C], after a permute), declare [Tap(\"{tap.Space}\", Layout = FeatureLayout.ChannelsLast)]; otherwise ";
 
     /// <summary>Channels-first samples [B, features, positions]: [B, C, H, W] -> [B, C, H*W]; [B, T, D] -> [B, D, T]; [B, D] -> [B, D, 1].</summary>
     private static Tensor Features(Tensor input) => input.dim() switch

@@ -54,10 +54,11 @@ public sealed record PlanAxis(string Parameter, int Axis, string Space, AxisRole
 /// <see cref="ChunkCount"/> of its output.
 /// A tap on a layer that reads a concatenation reads the space's channels from <see cref="InputOffset"/> of its input;
 /// a tap on a Linear reads its features on the input's last axis (<see cref="ChannelsLast"/>: [N, H, W, C] after a
-/// permute, as ConvNeXt's MLP reads them), any other tap on axis 1.
+/// permute, as ConvNeXt's MLP reads them), any other tap on axis 1, unless its [Tap] declares the layout
+/// (<see cref="LayoutDeclared"/>).
 /// </summary>
 public sealed record PlanTap(string Space, string Module, int? OutputChunk = null, int ChunkCount = 1, long? InputOffset = null,
-    bool ChannelsLast = false)
+    bool ChannelsLast = false, bool LayoutDeclared = false)
 {
     /// <summary>Whether the tap reads a chunk of the module's output rather than its input.</summary>
     public bool AtOutput => OutputChunk is not null;

@@ -1,3 +1,4 @@
+using MuDSC.Dsl;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +10,7 @@ public sealed class PlanBuilder
     private readonly List<string> _spaceOrder = [];
     private readonly Dictionary<string, SpaceInfo> _spaces = new(StringComparer.Ordinal);
     private readonly List<PlanAxis> _axes = [];
-    private readonly List<PlanTap> _explicitTaps = [];
+    private readonly List<(PlanTap Tap, FeatureLayout Layout)> _explicitTaps = [];
     private readonly List<string> _mentioned = []; // every state-dict name declared, in declaration order
     private readonly List<(int Position, ConcatenatedAxis Axis)> _concatenations = []; // resolved once every size is known
     private readonly HashSet<PlanAxis> _concatenationParts = [];
@@ -183,10 +184,10 @@ public sealed class PlanBuilder
         b.BlockOrderOf = leader.Name;
     }
 
-    internal void AddTap(string module, SpaceRef space)
+    internal void AddTap(string module, SpaceRef space, FeatureLayout layout = FeatureLayout.Inferred)
     {
         if (space.IsConcat) throw new PlanException($"{module}: a tap reads one space, not the concatenation {space}; tap each part.");
-        if (!space.IsFixed) _explicitTaps.Add(new PlanTap(space.Name!, module));
+        if (!space.IsFixed) _explicitTaps.Add((new PlanTap(space.Name!, module), layout));
     }
 
     internal void AddUnpermuted(string parameter) => Mention(parameter);
@@ -242,26 +243,27 @@ public sealed class PlanBuilder
         var taps = new List<PlanTap>();
         foreach (var space in spaces)
         {
-            var tap = _explicitTaps.FirstOrDefault(t => t.Space == space.Name);
+            var (tap, layout) = _explicitTaps.FirstOrDefault(t => t.Tap.Space == space.Name);
             if (tap is null)
             {
                 var consumer = _axes.LastOrDefault(a => a.Space == space.Name && a.Role == AxisRole.In);
                 if (consumer is not null) tap = new PlanTap(space.Name, ModuleOf(consumer.Parameter));
                 else tap = FusedOutputTap(space);
             }
-            if (tap is not null) taps.Add(tap.AtOutput ? tap : OnItsInput(tap));
+            if (tap is not null) taps.Add(tap.AtOutput ? tap : OnItsInput(tap, layout));
         }
         return taps;
     }
 
     /// <summary>
-    /// Where an input tap finds its space's features: on the last axis at a Linear, and at a layer that reads the space
-    /// as part of a concatenation, that part's channels.
+    /// Where an input tap finds its space's features: on the axis its [Tap] declares, else on the last axis at a Linear;
+    /// and at a layer that reads the space as part of a concatenation, that part's channels.
     /// </summary>
-    private PlanTap OnItsInput(PlanTap tap)
+    private PlanTap OnItsInput(PlanTap tap, FeatureLayout layout)
     {
         var part = _axes.FirstOrDefault(a => a.Space == tap.Space && a.Role == AxisRole.In && ModuleOf(a.Parameter) == tap.Module && _concatenationParts.Contains(a));
-        return tap with { InputOffset = part?.Offset, ChannelsLast = _linearModules.Contains(tap.Module) };
+        bool channelsLast = layout == FeatureLayout.ChannelsLast || (layout == FeatureLayout.Inferred && _linearModules.Contains(tap.Module));
+        return tap with { InputOffset = part?.Offset, ChannelsLast = channelsLast, LayoutDeclared = layout != FeatureLayout.Inferred };
     }
 
     /// <summary>Records that the module at <paramref name="path"/> is a Linear, which reads its input's last axis.</summary>

@@ -1,3 +1,4 @@
+using MuDSC.Dsl;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -239,8 +240,8 @@ public sealed class PlanScope
         }
     }
 
-    /// <summary>The space's activations are read at the input of this field's module.</summary>
-    public void Tap(string field, SpaceRef space) => _builder.AddTap(Path(field), space);
+    /// <summary>The space's activations are read at the input of this field's module, on the axis <paramref name="layout"/> names.</summary>
+    public void Tap(string field, SpaceRef space, FeatureLayout layout = FeatureLayout.Inferred) => _builder.AddTap(Path(field), space, layout);
 
     /// <summary>Every parameter and buffer of the module is averaged, never permuted.</summary>
     public void NotMerged(string field, nn.Module? module)
