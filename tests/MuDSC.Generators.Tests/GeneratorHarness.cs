@@ -42,7 +42,6 @@ internal static class GeneratorHarness
     public static ImmutableArray<Diagnostic> AnalyzerDiagnostics(string source) =>
         Compile(source).WithAnalyzers([new MergeableAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
 
-    /// <summary>The repository's src/Architectures folder, found above the test binaries.</summary>
     /// <summary>Every shipped architecture's source, with the global usings the project gives them: the snapshot inputs.</summary>
     public static (string Path, string Text)[] ArchitectureSources() =>
         Directory.GetFiles(ArchitecturesDirectory(), "*.cs")
@@ -51,6 +50,7 @@ internal static class GeneratorHarness
             .Append(("Usings.cs", "global using System; global using System.Linq; global using System.Collections.Generic;"))
             .ToArray();
 
+    /// <summary>The repository's src/Architectures folder, found above the test binaries.</summary>
     public static string ArchitecturesDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
