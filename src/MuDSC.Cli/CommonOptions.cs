@@ -140,7 +140,8 @@ internal static class CommonOptions
         {
             return Interrupted; // a signal arrived: its handler reports it and ends the process
         }
-        catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException or Replication.ExperimentException)
+        catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException
+                                       or Replication.ExperimentException or OutputException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UserError;
@@ -162,7 +163,8 @@ internal static class OutputPaths
 {
     /// <summary>Refuses, in milliseconds, an output that would fail after the work or overwrite an input.</summary>
     /// <param name="outputs">(option, path) pairs; null paths are outputs not asked for.</param>
-    public static void Check(IEnumerable<(string Option, string? Path)> outputs, IEnumerable<string?> inputs)
+    /// <param name="bytesNeeded">About what each output will take (a merged model: about one input model), 0 when unknown; refused when its file system has less free.</param>
+    public static void Check(IEnumerable<(string Option, string? Path)> outputs, IEnumerable<string?> inputs, long bytesNeeded = 0)
     {
         var inputPaths = inputs.OfType<string>().Where(p => p.Length > 0).Select(Path.GetFullPath).ToList();
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -177,22 +179,52 @@ internal static class OutputPaths
             if (seen.TryGetValue(full, out var other)) throw new UsageException($"{option} {path}: is also the {other} output; give each output its own file.");
             seen[full] = option;
             string? parent = Path.GetDirectoryName(full);
-            if (parent is null || !Directory.Exists(parent)) throw new UsageException($"{option} {path}: folder {parent} does not exist.");
-            ProbeWritable(option, path, parent);
+            if (parent is null || !Directory.Exists(parent)) throw new UsageException($"{option} {path}: {MissingFolder(parent)}");
+            ProbeWritable(option, path, parent, Path.GetFileName(full));
+            RequireSpace(option, path, parent, bytesNeeded);
         }
     }
 
-    /// <summary>Creates and deletes a hidden probe file, so an unwritable folder fails now and not after the work.</summary>
-    private static void ProbeWritable(string option, string path, string folder)
+    /// <summary>The size of the file at <paramref name="path"/>, 0 if there is none: an estimate of an output like it.</summary>
+    public static long SizeOf(string? path) => path is not null && File.Exists(path) ? new FileInfo(path).Length : 0;
+
+    private static void RequireSpace(string option, string path, string folder, long bytesNeeded)
     {
-        string probe = Path.Combine(folder, $".mudsc-probe-{Guid.NewGuid():N}");
+        long free = new DriveInfo(folder).AvailableFreeSpace;
+        if (bytesNeeded > free)
+            throw new UsageException($"{option} {path}: needs about {Megabytes(bytesNeeded)}, but {folder} has {Megabytes(free)} free; free some space or choose another folder.");
+    }
+
+    private static string Megabytes(long bytes) => $"{bytes / (1024.0 * 1024.0):F1} MB";
+
+    /// <summary>Why a folder cannot hold the output: the nearest part of its path that exists is a file, or it does not exist.</summary>
+    private static string MissingFolder(string? folder)
+    {
+        for (string? at = folder; at is not null; at = Path.GetDirectoryName(at))
+        {
+            if (File.Exists(at)) return $"{at} is a file, not a folder; give a path in a folder.";
+            if (Directory.Exists(at)) break;
+        }
+        return $"folder {folder} does not exist; create it first.";
+    }
+
+    /// <summary>
+    /// Creates and deletes a hidden probe file with a name as long as the output's, so that an unwritable folder or a
+    /// name the file system refuses fails now and not after the work.
+    /// </summary>
+    private static void ProbeWritable(string option, string path, string folder, string name)
+    {
+        string probe = $".mudsc-probe-{Guid.NewGuid():N}";
+        int nameBytes = System.Text.Encoding.UTF8.GetByteCount(name);
+        if (nameBytes > probe.Length) probe += new string('x', nameBytes - probe.Length);
         try
         {
-            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+            using (File.Create(Path.Combine(folder, probe), 1, FileOptions.DeleteOnClose)) { }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{option} {path}: cannot write in {folder} ({e.Message}).");
+            string reason = e is PathTooLongException ? $"the name is {nameBytes} bytes long, more than this file system takes" : e.Message.TrimEnd('.');
+            throw new UsageException($"{option} {path}: cannot write in {folder} ({reason}).");
         }
     }
 }

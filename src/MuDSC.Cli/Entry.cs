@@ -30,10 +30,11 @@ internal static class Entry
         root.Options.Add(verbose);
         root.Options.Add(force);
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        var problems = UsageProblems.Of(parse);
+        if (problems.Count > 0)
         {
             // Usage errors exit 2, on stderr, one line each, before any work.
-            foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+            foreach (var problem in problems) Console.Error.WriteLine($"error: {problem}");
             Console.Error.WriteLine("(--help lists the options)");
             return CommonOptions.UsageError;
         }

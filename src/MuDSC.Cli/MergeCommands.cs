@@ -69,7 +69,8 @@ internal static partial class MergeCommands
                 throw new UsageException("give either --alpha or --alpha-search, not both");
             if ((parse.GetValue(alpha) is not null || parse.GetValue(alphaSearch)) && MergeMethod.Parse(parse.GetValue(method)!).Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha and --alpha-search apply to mudsc-align and mudsc-zip only, not {parse.GetValue(method)}");
-            OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)]);
+            OutputPaths.Check([("--out", parse.GetValue(output))], [.. parse.GetValue(files)!, parse.GetValue(own.MergeSet)],
+                bytesNeeded: OutputPaths.SizeOf(parse.GetValue(files)![0]));
             if (parse.GetValue(cut) is string ownCutText && parse.GetValue(own.MergeSet) is not null)
             {
                 var (ownSet, declared) = own.Resolve(parse, taskA, taskB, data);

@@ -147,7 +147,7 @@ internal static class TasksCommand
             if (parse.GetValue(alpha) is not null && theMethod.Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha applies only to mudsc-align and mudsc-zip, not {theMethod}");
             RequireFiles(paths);
-            OutputPaths.Check([("--out", parse.GetValue(output))], paths);
+            OutputPaths.Check([("--out", parse.GetValue(output))], paths, bytesNeeded: paths.Max(OutputPaths.SizeOf));
             var theMode = ParseMode(parse.GetValue(mode)!);
             using var pair = LoadedModels.Load(paths, dev);
             using var scorers = Scorers.Create(pair.Models.Select(m => m.Task), parse.GetValue(data), parse.GetValue(testImages));

@@ -62,7 +62,7 @@ internal static class TrainCommand
             var classSet = CommonOptions.ParseClasses(parse.GetValue(classes)!, "--classes");
             int seedValue = parse.GetValue(seed);
             string? initPath = parse.GetValue(init);
-            OutputPaths.Check([("--out", parse.GetValue(output))], [initPath]);
+            OutputPaths.Check([("--out", parse.GetValue(output))], [initPath], bytesNeeded: OutputPaths.SizeOf(initPath));
             int? groups = parse.GetValue(normGroups);
             if (groups is not null && initPath is not null)
                 throw new UsageException("--norm-groups cannot be combined with --init: the model, its group count included, comes from the --init checkpoint.");

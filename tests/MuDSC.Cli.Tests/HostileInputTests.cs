@@ -95,6 +95,30 @@ public class HostileInputTests
     [TestCase(" , ", "name a cut of resnet20")]
     public void AnUnknownCutIsRefusedWithTheValidOnes(string cut, string fragment) => Refused(2, fragment, "compare", _a, _b, "--cut", cut);
 
+    [Test]
+    public void AnOptionTheCommandDoesNotTakeIsNamedNotTakenForAFile() =>
+        Refused(2, "mudsc merge has no option --bogus; `mudsc merge --help` lists its options", "merge", _a, _b, "--bogus");
+
+    [Test]
+    public void AMisspeltOptionIsNamedWithTheNearestOne() =>
+        Refused(2, "mudsc compare has no option --metods (did you mean --methods?)", "compare", _a, _b, "--metods", "zipit");
+
+    [Test]
+    public void AnOptionOfAnotherCommandIsNamedWithItsValueNotTakenForAFile() =>
+        Refused(2, "mudsc report has no option --out (did you mean --out-dir?)", "report", _a, _b, "--out", InFolder("r"));
+
+    [Test]
+    public void TooManyCheckpointsAreCountedAgainstTheLimit() =>
+        Refused(2, "mudsc merge takes 2 to 16 <checkpoints> (Two or more safetensors checkpoints of one architecture), but 17 were given",
+            ["merge", .. Enumerable.Repeat(_a, 17), "--method", "average"]);
+
+    [Test]
+    public void AReportOfThreeCheckpointsSaysItTakesTwo() =>
+        Refused(2, "mudsc report takes 2 <checkpoints> (The two safetensors checkpoints to merge), but 3 were given", "report", _a, _b, _a);
+
+    [Test]
+    public void AnUnknownCommandIsNamed() => Refused(2, "mudsc has no command 'merj'", "merj", _a, _b);
+
     [TestCase("--archs", "resnet20,torchvision/resnet5O", "'torchvision/resnet5O' is not an architecture of the catalog")]
     [TestCase("--merge-sets", "256,0", "--merge-sets '256,0': each value must be an integer from 1 to 100000")]
     [TestCase("--method", "zip", "unknown method 'zip'")]

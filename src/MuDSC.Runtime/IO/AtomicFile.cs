@@ -3,6 +3,7 @@ namespace MuDSC.IO;
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new one. The hidden
 /// temp file is removed on failure, and on Ctrl-C or SIGTERM during the write (<see cref="Interruption"/>).
+/// A file system failure (a full disk, a read-only folder) is an <see cref="OutputException"/> naming the file.
 /// </summary>
 internal static class AtomicFile
 {
@@ -10,28 +11,40 @@ internal static class AtomicFile
     {
         string fullPath = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(fullPath)!;
-        string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(directory, HiddenSibling(Path.GetFileName(fullPath), ".tmp"));
         using var cleanup = Interruption.OnSignal(() => File.Delete(temp));
         try
         {
             FileStream? created = null;
-            Interruption.Guard(() =>
+            OutputException.Wrap(path, () => Interruption.Guard(() =>
             {
                 Directory.CreateDirectory(directory);
                 created = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
-            });
+            }));
             using (var stream = created!)
             {
-                write(stream);
-                stream.Flush(flushToDisk: true);
+                OutputException.Wrap(path, () =>
+                {
+                    write(stream);
+                    stream.Flush(flushToDisk: true);
+                });
             }
-            Interruption.Guard(() => File.Move(temp, fullPath, overwrite: true));
+            OutputException.Wrap(path, () => Interruption.Guard(() => File.Move(temp, fullPath, overwrite: true)));
         }
         finally
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
     }
+
+    /// <summary>
+    /// A hidden name beside <paramref name="name"/> for its work in progress: its start (so a user who sees it knows
+    /// whose it is), a unique part and <paramref name="suffix"/>; never longer than a file system takes, whatever the name's length.
+    /// </summary>
+    public static string HiddenSibling(string name, string suffix) =>
+        $".{(name.Length > MaximumKeptName ? name[..MaximumKeptName] : name)}.{Guid.NewGuid():N}{suffix}";
+
+    private const int MaximumKeptName = 64;
 
     public static void WriteAllText(string path, string text) =>
         Write(path, stream =>

@@ -15,9 +15,9 @@ internal sealed class AtomicFolder : IDisposable
     {
         _target = Path.GetFullPath(target);
         string parent = Path.GetDirectoryName(_target) ?? throw new ArgumentException($"{target} has no parent folder", nameof(target));
-        Staging = Path.Combine(parent, $".{Path.GetFileName(_target)}.{Guid.NewGuid():N}.partial");
+        Staging = Path.Combine(parent, AtomicFile.HiddenSibling(Path.GetFileName(_target), ".partial"));
         _cleanup = Interruption.OnSignal(DeleteStaging);
-        Interruption.Guard(() => Directory.CreateDirectory(Staging));
+        OutputException.Wrap(target, () => Interruption.Guard(() => Directory.CreateDirectory(Staging)));
     }
 
     /// <summary>Where to write the folder's files.</summary>
@@ -32,7 +32,7 @@ internal sealed class AtomicFolder : IDisposable
     {
         if (!Directory.Exists(_target))
         {
-            Interruption.Guard(() => Directory.Move(Staging, _target));
+            OutputException.Wrap(_target, () => Interruption.Guard(() => Directory.Move(Staging, _target)));
             return;
         }
         var files = Directory.GetFiles(Staging, "*", SearchOption.AllDirectories)
@@ -41,11 +41,11 @@ internal sealed class AtomicFolder : IDisposable
         foreach (var file in files)
         {
             string destination = Path.Combine(_target, file);
-            Interruption.Guard(() =>
+            OutputException.Wrap(destination, () => Interruption.Guard(() =>
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
                 File.Move(Path.Combine(Staging, file), destination, overwrite: true);
-            });
+            }));
         }
         DeleteStaging();
     }
