@@ -75,11 +75,66 @@ public class IdxFileTests
             Does.Contain("trailing"));
 
     [Test]
-    public void RefusesAFileThatIsNotGzip()
+    public void ADecompressedFileReadsAsItsGzipTwin()
     {
-        string path = Path.Combine(Fixtures.TempDirectory(), "plain.gz");
-        File.WriteAllBytes(path, Idx(0x08, [3], 3));
-        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(path, 1))!.Message, Does.Contain(path));
+        var content = Idx(0x08, [5, 2, 2], 20);
+        string plain = Path.Combine(Fixtures.TempDirectory(), "x.idx");
+        File.WriteAllBytes(plain, content);
+        var fromGzip = IdxFile.Read(WriteGz(content), 3);
+        var fromPlain = IdxFile.Read(plain, 3);
+        Assert.That(fromPlain.Dimensions, Is.EqualTo(fromGzip.Dimensions));
+        Assert.That(fromPlain.Data, Is.EqualTo(fromGzip.Data));
+        Assert.That(IdxFile.ReadEntries(plain, 3, [4, 1], 5).Data, Is.EqualTo(IdxFile.ReadEntries(WriteGz(content), 3, [4, 1], 5).Data));
+    }
+
+    [Test]
+    public void RefusesAFileThatIsNeitherIdxNorGzip()
+    {
+        string path = Path.Combine(Fixtures.TempDirectory(), "notes.gz");
+        File.WriteAllText(path, "# some notes");
+        Assert.That(Assert.Throws<DataException>(() => IdxFile.Read(path, 1))!.Message, Does.Contain(path).And.Contain("bad IDX magic number"));
+    }
+
+    /// <summary>A folder holding the test split's two files, gzip-compressed or not, with <paramref name="count"/> images of side <paramref name="side"/>.</summary>
+    private static string TestSplitFolder(int count, int side, bool compressed)
+    {
+        string folder = Fixtures.TempDirectory();
+        var images = Idx(0x08, [count, side, side], count * side * side);
+        var labels = Idx(0x08, [count], count);
+        for (int i = 0; i < count; i++) labels[^(i + 1)] = (byte)(i % 10);
+        foreach (var (name, content) in new[] { ("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels) })
+        {
+            if (!compressed) File.WriteAllBytes(Path.Combine(folder, name), content);
+            else File.Copy(WriteGz(content), Path.Combine(folder, name + ".gz"));
+        }
+        return folder;
+    }
+
+    [Test]
+    public void AFolderOfDecompressedFilesLoadsAsTheCompressedOne()
+    {
+        using var plain = FashionMnist.LoadTest(TestSplitFolder(3, 28, compressed: false));
+        using var gzip = FashionMnist.LoadTest(TestSplitFolder(3, 28, compressed: true));
+        Assert.That(plain.Images.eq(gzip.Images).all().item<bool>() && plain.Labels.eq(gzip.Labels).all().item<bool>(), Is.True);
+        Assert.That(plain.Images.shape, Is.EqualTo(new long[] { 3, 1, 28, 28 }));
+    }
+
+    [Test]
+    public void ImagesThatAreNot28x28AreRefusedNamingTheirSize()
+    {
+        string folder = TestSplitFolder(3, 32, compressed: true);
+        Assert.That(Assert.Throws<DataException>(() => FashionMnist.LoadTest(folder))!.Message,
+            Does.Contain("holds 32x32 images, but Fashion-MNIST's are 28x28"));
+        Assert.That(Assert.Throws<DataException>(() => FashionMnist.LoadFirst(folder, train: false, 2))!.Message, Does.Contain("holds 32x32 images"));
+    }
+
+    [Test]
+    public void DataThatIsAFileIsNamedAsOne()
+    {
+        string file = Path.Combine(Fixtures.TempDirectory(), "README.md");
+        File.WriteAllText(file, "notes");
+        Assert.That(Assert.Throws<DataException>(() => FashionMnist.LoadTest(file))!.Message, Does.StartWith($"{file}: is a file, not the Fashion-MNIST folder"));
+        Assert.That(Assert.Throws<DataException>(() => FashionMnist.LoadTest(file + ".missing"))!.Message, Does.Contain("Fashion-MNIST folder not found"));
     }
 
     [Test]

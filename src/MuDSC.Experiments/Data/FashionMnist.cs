@@ -66,6 +66,7 @@ public static class FashionMnist
     private static LabeledImages LoadEntries(string imagesPath, byte[] labels, List<int> indices)
     {
         var images = IdxFile.ReadEntries(imagesPath, expectedRank: 3, indices, expectedEntries: labels.Length);
+        RequireImageSize(images, imagesPath);
         var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
         return new LabeledImages(pixels, torch.tensor(indices.Select(i => (long)labels[i]).ToArray(), ScalarType.Int64));
     }
@@ -92,24 +93,37 @@ public static class FashionMnist
         var images = IdxFile.Read(imagesPath, expectedRank: 3);
         if (images.Count != labels.Length)
             throw new DataException($"{imagesPath} holds {images.Count} images but {labelsPath} holds {labels.Length} labels.");
+        RequireImageSize(images, imagesPath);
         var pixels = Normalize(images.Data, images.Count, images.Dimensions[1], images.Dimensions[2]);
         var labelTensor = torch.tensor(labels.Select(l => (long)l).ToArray(), ScalarType.Int64);
         return new LabeledImages(pixels, labelTensor);
     }
 
+    /// <summary>Fashion-MNIST's images are 28x28: other IDX images would be scored as if they were, by models trained on 28x28.</summary>
+    private static void RequireImageSize(IdxArray images, string path)
+    {
+        if (images.Dimensions[1] != ImageSize || images.Dimensions[2] != ImageSize)
+            throw new DataException($"{path} holds {images.Dimensions[1]}x{images.Dimensions[2]} images, but Fashion-MNIST's are {ImageSize}x{ImageSize}; " +
+                                    "point --data at the Fashion-MNIST folder, or give your own data with --merge-set.");
+    }
+
+    /// <summary>The images and labels files in the folder: gzip-compressed as the package ships them, or decompressed (the name without .gz).</summary>
     private static (string Images, string Labels) Paths(string? directory, string imagesFile, string labelsFile)
     {
         directory ??= Environment.GetEnvironmentVariable("MUDSC_FASHION_MNIST") ?? DefaultDirectory;
-        string imagesPath = Path.Combine(directory, imagesFile);
-        string labelsPath = Path.Combine(directory, labelsFile);
-        foreach (var path in new[] { imagesPath, labelsPath })
-        {
-            if (!File.Exists(path))
-                throw new DataException(
-                    $"{path}: Fashion-MNIST file not found. Install it with `sudo apt-get install {AptPackage}` " +
-                    $"(or run scripts/setup.sh), or point MUDSC_FASHION_MNIST at a folder holding the four IDX .gz files.");
-        }
-        return (imagesPath, labelsPath);
+        string hint = $"Install it with `sudo apt-get install {AptPackage}` (or run scripts/setup.sh), or point --data or MUDSC_FASHION_MNIST " +
+                      $"at a folder holding the four IDX files ({imagesFile}, ...; .gz or decompressed).";
+        if (File.Exists(directory)) throw new DataException($"{directory}: is a file, not the Fashion-MNIST folder. {hint}");
+        if (!Directory.Exists(directory)) throw new DataException($"{directory}: Fashion-MNIST folder not found. {hint}");
+        return (Find(directory, imagesFile, hint), Find(directory, labelsFile, hint));
+    }
+
+    private static string Find(string directory, string gzipFile, string hint)
+    {
+        string compressed = Path.Combine(directory, gzipFile), decompressed = Path.ChangeExtension(compressed, null);
+        return File.Exists(compressed) ? compressed
+            : File.Exists(decompressed) ? decompressed
+            : throw new DataException($"{compressed}: Fashion-MNIST file not found. {hint}");
     }
 
     private static byte[] ReadLabels(string labelsPath)

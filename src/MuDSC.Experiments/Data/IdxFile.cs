@@ -9,7 +9,7 @@ public sealed record IdxArray(int[] Dimensions, byte[] Data)
     public int Count => Dimensions[0];
 }
 
-/// <summary>Reads gzip-compressed IDX files of unsigned bytes, checking magic number and sizes.</summary>
+/// <summary>Reads IDX files of unsigned bytes, gzip-compressed or not, checking magic number and sizes.</summary>
 public static class IdxFile
 {
     private const byte UnsignedByteType = 0x08;
@@ -62,6 +62,7 @@ public static class IdxFile
         try
         {
             using var file = File.OpenRead(path);
+            if (!IsGzip(file)) return read(new BufferedStream(file));
             using var gzip = new GZipStream(file, CompressionMode.Decompress);
             return read(gzip);
         }
@@ -73,6 +74,15 @@ public static class IdxFile
         {
             throw new DataException($"{path}: file ends before its declared data.", e);
         }
+    }
+
+    /// <summary>Whether the file starts with gzip's magic bytes (1f 8b); leaves it at its start.</summary>
+    private static bool IsGzip(FileStream file)
+    {
+        Span<byte> start = stackalloc byte[2];
+        int read = file.ReadAtLeast(start, 2, throwOnEndOfStream: false);
+        file.Position = 0;
+        return read == 2 && start[0] == 0x1f && start[1] == 0x8b;
     }
 
     private static int[] ReadHeader(Stream stream, string path, int expectedRank)
