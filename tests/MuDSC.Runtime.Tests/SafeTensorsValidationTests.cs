@@ -50,6 +50,16 @@ public class SafeTensorsValidationTests
     public void AnEmptyFileIsRefusedWithoutOpeningIt() =>
         Assert.That(ReadError([]), Does.Contain("file is 0 bytes"));
 
+    /// <summary>An empty tensor (a [10, 0] embedding) begins and ends where the next tensor begins, whichever the header lists first.</summary>
+    [TestCase("""{"e":{"dtype":"F32","shape":[10,0],"data_offsets":[4,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""")]
+    [TestCase("""{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[10,0],"data_offsets":[4,4]}}""")]
+    public void AcceptsAnEmptyTensorAtTheStartOfTheNext(string header)
+    {
+        using var content = SafeTensorsFile.Read(WriteRaw(Build(header, 8)));
+        Assert.That(content.Tensors["e"].shape, Is.EqualTo(new long[] { 10, 0 }));
+        Assert.That(content.Tensors["b"].numel(), Is.EqualTo(1));
+    }
+
     [Test]
     public void AcceptsAWellFormedHandBuiltFile()
     {

@@ -112,7 +112,7 @@ public sealed class SafeTensorsHeader
                     tensors.Add(ReadEntry(property.Name, property.Value, path));
             }
 
-            tensors.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            tensors.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End)); // an empty tensor (begin = end) before one that starts there
             CheckLayout(tensors, dataLength, path);
             return new SafeTensorsHeader(tensors, metadata);
         }
