@@ -448,6 +448,26 @@ internal static partial class MergeCommands
             return batch.Images.clone();
         }
 
+        /// <summary>
+        /// The protocol scores the first model as task A and the second as task B: two models trained on the same classes
+        /// (other than all ten, a pre-trained start) are one task twice, and a model trained on the other task's classes is
+        /// scored as the wrong one.
+        /// </summary>
+        private static void RequireTwoTasks(List<Checkpoint> checkpoints, ClassSet a, ClassSet b)
+        {
+            for (int i = 0; i < checkpoints.Count; i++)
+            {
+                var classes = checkpoints[i].Classes;
+                if (classes.Equals(ClassSet.All)) continue;
+                if (checkpoints.Take(i).FirstOrDefault(c => c.Classes.Equals(classes)) is { } twin)
+                    throw new UsageException($"{checkpoints[i].Source} and {twin.Source} were both trained on classes {classes}: the protocol merges models of " +
+                                             "two different tasks; give one checkpoint per task (--classes and --classes-b), or your own data with --merge-set");
+                if (i < 2 && !classes.Equals(i == 0 ? a : b) && classes.Equals(i == 0 ? b : a))
+                    throw new UsageException($"{checkpoints[i].Source} was trained on classes {classes} but comes {(i == 0 ? "first" : "second")}, as task " +
+                                             $"{(i == 0 ? "A" : "B")} ({(i == 0 ? a : b)}); give task A's checkpoint first, or swap --classes and --classes-b");
+            }
+        }
+
         public static Context Open(string[] files, string taskA, string taskB, string deviceName, string? data)
         {
             var device = CommonOptions.ResolveDevice(deviceName);
@@ -458,6 +478,7 @@ internal static partial class MergeCommands
             try
             {
                 foreach (var file in files) checkpoints.Add(Checkpoint.Load(file, device));
+                RequireTwoTasks(checkpoints, a, b);
                 // At the models' input: gray pixels repeated for models that read RGB (torchvision's), resized to a recorded image size.
                 var spec = checkpoints[0].Spec;
                 mergeSet = FashionMnist.LoadMergeSet(data, [a, b]).AsInputs(spec.InChannels, spec.ImageSize);

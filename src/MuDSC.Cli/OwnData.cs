@@ -116,6 +116,9 @@ internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChann
         return new ModelSpec(Arch, Width, Channels, outputs, NormGroups, ImageSize);
     }
 
+    /// <summary>The spec as far as the inputs go (channels, image size); its output count is not known without the file.</summary>
+    public ModelSpec ForInputs() => new(Arch, Width, Channels, EmbedDim: 1, NormGroups, ImageSize);
+
     /// <summary>The input channels: as given, else the architecture's.</summary>
     public int Channels => InChannels ?? ModelCatalog.Instance.DefaultInChannels(Arch);
 
@@ -246,14 +249,17 @@ internal sealed class OwnData : IDisposable
                     }
                 }
             }
-            if (inputs.shape[1] != specs[0].InChannels)
-                throw new DataException($"{mergeSetPath}: 'inputs' has {inputs.shape[1]} channels but the models take {specs[0].InChannels}");
+            RequireFits(inputs, specs[0], $"{mergeSetPath}: 'inputs'");
+            if (inputs.shape[0] < MinimumMergeInputs)
+                throw new DataException($"{mergeSetPath}: 'inputs' holds {inputs.shape[0]} image; a merge set needs at least {MinimumMergeInputs} " +
+                                        "(correlations and BatchNorm statistics over one image are degenerate), a few hundred per task to merge well");
             if (headClasses is not null)
             {
                 if (head is not null) throw new UsageException("--head-classes is for plain classifiers; our checkpoints' class heads answer for every class");
                 if (headClasses.Count != files.Length) throw new UsageException($"--head-classes gives {headClasses.Count} label lists for {files.Length} models");
                 var wrong = headClasses.Select((c, i) => (c, i)).FirstOrDefault(x => x.c.Length != specs[x.i].EmbedDim);
                 if (wrong.c is not null) throw new UsageException($"--head-classes: list {wrong.i + 1} has {wrong.c.Length} labels, but {files[wrong.i]}'s head has {specs[wrong.i].EmbedDim} outputs");
+                if (labels is not null) RequireHeadClassesInData(headClasses, labels, mergeSetPath);
             }
             int classes = head is not null ? ClassSet.ClassCount : headClasses?.Max(c => c.Max() + 1) ?? specs.Max(s => s.EmbedDim);
             if (labels is not null)
@@ -353,6 +359,37 @@ internal sealed class OwnData : IDisposable
         if (labels is not null && (labels.dim() != 1 || labels.dtype != ScalarType.Int64 || labels.shape[0] != inputs.shape[0]))
             throw new DataException($"{path}: 'labels' is {labels.dtype} [{string.Join(", ", labels.shape)}]; it must be int64 [{inputs.shape[0]}], one per input");
         return (inputs.clone(), labels?.clone());
+    }
+
+    /// <summary>Fewer merge inputs than this are refused.</summary>
+    public const int MinimumMergeInputs = 2;
+
+    /// <summary>
+    /// Refuses inputs a model of <paramref name="spec"/> would read wrongly without a word: other channels, or images of
+    /// another size than the one it records or its architecture reads (a ResNet of ours runs on 8x8 images and scores nonsense).
+    /// </summary>
+    /// <param name="what">The inputs, as the message names them ("merge.safetensors: 'inputs'").</param>
+    public static void RequireFits(Tensor inputs, ModelSpec spec, string what)
+    {
+        if (inputs.shape[1] != spec.InChannels)
+            throw new DataException($"{what} has {inputs.shape[1]} channels, but the models read {spec.InChannels}; give [N, {spec.InChannels}, H, W]" +
+                                    " (or --in-channels for a plain state dict)");
+        if (ModelCatalog.Instance.InputSize(spec) is int size && (inputs.shape[2] != size || inputs.shape[3] != size))
+            throw new DataException($"{what} holds {inputs.shape[2]}x{inputs.shape[3]} images, but {spec.Arch} {(spec.ImageSize is null ? "reads" : "records")} " +
+                                    $"{size}x{size}; resize them to {size}x{size}" + (spec.ImageSize is null ? ", or give --image-size for a plain state dict of another size" : ""));
+    }
+
+    /// <summary>Each label a head answers for (--head-classes) must occur in the merge set, or that head is scored on nothing.</summary>
+    private static void RequireHeadClassesInData(List<int[]> headClasses, Tensor labels, string path)
+    {
+        var present = labels.data<long>().ToHashSet();
+        for (int i = 0; i < headClasses.Count; i++)
+        {
+            var absent = headClasses[i].Where(c => !present.Contains(c)).ToList();
+            if (absent.Count > 0)
+                throw new UsageException($"--head-classes: list {i + 1} names label{(absent.Count == 1 ? "" : "s")} {string.Join(",", absent)}, " +
+                                         $"which {path}'s 'labels' never hold{(absent.Count == 1 ? "s" : "")}; list the labels that model's outputs stand for, as the data numbers them");
+        }
     }
 
     private static string Describe(ModelSpec spec) => $"{spec.Arch} (width {spec.Width}, {spec.InChannels} input channels, {spec.EmbedDim} outputs)";

@@ -72,19 +72,19 @@ internal static class PredictCommand
             // A partial merge of plain state dicts (merge --cut --merge-set): each branch's outputs.
             if (declared is null) throw new UsageException($"{file} is a partial merge of plain state dicts: give the --arch (and sizes) of the models it came from");
             using var branched = OwnData.LoadBranched(file, declared, device);
-            return new() { ["logits"] = Run(branched, images, declared.Channels, device) };
+            return new() { ["logits"] = Run(branched, images, declared.ForInputs(), device) };
         }
         if (!metadata.ContainsKey("arch"))
         {
             var (model, spec, _) = OwnData.LoadModel(file, declared, device);
-            using (model) return new() { ["logits"] = Run(model, images, spec.InChannels, device) };
+            using (model) return new() { ["logits"] = Run(model, images, spec, device) };
         }
         if (declared is not null) throw new UsageException($"{file} records its architecture in its metadata ({metadata["arch"]}); drop --arch and its size options");
         using var checkpoint = Checkpoint.Load(file, device);
         if (checkpoint.Cut is not null)
         {
             using var branched = checkpoint.CreateBranchedModel(ModelCatalog.Instance, device);
-            var branchOutputs = Run(branched, images, checkpoint.Spec.InChannels, device);
+            var branchOutputs = Run(branched, images, checkpoint.Spec, device);
             var heads = checkpoint.BranchHeads().Select(h => h.To(device)).ToList();
             try
             {
@@ -98,16 +98,15 @@ internal static class PredictCommand
             }
         }
         using var single = checkpoint.CreateModel(ModelCatalog.Instance, device);
-        var outputs = Run(single, images, checkpoint.Spec.InChannels, device);
+        var outputs = Run(single, images, checkpoint.Spec, device);
         using var head = checkpoint.Head.To(device);
         return new() { ["logits"] = head.Logits(outputs, ClassSet.All), ["outputs"] = outputs };
     }
 
     /// <summary>The model's outputs in eval mode, batch by batch, concatenated along the batch axis (the last one for a branched model).</summary>
-    private static Tensor Run(nn.Module<Tensor, Tensor> model, Tensor images, int inChannels, Device device)
+    private static Tensor Run(nn.Module<Tensor, Tensor> model, Tensor images, ModelSpec spec, Device device)
     {
-        if (images.shape[1] != inChannels)
-            throw new UsageException($"--inputs: {images.shape[1]} channels, but the model reads {inChannels}; give inputs [N, {inChannels}, H, W] (or --in-channels for a plain state dict)");
+        OwnData.RequireFits(images, spec, "--inputs");
         model.eval();
         using var noGrad = torch.no_grad();
         var parts = new List<Tensor>();

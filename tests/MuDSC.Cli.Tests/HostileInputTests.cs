@@ -222,6 +222,36 @@ public class HostileInputTests
         Refused(1, "dtype mismatches (1): conv1.weight: file Int32", "eval", ints);
     }
 
+    // Inputs that do not fit the models: refused, never silently scored.
+    [Test]
+    public void OneTaskTwiceIsRefusedAsAPairOfTasks() =>
+        Refused(2, "were both trained on classes 0,2,4,6,8: the protocol merges models of two different tasks", "merge", _a, _a, "--method", "average");
+
+    [Test]
+    public void TaskBsModelFirstIsRefusedAsTaskA() =>
+        Refused(2, "was trained on classes 1,3,5,7,9 but comes first, as task A (0,2,4,6,8)", "compare", _b, _a);
+
+    private string MergeSet(long count, long side)
+    {
+        string set = InFolder($"set-{count}-{side}.safetensors");
+        using var inputs = torch.randn(new long[] { count, 1, side, side });
+        SafeTensorsFile.Write(set, [new("inputs", inputs)]);
+        return set;
+    }
+
+    [TestCase(8)]
+    [TestCase(32)]
+    public void MergeImagesOfAnotherSizeAreRefused(int side) =>
+        Refused(1, $"'inputs' holds {side}x{side} images, but resnet20 reads 28x28; resize them to 28x28", "merge", _a, _b, "--merge-set", MergeSet(8, side), "--method", "zipit");
+
+    [Test]
+    public void AMergeSetOfOneImageIsRefused() =>
+        Refused(1, "'inputs' holds 1 image; a merge set needs at least 2", "merge", _a, _b, "--merge-set", MergeSet(1, 28), "--method", "zipit");
+
+    [Test]
+    public void PredictInputsOfAnotherSizeAreRefused() =>
+        Refused(1, "--inputs holds 8x8 images, but resnet20 reads 28x28", "predict", _a, "--inputs", MergeSet(4, 8), "--out", InFolder("logits.safetensors"));
+
     [Test]
     public void CheckpointsWithDifferentClassEmbeddingsAreRefusedOnAUsersMergeSet()
     {

@@ -163,5 +163,11 @@ public class OwnHeadsTests : TempFolderTests
         (code, error) = StandardError.Capture(() => Entry.Run(Args("0,2,x,6,8;1,3,5,7,9")));
         Assert.That(code, Is.EqualTo(2), error);
         Assert.That(error, Does.Contain("--head-classes '0,2,x,6,8;1,3,5,7,9'"));
+        var present = torch.randint(0, 10, new long[] { 8 }, generator: new Generator(1)).data<long>().ToHashSet(); // the set's labels, drawn again
+        int absent = Enumerable.Range(0, 10).First(c => !present.Contains(c));
+        var second = Enumerable.Range(0, 10).Where(c => c != absent).Take(5).ToList();
+        (code, error) = StandardError.Capture(() => Entry.Run(Args($"{string.Join(",", second.Take(4).Append(absent))};{string.Join(",", second)}")));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain($"list 1 names label {absent}, which").And.Contain("'labels' never holds"));
     }
 }

@@ -13,14 +13,17 @@ public sealed class ModelCatalog : IModelFactory
 {
     /// <summary>
     /// One architecture: how a spec builds it, its head (whose output count is the spec's EmbedDim), where it may be cut,
-    /// its usual input channels (3 for the models people have, whose head is a plain classifier: its outputs are class logits).
+    /// its usual input channels (3 for the models people have, whose head is a plain classifier: its outputs are class logits),
+    /// and the image size it reads when the spec records none (ours: Fashion-MNIST's 28; torchvision's and timm's ViTs 224;
+    /// null for their convolutional nets, trained at 224 but fine-tuned at any size).
     /// </summary>
     private sealed record Entry(Func<ModelSpec, nn.Module<Tensor, Tensor>> Build, string Head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> Cuts,
-        int InChannels = 1, bool Classifier = false);
+        int InChannels = 1, bool Classifier = false, int? InputSize = FashionMnist.ImageSize);
 
     /// <summary>An architecture of torchvision or timm: RGB in, a plain classifier out.</summary>
-    private static Entry Theirs(Func<ModelSpec, nn.Module<Tensor, Tensor>> build, string head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> cuts) =>
-        new(build, head, cuts, InChannels: 3, Classifier: true);
+    private static Entry Theirs(Func<ModelSpec, nn.Module<Tensor, Tensor>> build, string head, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>> cuts,
+        int? inputSize = null) =>
+        new(build, head, cuts, InChannels: 3, Classifier: true, InputSize: inputSize);
 
     // A variant is one line here. torchvision's ResNets: width 1 is theirs (64 stem planes), the head's outputs are the classes.
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal)
@@ -46,10 +49,10 @@ public sealed class ModelCatalog : IModelFactory
         ["torchvision/efficientnet_b0"] = Theirs(s => new EfficientNet(s.Width, s.InChannels, s.EmbedDim), "classifier.1", EfficientNet.Cuts.All),
         ["torchvision/convnext_tiny"] = Theirs(s => new ConvNeXt(ConvNeXt.TinyBlocks, s.Width, s.InChannels, s.EmbedDim), "classifier.2", ConvNeXt.Cuts.All),
         ["torchvision/vit_b_16"] = Theirs(s => new TorchvisionViT(768 * s.Width, depth: 12, heads: 12, mlpDim: 3072 * s.Width, patch: 16, s.ImageSize ?? 224, s.InChannels, s.EmbedDim),
-            "heads.head", TorchvisionViT.Cuts.All),
-        ["timm/vit_tiny_patch16_224"] = Theirs(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All),
-        ["timm/vit_small_patch16_224"] = Theirs(s => TimmViT(s, dim: 384, heads: 6), "head", VisionTransformer.Cuts.All),
-        ["timm/vit_base_patch16_224"] = Theirs(s => TimmViT(s, dim: 768, heads: 12), "head", VisionTransformer.Cuts.All),
+            "heads.head", TorchvisionViT.Cuts.All, inputSize: 224),
+        ["timm/vit_tiny_patch16_224"] = Theirs(s => TimmViT(s, dim: 192, heads: 3), "head", VisionTransformer.Cuts.All, inputSize: 224),
+        ["timm/vit_small_patch16_224"] = Theirs(s => TimmViT(s, dim: 384, heads: 6), "head", VisionTransformer.Cuts.All, inputSize: 224),
+        ["timm/vit_base_patch16_224"] = Theirs(s => TimmViT(s, dim: 768, heads: 12), "head", VisionTransformer.Cuts.All, inputSize: 224),
     };
 
     /// <summary>timm's ViTs: 12 blocks, MLP ratio 4, 16-pixel patches, LayerNorm eps 1e-6; the class token's final state is classified.</summary>
@@ -64,6 +67,12 @@ public sealed class ModelCatalog : IModelFactory
 
     /// <summary>The input channels <paramref name="arch"/> usually has (3 for torchvision's models, 1 for ours, trained on Fashion-MNIST).</summary>
     public int DefaultInChannels(string arch) => Find(arch).InChannels;
+
+    /// <summary>
+    /// The side of the square images a model of <paramref name="spec"/> reads: the size it records, else its architecture's
+    /// (28 for ours, trained on Fashion-MNIST; 224 for a ViT of torchvision or timm); null where any size is read as well.
+    /// </summary>
+    public int? InputSize(ModelSpec spec) => spec.ImageSize ?? Find(spec.Arch).InputSize;
 
     /// <summary>Whether <paramref name="arch"/>'s head is a plain classifier (torchvision's and timm's), trained to give its classes' logits, not embeddings.</summary>
     public bool HasClassifierHead(string arch) => Find(arch).Classifier;
