@@ -131,7 +131,7 @@ internal static class CommonOptions
         {
             return body();
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or Models.ResourceException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;

@@ -59,6 +59,8 @@ internal static class PlanCommand
 
     private static string Catalog(string name, int width, string format)
     {
+        if (width > 1)
+            MemoryEstimate.Require($"a {name} of width {width}", MemoryEstimate.ModelBytes(new ModelSpec(name, width), ModelCatalog.Instance), "choose a smaller --width");
         using var model = ModelCatalog.Instance.Create(new ModelSpec(name, width), torch.CPU);
         var plan = PlanBuilder.Build(model, name);
         var graph = DeclarationGraph.Of(model.GetType(), new ModelShape(model, plan));

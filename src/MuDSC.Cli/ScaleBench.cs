@@ -25,6 +25,20 @@ internal static class ScaleBench
 
     private const int BatchSize = 32;
 
+    /// <summary>Refuses, before any model of that size is built, an architecture whose merge would need more memory than there is.</summary>
+    public static void RequireMemory(IReadOnlyList<string> architectures, int mergeSetSize, int imageSize, MergeMethod method)
+    {
+        foreach (string arch in architectures)
+        {
+            var spec = Spec(arch, imageSize);
+            MemoryEstimate.Require($"a {method} merge of two {arch} at {imageSize}x{imageSize} on {mergeSetSize:N0} images",
+                MemoryEstimate.MergingBytes(spec, ModelCatalog.Instance, mergeSetSize, imageSize, BatchSize), "choose a smaller --image-size or --merge-sets");
+        }
+    }
+
+    private static ModelSpec Spec(string arch, int imageSize) =>
+        new(arch, InChannels: ModelCatalog.Instance.DefaultInChannels(arch), EmbedDim: 10, ImageSize: imageSize);
+
     public static void Run(IReadOnlyList<string> architectures, IReadOnlyList<int> mergeSetSizes, int imageSize, MergeMethod method, Device device)
     {
         double rate = MatmulRate(device);
@@ -38,8 +52,8 @@ internal static class ScaleBench
 
         foreach (string arch in architectures)
         {
-            int channels = ModelCatalog.Instance.DefaultInChannels(arch);
-            var spec = new ModelSpec(arch, InChannels: channels, EmbedDim: 10, ImageSize: imageSize);
+            var spec = Spec(arch, imageSize);
+            int channels = spec.InChannels;
             var models = Enumerable.Range(0, 2).Select(seed =>
             {
                 torch.manual_seed(seed);

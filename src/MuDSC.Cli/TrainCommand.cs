@@ -91,6 +91,10 @@ internal static class TrainCommand
                     classifier ? classSet.Count : parse.GetValue(embedDim), groups, parse.GetValue(imageSize));
                 try
                 {
+                    int side = spec.ImageSize ?? FashionMnist.ImageSize;
+                    MemoryEstimate.Require($"training {spec.Arch} of width {spec.Width} on {FashionMnist.TrainCount:N0} images of {side}x{side}",
+                        MemoryEstimate.TrainingBytes(spec, ModelCatalog.Instance, FashionMnist.TrainCount, side, ModelCatalog.DefaultRecipe(spec.Arch, classSet, seedValue).BatchSize),
+                        "choose a smaller --width or --image-size");
                     model = ModelCatalog.Instance.Create(spec, dev);
                 }
                 catch (ArgumentException e)

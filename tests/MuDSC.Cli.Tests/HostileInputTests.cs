@@ -119,6 +119,15 @@ public class HostileInputTests
     [Test]
     public void AnUnknownCommandIsNamed() => Refused(2, "mudsc has no command 'merj'", "merj", _a, _b);
 
+    // Sizes the options accept but the machine cannot hold: refused with the estimate, before any model of that size is built.
+    [TestCase("a torchvision/resnet50 of width 64 would take about", "plan", "--arch", "torchvision/resnet50", "--width", "64")]
+    [TestCase("the matcher timings at 8192 units per model would take about", "bench", "--matchers-only", "--sizes", "64,8192")]
+    [TestCase("a zipit merge of two torchvision/resnet50 at 4096x4096 on 1,024 images would take about", "bench", "--scale", "--image-size", "4096")]
+    [TestCase("training resnet20 of width 1 on 60,000 images of 4096x4096 would take about", "train", "--arch", "resnet20", "--image-size", "4096", "--classes", "0,1", "--out", "m.safetensors")]
+    [TestCase("training torchvision/resnet50 of width 16 on 60,000 images", "train", "--arch", "torchvision/resnet50", "--width", "16", "--classes", "0,1", "--out", "m.safetensors")]
+    public void ASizeBeyondTheMachinesMemoryIsRefusedWithItsEstimate(string fragment, params string[] args) =>
+        Refused(2, fragment, [.. args.Select(a => a == "m.safetensors" ? InFolder(a) : a)]);
+
     [TestCase("--archs", "resnet20,torchvision/resnet5O", "'torchvision/resnet5O' is not an architecture of the catalog")]
     [TestCase("--merge-sets", "256,0", "--merge-sets '256,0': each value must be an integer from 1 to 100000")]
     [TestCase("--method", "zip", "unknown method 'zip'")]

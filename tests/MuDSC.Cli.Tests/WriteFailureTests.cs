@@ -83,7 +83,9 @@ public class WriteFailureTests : TempFolderTests
         var e = Assert.Throws<OutputException>(() => AtomicFile.Write(target, stream => stream.Write(new byte[1 << 20])))!;
         Assert.That(e.Message, Is.EqualTo($"cannot write {target}: No space left on device"));
         Assert.That(Directory.GetFileSystemEntries(small.Path), Is.Empty);
-        Assert.That(CommonOptions.Run(() => throw e), Is.EqualTo(CommonOptions.UserError));
+        var (code, error) = StandardError.Capture(() => CommonOptions.Run(() => throw e));
+        Assert.That(code, Is.EqualTo(CommonOptions.UserError));
+        Assert.That(error.Trim(), Is.EqualTo($"error: {e.Message}"));
     }
 
     /// <summary>A 256 KB tmpfs at <paramref name="path"/> (needs root, as on our machines and CI; ignored elsewhere).</summary>

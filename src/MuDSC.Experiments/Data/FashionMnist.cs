@@ -12,6 +12,9 @@ public static class FashionMnist
     public const float Std = 0.3530f;
     public const int ImageSize = 28;
 
+    /// <summary>Images in the training split.</summary>
+    public const int TrainCount = 60_000;
+
     public static LabeledImages LoadTrain(string? directory = null) =>
         Load(directory, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
 
