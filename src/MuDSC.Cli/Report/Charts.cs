@@ -7,15 +7,26 @@ namespace MuDSC.Cli.Report;
 /// <summary>The report's figures: ScottPlot panels side by side, written as one PNG (atomically).</summary>
 internal static class Charts
 {
-    /// <summary>Renders <paramref name="panels"/> in one row into a <paramref name="width"/> x <paramref name="height"/> PNG.</summary>
-    public static void SavePng(string path, int width, int height, params Plot[] panels)
+    /// <summary>Renders <paramref name="panels"/> in one row, of equal widths, into a <paramref name="width"/> x <paramref name="height"/> PNG.</summary>
+    public static void SavePng(string path, int width, int height, params Plot[] panels) =>
+        SavePng(path, height, panels.Select((panel, i) => (panel, width * (i + 1) / panels.Length - width * i / panels.Length)).ToArray());
+
+    /// <summary>Renders each panel in one row at its own width (a panel with a colour bar and legend beside it needs more), into one PNG.</summary>
+    public static void SavePng(string path, int height, params (Plot Panel, int Width)[] panels)
     {
-        var multiplot = new Multiplot(panels[0]);
-        foreach (var panel in panels.Skip(1)) multiplot.Subplots.Add(panel);
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        int width = panels.Sum(p => p.Width);
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         surface.Canvas.Clear(SKColors.White);
-        multiplot.Render(surface.Canvas, new PixelRect(0, width, height, 0));
+        int left = 0;
+        foreach (var (panel, panelWidth) in panels)
+        {
+            // Each on its own surface: a plot fills the whole canvas it is given with its background.
+            using var own = SKSurface.Create(new SKImageInfo(panelWidth, height));
+            panel.Render(own.Canvas, new PixelRect(0, panelWidth, height, 0));
+            using var drawn = own.Snapshot();
+            surface.Canvas.DrawImage(drawn, left, 0);
+            left += panelWidth;
+        }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         AtomicFile.Write(path, stream => png.SaveTo(stream));
@@ -44,11 +55,24 @@ internal static class Charts
         return plot;
     }
 
-    /// <summary>Lines with markers, one per series; <paramref name="marks"/> draws a dashed vertical line per (label, x).</summary>
+    /// <summary>
+    /// Lines with markers, one per series; <paramref name="marks"/> draws a dashed vertical line per (label, x);
+    /// x is ticked at the points the series share (a grid of alphas or t, sweep numbers), never between them.
+    /// </summary>
     public static Plot Lines(string title, IEnumerable<(string Label, double[] X, double[] Y)> series, string xLabel, string yLabel,
         IEnumerable<(string Label, double X)>? marks = null)
     {
         var plot = new Plot();
+        series = series.ToList();
+        var ticks = series.SelectMany(s => s.X).Where(double.IsFinite).Distinct().Order().ToArray();
+        if (ticks.Length > 0)
+        {
+            // At most about a dozen labels: every k-th point of the grid.
+            int step = (ticks.Length + 11) / 12;
+            var shown = ticks.Where((_, i) => i % step == 0).ToArray();
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(shown,
+                shown.Select(x => x.ToString(x == Math.Round(x) ? "0" : "0.0#", System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        }
         foreach (var (label, x, y) in series)
         {
             var line = plot.Add.Scatter(x, y);

@@ -20,7 +20,7 @@ internal static partial class ReportCommand
 {
     private const int InterpolationSteps = 10;
 
-    /// <summary>Contour lines per landscape panel, at evenly spaced quantiles of its values.</summary>
+    /// <summary>Contour levels of the landscape, shared by its panels: evenly spaced quantiles of all their values.</summary>
     private const int ContourLevels = 8;
 
     private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations,
@@ -76,6 +76,9 @@ internal static partial class ReportCommand
     private static string LandscapeSection(TaskLosses losses, FrameVectors frame, string folder, LandscapeOptions options)
     {
         var landscape = ProgressBar.Run("loss landscape", update => LossLandscape.Compute(losses, frame.PlanePoints, options.Grid, update));
+        var maps = new[] { ("task A", (Func<(double A, double B), double>)(g => g.A)), ("task B", g => g.B), ("mean of both", g => (g.A + g.B) / 2) }
+            .Select(p => ($"loss, {p.Item1}", landscape.Values(p.Item2))).ToList();
+        var levels = LandscapeFigure.SharedLevels(maps.Select(m => m.Item2), ContourLevels);
         var data = new
         {
             landscape.Points,
@@ -83,60 +86,26 @@ internal static partial class ReportCommand
             landscape.V,
             LossA = Rows(landscape.Values(g => g.A)),
             LossB = Rows(landscape.Values(g => g.B)),
-            ContourLevels = ContourLevels,
+            Levels = levels,
             options.NormImages,
             options.EvalImages,
         };
         AtomicFile.WriteAllText(Path.Combine(folder, "landscape.json"), JsonSerializer.Serialize(data, new JsonSerializerOptions { WriteIndented = true }));
-        var panels = new[] { ("task A", (Func<(double A, double B), double>)(g => g.A)), ("task B", g => g.B), ("mean of both", g => (g.A + g.B) / 2) }
-            .Select(p => LossMap($"loss, {p.Item1}", landscape, landscape.Values(p.Item2))).ToArray();
-        Charts.SavePng(Path.Combine(folder, "landscape.png"), 3 * PanelWidth, PanelHeight + 60, panels);
+        var panels = LandscapeFigure.Panels(landscape, maps, levels);
+        // The last panel also holds the colour bar and the legend: wider by them, so that the three plots are the same size.
+        Charts.SavePng(Path.Combine(folder, "landscape.png"), PanelHeight + 60,
+            [.. panels.Select((panel, i) => (panel, i == panels.Length - 1 ? PanelWidth + LandscapeFigure.KeyWidth : PanelWidth))]);
         var table = new StringBuilder("| point | u | v | distance from the plane |\n|---|---:|---:|---:|\n");
         foreach (var p in landscape.Points) table.AppendLine(CultureInfo.InvariantCulture, $"| {p.Label} | {p.U:F3} | {p.V:F3} | {p.Distance:F3} |");
         return $"## Loss landscape\n\n![landscape](landscape.png)\n\nThe plane through A, B aligned into A's frame by align, rebasin and mudsc-align, and those " +
             $"methods' merged models (PCA; the zip methods also merge within a model, so they have no point in this frame). Loss per task on a " +
-            $"{options.Grid} x {options.Grid} grid (colour; white contour lines at {ContourLevels} quantiles of the panel's values, so that a few very high " +
-            $"losses far from the models do not take all the lines; squares: merged models), on the first {options.EvalImages} test images; BatchNorm statistics " +
+            $"{options.Grid} x {options.Grid} grid (interpolated bilinearly; filled contours at the same {levels.Length} levels in every panel, quantiles of " +
+            $"all three panels' values, so that a few very high losses far from the models do not take every band; a marker shape per method, open for B aligned " +
+            $"by it, filled for the model it merged, dashed lines to the two models each merged model came from), on the first {options.EvalImages} test images; BatchNorm statistics " +
             $"reset at every grid point on the first {options.NormImages / 2} merge-set images of each task. A plane fitted to seven points misses some of " +
             $"them: each point's distance from it, in parameter space:\n\n{table}\nData: `landscape.json`.\n\n";
     }
 
     private static double[][] Rows(double[,] values) =>
         Enumerable.Range(0, values.GetLength(0)).Select(i => Enumerable.Range(0, values.GetLength(1)).Select(j => values[i, j]).ToArray()).ToArray();
-
-    private static Plot LossMap(string title, LossLandscape landscape, double[,] values)
-    {
-        var (us, vs) = (landscape.U, landscape.V);
-        var plot = new Plot();
-        // Heat-map rows follow v and columns u, row 0 at the bottom: cell (j, i) is grid point (u_i, v_j).
-        var cells = new double[vs.Length, us.Length];
-        for (int i = 0; i < us.Length; i++) for (int j = 0; j < vs.Length; j++) cells[j, i] = values[i, j];
-        var map = plot.Add.Heatmap(cells);
-        map.Colormap = new ScottPlot.Colormaps.Viridis();
-        map.FlipVertically = true;
-        map.Smooth = true; // interpolated like the contour lines, not blocks
-        double du = (us[^1] - us[0]) / (us.Length - 1) / 2, dv = (vs[^1] - vs[0]) / (vs.Length - 1) / 2;
-        map.Extent = new CoordinateRect(us[0] - du, us[^1] + du, vs[0] - dv, vs[^1] + dv);
-        plot.Add.ColorBar(map);
-        foreach (double level in Isolines.QuantileLevels(values, ContourLevels))
-        {
-            foreach (var s in Isolines.Trace(us, vs, values, level))
-            {
-                var line = plot.Add.Line(s.X1, s.Y1, s.X2, s.Y2);
-                line.LineColor = Colors.White.WithAlpha(0.7);
-                line.LineWidth = 1;
-            }
-        }
-        foreach (var point in landscape.Points)
-        {
-            plot.Add.Marker(point.U, point.V, point.Label.StartsWith("merged", StringComparison.Ordinal) ? MarkerShape.FilledSquare : MarkerShape.FilledCircle, 8);
-            var label = plot.Add.Text(point.Label, point.U, point.V);
-            label.LabelFontSize = 9;
-            label.LabelFontColor = Colors.White;
-        }
-        plot.Title(title);
-        plot.XLabel("u (first principal direction)");
-        plot.YLabel("v (second)");
-        return plot;
-    }
 }
