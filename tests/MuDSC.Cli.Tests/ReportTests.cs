@@ -118,7 +118,7 @@ public class ReportTests
             Assert.That(landscape.RootElement.GetProperty("Points").GetArrayLength(), Is.EqualTo(7));
 
             foreach (var (png, width, height) in new[] { ("alpha.png", 960, 420), ("descent.png", 960, 420), (Path.Combine("similarity", "s2.png"), 1440, 420),
-                ("interpolation.png", 960, 420), ("landscape.png", 1440, 480) })
+                ("interpolation.png", 960, 420), ("landscape.png", 1440 + LandscapeFigure.KeyWidth, 480) })
             {
                 using var bitmap = SKBitmap.Decode(Path.Combine(folder, png));
                 Assert.That((bitmap.Width, bitmap.Height), Is.EqualTo((width, height)), png);

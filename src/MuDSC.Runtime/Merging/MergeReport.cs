@@ -49,6 +49,9 @@ public sealed record AlphaTrial(double Alpha, double Score);
 public sealed record MergeReport(MergeMethod Method, double? Alpha, IReadOnlyList<SpaceReport> Spaces, IReadOnlyList<double> Sweeps,
     IReadOnlyList<AlphaTrial> AlphaSearch, PhaseTimes Times)
 {
+    /// <summary>The matching the merged model was made of: to inspect, save, or apply again (at a cut, for one).</summary>
+    public MergeMatching? Matching { get; init; }
+
     /// <summary>A readable summary: a header, the alpha search, one row per space, the time per phase.</summary>
     public override string ToString()
     {

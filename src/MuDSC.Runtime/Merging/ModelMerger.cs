@@ -119,7 +119,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         options.Validate(score is not null, Plan);
         if (_ownShapes.Count > 0)
             throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all; merge up to a cut that leaves them in the branches");
-        return Execute(options, score, Plan, (merger, matchings) => Full(merger, matchings, options.Method));
+        return Execute(options, score, Plan, cut: null, (merger, matchings) => Full(merger, matchings, options.Method));
     }
 
     /// <summary>
@@ -136,13 +136,8 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(cut);
         options.Validate(score is not null, Plan);
-        if (!cut.Architecture.IsInstanceOfType(_models[0]))
-            throw new MergeException($"cut {cut.Name} belongs to {cut.Architecture.Name}, but the models are {_models[0].GetType().Name}");
-        var inTrunk = _ownShapes.Where(n => !cut.InBranch(n)).ToList();
-        if (inTrunk.Count > 0)
-            throw new MergeException($"the models differ in tensor {string.Join(", ", inTrunk.Take(5))}, which lies before cut {cut.Name}, in the merged trunk; choose a later cut");
-        var split = TrunkPlan.Split(Plan, _models[0].state_dict().Keys, cut);
-        return Execute(options, score, split.Trunk, (merger, matchings) => Branched(merger, matchings, split, cut, options.Method));
+        var split = Split(cut);
+        return Execute(options, score, split.Trunk, cut.Name, (merger, matchings) => Branched(merger, matchings, split, cut, options.Method));
     }
 
     /// <summary>
@@ -164,7 +159,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
             throw new MergeException($"output space '{outputSpace}' is {(options.FixedSpaces.Contains(outputSpace) ? "also in FixedSpaces; a fixed output needs no unmerge: use Run(options) instead" : $"not a space of {Plan.Architecture}; its spaces are {string.Join(", ", Plan.Spaces.Select(s => s.Name))}")}");
         if (Plan.ReadersOf(outputSpace).FirstOrDefault() is { } reader)
             throw new MergeException($"space '{outputSpace}' is read inside {Plan.Architecture} (by {reader.Parameter}), so it is not the model's output; name the space its last layer writes");
-        return Execute(options, score, Plan, (merger, matchings) => WithUnmerges(merger, matchings, outputSpace, options.Method));
+        return Execute(options, score, Plan, cut: null, (merger, matchings) => WithUnmerges(merger, matchings, outputSpace, options.Method));
     }
 
     /// <summary>The merged model and each model's unmerge of its output space, taken before the apply releases it.</summary>
@@ -182,18 +177,113 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         }
     }
 
-    private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan fullPlan,
+    /// <summary>
+    /// Matches the models' spaces with <paramref name="options"/> without keeping a merged model: the matching, to inspect,
+    /// save or apply (<see cref="Apply(MergeMatching, bool)"/>). MuDSC with no alpha searches the grid as
+    /// <see cref="Run(MergeOptions, Func{TModel, double}?)"/> does (each candidate merged and scored) and returns the
+    /// chosen alpha's matching with the search.
+    /// </summary>
+    public MergeMatching Match(MergeOptions options, Func<TModel, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(score is not null, Plan);
+        if (NeedsSearch(options))
+        {
+            var searched = Run(options, score);
+            searched.Model.Dispose();
+            return searched.Report.Matching!;
+        }
+        return MatchOnly(options, Plan, cut: null);
+    }
+
+    /// <summary>Matches only the spaces before <paramref name="cut"/>, as <see cref="Run(MergeOptions, IModelCut{TModel}, Func{BranchedModel{TModel}, double}?)"/> does.</summary>
+    public MergeMatching Match(MergeOptions options, IModelCut<TModel> cut, Func<BranchedModel<TModel>, double>? score = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cut);
+        options.Validate(score is not null, Plan);
+        if (NeedsSearch(options))
+        {
+            var searched = Run(options, cut, score);
+            searched.Model.Dispose();
+            return searched.Report.Matching!;
+        }
+        return MatchOnly(options, Split(cut).Trunk, cut.Name);
+    }
+
+    /// <summary>The plan split at <paramref name="cut"/>, refused when the cut is of another architecture or the models differ before it.</summary>
+    private TrunkPlan Split(IModelCut<TModel> cut)
+    {
+        if (!cut.Architecture.IsInstanceOfType(_models[0]))
+            throw new MergeException($"cut {cut.Name} belongs to {cut.Architecture.Name}, but the models are {_models[0].GetType().Name}");
+        var inTrunk = _ownShapes.Where(n => !cut.InBranch(n)).ToList();
+        if (inTrunk.Count > 0)
+            throw new MergeException($"the models differ in tensor {string.Join(", ", inTrunk.Take(5))}, which lies before cut {cut.Name}, in the merged trunk; choose a later cut");
+        return TrunkPlan.Split(Plan, _models[0].state_dict().Keys, cut);
+    }
+
+    /// <summary>
+    /// Merges the models by <paramref name="matching"/> (of these models, from <see cref="Match(MergeOptions, Func{TModel, double}?)"/>
+    /// or <see cref="MergeMatching.Load"/>): the model <see cref="Run(MergeOptions, Func{TModel, double}?)"/> gives for it.
+    /// </summary>
+    /// <param name="resetBatchNorm">Recompute the merged model's BatchNorm statistics on the merge inputs.</param>
+    /// <exception cref="MergeException">The matching is of another architecture or sizes, or only up to a cut.</exception>
+    public MergeResult<TModel> Apply(MergeMatching matching, bool resetBatchNorm = true)
+    {
+        ArgumentNullException.ThrowIfNull(matching);
+        if (matching.Cut is not null)
+            throw new MergeException($"the matching covers the spaces up to cut {matching.Cut} only; apply it at that cut");
+        if (_ownShapes.Count > 0)
+            throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all; apply at a cut that leaves them in the branches");
+        return ApplyMatching(matching, Plan, resetBatchNorm, (merger, matchings) => Full(merger, matchings, matching.Method));
+    }
+
+    /// <summary>
+    /// Merges the models up to <paramref name="cut"/> by <paramref name="matching"/> (a matching up to that cut, or a full
+    /// one, of which the trunk's spaces are used), each model keeping its layers after it as its branch.
+    /// </summary>
+    public MergeResult<BranchedModel<TModel>> Apply(MergeMatching matching, IModelCut<TModel> cut, bool resetBatchNorm = true)
+    {
+        ArgumentNullException.ThrowIfNull(matching);
+        ArgumentNullException.ThrowIfNull(cut);
+        if (matching.Cut is not null && matching.Cut != cut.Name)
+            throw new MergeException($"the matching was made up to cut {matching.Cut}, not {cut.Name}");
+        var split = Split(cut);
+        return ApplyMatching(matching, split.Trunk, resetBatchNorm, (merger, matchings) => Branched(merger, matchings, split, cut, matching.Method));
+    }
+
+    private static bool NeedsSearch(MergeOptions options) => options.Method.Similarity == SimilarityKind.Mixed && options.Alpha is null;
+
+    private MergeMatching MatchOnly(MergeOptions options, MergePlan fullPlan, string? cut)
+    {
+        var plan = fullPlan.WithFixed(options.FixedSpaces);
+        if (options.Method.UsesActivations) EnsureActivations(options.Progress);
+        using var matchings = NewMerger(plan).Match(options.Method, _activations, options.Alpha ?? 0.5, options.Matching, options.Progress);
+        return MergeMatching.Of(plan, options.Method, options.Alpha, cut, options.FixedSpaces, matchings);
+    }
+
+    private MergeResult<TResult> ApplyMatching<TResult>(MergeMatching matching, MergePlan fullPlan, bool resetBatchNorm,
+        Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
+    {
+        var plan = fullPlan.WithFixed(matching.FixedSpaces);
+        using var matchings = matching.ToMatchingSet(plan, _models.Count, Device);
+        var (model, times) = Build(NewMerger(plan), matchings, resetBatchNorm, build);
+        var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
+        return new MergeResult<TResult>(model, new MergeReport(matching.Method, matching.Alpha, spaces, matching.Sweeps, matching.AlphaSearch, times) { Matching = matching });
+    }
+
+    private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan fullPlan, string? cut,
         Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
     {
         var plan = fullPlan.WithFixed(options.FixedSpaces);
         var method = options.Method;
         double activationSeconds = method.UsesActivations ? EnsureActivations(options.Progress) : 0;
-        if (method.Similarity != SimilarityKind.Mixed || options.Alpha is not null)
+        if (!NeedsSearch(options))
         {
-            var (model, report) = RunOnce(options, options.Alpha ?? 0.5, plan, build);
+            var (model, report) = RunOnce(options, options.Alpha ?? 0.5, plan, cut, build);
             return new MergeResult<TResult>(model, report with { Alpha = options.Alpha, Times = report.Times with { Activations = activationSeconds } });
         }
-        return SearchAlpha(options, score!, activationSeconds, alpha => RunOnce(options, alpha, plan, build));
+        return SearchAlpha(options, score!, activationSeconds, alpha => RunOnce(options, alpha, plan, cut, build));
     }
 
     private static MergeResult<TResult> SearchAlpha<TResult>(MergeOptions options, Func<TResult, double> score, double activationSeconds,
@@ -225,7 +315,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
                 model.Dispose();
             }
         }
-        return best! with { Report = best.Report with { AlphaSearch = trials, Times = total } };
+        return best! with { Report = best.Report with { AlphaSearch = trials, Times = total, Matching = best.Report.Matching! with { AlphaSearch = trials } } };
     }
 
     private static double Score<TResult>(Func<TResult, double> score, TResult model) where TResult : nn.Module
@@ -243,22 +333,37 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         }
     }
 
-    private (TResult Model, MergeReport Report) RunOnce<TResult>(MergeOptions options, double alpha, MergePlan plan,
+    private (TResult Model, MergeReport Report) RunOnce<TResult>(MergeOptions options, double alpha, MergePlan plan, string? cut,
         Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
     {
         var method = options.Method;
         var clock = Stopwatch.StartNew();
-        // The models' tensors as they are now: a module can swap a buffer for a new tensor (a BatchNorm
-        // reset replaces num_batches_tracked), so a state dict read earlier may hold disposed ones.
+        var merger = NewMerger(plan);
+        using var matchings = merger.Match(method, _activations, alpha, options.Matching, options.Progress);
+        var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
+        var matched = MergeMatching.Of(plan, method, method.Similarity == SimilarityKind.Mixed ? alpha : null, cut, options.FixedSpaces, matchings);
+        double matching = clock.Elapsed.TotalSeconds;
+        var (model, times) = Build(merger, matchings, options.ResetBatchNorm, build);
+        return (model, new MergeReport(method, alpha, spaces, matchings.Sweeps, [], times with { Matching = matching }) { Matching = matched });
+    }
+
+    /// <summary>
+    /// A merger of the models' tensors as they are now: a module can swap a buffer for a new tensor (a BatchNorm reset
+    /// replaces num_batches_tracked), so a state dict read earlier may hold disposed ones.
+    /// </summary>
+    private Merger NewMerger(MergePlan plan)
+    {
         var inPlan = plan.Axes.Select(a => a.Parameter).Concat(plan.Unpermuted).ToHashSet(StringComparer.Ordinal);
         var states = _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()
             .Where(kv => inPlan.Contains(kv.Key)).ToDictionary(StringComparer.Ordinal)).ToList();
-        var merger = new Merger(plan, states, Device);
-        using var matchings = merger.Match(method, _activations, alpha, options.Matching, options.Progress);
-        var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
-        double matching = clock.Elapsed.TotalSeconds;
+        return new Merger(plan, states, Device);
+    }
 
-        clock.Restart();
+    /// <summary>The merged model <paramref name="build"/> makes of <paramref name="matchings"/>, its BatchNorm statistics reset when asked; the apply's and reset's seconds.</summary>
+    private (TResult Model, PhaseTimes Times) Build<TResult>(Merger merger, MatchingSet matchings, bool resetBatchNorm,
+        Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
+    {
+        var clock = Stopwatch.StartNew();
         FreedMemory.Return();
         var model = build(merger, matchings);
         try
@@ -267,10 +372,8 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
             FreedMemory.Return();
             double apply = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            if (options.ResetBatchNorm) BatchNormStatistics.Reset(model, _inputs, Device);
-            double reset = clock.Elapsed.TotalSeconds;
-            var report = new MergeReport(method, alpha, spaces, matchings.Sweeps, [], new PhaseTimes(0, matching, apply, reset));
-            return (model, report);
+            if (resetBatchNorm) BatchNormStatistics.Reset(model, _inputs, Device);
+            return (model, new PhaseTimes(0, 0, apply, clock.Elapsed.TotalSeconds));
         }
         catch
         {
