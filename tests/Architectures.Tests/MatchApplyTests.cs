@@ -74,6 +74,12 @@ public class MatchApplyTests
         // align pairs each unit of model 0 with one of model 1: a permutation, so every merged unit has one unit of each.
         for (int model = 0; model < 2; model++)
             Assert.That(Enumerable.Range(0, space.UnitsPerModel).Select(u => space.MergedUnitOf(model, u)).Order(), Is.EqualTo(Enumerable.Range(0, space.MergedUnits)));
+        var partners = space.PartnersOf(1);
+        for (int unit = 0; unit < space.UnitsPerModel; unit++)
+            Assert.That(space.MergedUnitOf(1, partners[unit]), Is.EqualTo(space.MergedUnitOf(0, unit)), "model 1's partner shares model 0's unit's merged unit");
+        // ZipIt may merge two units of one model: no one-to-one partner then.
+        var zipped = merger.Match(new MergeOptions { Method = MergeMethod.ZipIt }).Spaces.FirstOrDefault(s => s.Assignment.Take(s.UnitsPerModel).Distinct().Count() < s.UnitsPerModel);
+        if (zipped is not null) Assert.Throws<InvalidOperationException>(() => zipped.PartnersOf(1));
     }
 
     [Test]

@@ -86,8 +86,7 @@ public class LandscapeTests
         using var norm = ReportCommand.NormImages(context, options);
         using var eval = context.TestSet.Take(options.EvalImages);
         var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, session.Head, device);
-        var activations = Merging.ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), device);
-        using var frame = FrameVectors.Of(session, [], activations, work);
+        using var frame = FrameVectors.Of(session, [], work);
         var landscape = LossLandscape.Compute(losses, frame.PlanePoints, options.Grid, (_, _, _) => { });
 
         var run = session.Run(Merging.MergeMethod.Align);

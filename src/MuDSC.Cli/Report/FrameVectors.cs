@@ -29,25 +29,22 @@ internal sealed class FrameVectors : IDisposable
     ];
 
     /// <summary>
-    /// Matches the session's two models with each method (MuDSC at the alpha its run in <paramref name="reports"/> chose, else 0.5)
-    /// and flattens the results in <paramref name="layout"/>'s parameter order.
+    /// For each method, the matching its run in <paramref name="reports"/> kept (a method the report did not run is
+    /// matched here, MuDSC at alpha 0.5), applied: B permuted into A's frame, and the merge; flattened in
+    /// <paramref name="layout"/>'s parameter order.
     /// </summary>
-    public static FrameVectors Of(MergeSession session, IReadOnlyList<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations, nn.Module layout)
+    public static FrameVectors Of(MergeSession session, IReadOnlyList<MergeReport> reports, nn.Module layout)
     {
-        var device = session.BaseModels[0].parameters().First().device;
-        var states = session.BaseModels.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList();
+        var b = session.BaseModels[1].state_dict();
         var aligned = new List<(MergeMethod, Tensor, Tensor)>();
         foreach (var method in Methods)
         {
-            double alpha = reports.FirstOrDefault(r => r.Method == method)?.Alpha ?? 0.5;
-            var merger = new Merger(session.Plan, states, device);
-            using var matchings = merger.Match(method, activations, alpha);
-            var permutations = session.Plan.Spaces.ToDictionary(s => s.Name,
-                s => torch.tensor(SpaceSimilarity.Partners(matchings[s.Name]).Select(p => (long)p).ToArray(), ScalarType.Int64));
-            var alignedB = Permutations.Apply(session.Plan, states[1], permutations);
-            var merged = merger.Apply(matchings);
-            aligned.Add((method, TaskLosses.Flatten(layout, alignedB), TaskLosses.Flatten(layout, merged)));
-            foreach (var tensor in merged.Values) tensor.Dispose();
+            var matching = reports.FirstOrDefault(r => r.Method == method)?.Matching ?? session.Match(method);
+            var permutations = matching.Spaces.ToDictionary(s => s.Space,
+                s => torch.tensor(s.PartnersOf(1).Select(p => (long)p).ToArray(), ScalarType.Int64));
+            var alignedB = Permutations.Apply(session.Plan, b, permutations);
+            using var merged = session.Apply(matching);
+            aligned.Add((method, TaskLosses.Flatten(layout, alignedB), TaskLosses.Flatten(merged)));
             foreach (var p in permutations.Values) p.Dispose();
         }
         return new FrameVectors(TaskLosses.Flatten(session.BaseModels[0]), TaskLosses.Flatten(session.BaseModels[1]), aligned);

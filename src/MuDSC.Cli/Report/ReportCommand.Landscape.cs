@@ -23,15 +23,14 @@ internal static partial class ReportCommand
     /// <summary>Contour levels of the landscape, shared by its panels: evenly spaced quantiles of all their values.</summary>
     private const int ContourLevels = 8;
 
-    private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations,
-        string folder, LandscapeOptions options)
+    private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, string folder, LandscapeOptions options)
     {
         var session = context.Session;
         using var work = ModelCatalog.Instance.Create(session.Spec, session.BaseModels[0].parameters().First().device);
         using var norm = NormImages(context, options);
         using var eval = context.TestSet.Take(options.EvalImages);
         var losses = new TaskLosses(work, norm, eval, session.BranchTasks[0], session.BranchTasks[1], session.Head, work.parameters().First().device);
-        using var frame = FrameVectors.Of(session, reports, activations, work);
+        using var frame = FrameVectors.Of(session, reports, work);
         return LandscapeSection(losses, frame, folder, options) + InterpolationSection(losses, frame, folder);
     }
 

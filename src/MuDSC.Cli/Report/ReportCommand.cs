@@ -96,11 +96,11 @@ internal static partial class ReportCommand
 
         text.Append(AlphaSection(reports, testJoints, folder));
         text.Append(DescentSection(reports, folder));
-        // Both sections match on the base models' activations: recorded once.
+        // The similarity maps match on the base models' activations.
         var activations = MergeCommands.WithStatus("recording activations", _ =>
             ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), session.BaseModels[0].parameters().First().device));
         text.Append(SimilaritySection(context, reports, activations, folder));
-        text.Append(LandscapeSections(context, reports, activations, folder, landscape));
+        text.Append(LandscapeSections(context, reports, folder, landscape));
         AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
     }
 

@@ -30,7 +30,7 @@ internal sealed record SpaceSimilarity(string Space, double[][] Weight, double[]
         foreach (var space in plan.Spaces)
         {
             using var similarity = weights.Compute(space, matchings);
-            var partner = Partners(matchings[space.Name]);
+            var partner = Partners(space.Name, matchings[space.Name]);
             var weight = CrossBlock(PearsonCorrelation.ToArray(similarity), partner);
             var activation = CrossBlock(activations[space.Name], partner);
             result.Add(new SpaceSimilarity(space.Name, weight, activation, partner, Pearson(weight, activation)));
@@ -39,13 +39,7 @@ internal sealed record SpaceSimilarity(string Space, double[][] Weight, double[]
     }
 
     /// <summary>For a one-to-one matching of two models: the B unit sharing each A unit's merged unit.</summary>
-    public static int[] Partners(UnitMatching matching)
-    {
-        int n = matching.UnitsPerModel;
-        var unitOfB = new int[matching.Merged];
-        for (int j = 0; j < n; j++) unitOfB[matching.Assignment[n + j]] = j;
-        return Enumerable.Range(0, n).Select(i => unitOfB[matching.Assignment[i]]).ToArray();
-    }
+    private static int[] Partners(string space, UnitMatching matching) => SpaceMatching.Of(space, matching).PartnersOf(1);
 
     /// <summary>Rows: A's units; column c: B's unit matched to A's unit c.</summary>
     private static double[][] CrossBlock(double[,] stacked, int[] partner)

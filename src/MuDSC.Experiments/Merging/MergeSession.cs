@@ -100,6 +100,13 @@ public sealed class MergeSession : IDisposable
         return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times, result.Report);
     }
 
+    /// <summary>Matches with <paramref name="method"/> (MuDSC at <paramref name="alpha"/>, 0.5 when null) without merging: the matching to apply.</summary>
+    public MergeMatching Match(MergeMethod method, double? alpha = null) =>
+        _merger.Match(new MergeOptions { Method = method, Alpha = method.Similarity == SimilarityKind.Mixed ? alpha ?? 0.5 : null });
+
+    /// <summary>The merged model <paramref name="matching"/> gives, its BatchNorm statistics as merged (not reset); the caller owns it.</summary>
+    public nn.Module<Tensor, Tensor> Apply(MergeMatching matching) => _merger.Apply(matching, resetBatchNorm: false).Model;
+
     /// <summary>Whether the models share one head, so that a full merge keeps a head that answers for every model's classes.</summary>
     public bool CanMergeFully => Heads.All(h => h.SameAs(Heads[0]));
 

@@ -26,6 +26,22 @@ public sealed record SpaceMatching(string Space, int Models, int MergedUnits, do
     /// <summary>The merged unit that unit <paramref name="unit"/> of model <paramref name="model"/> goes to.</summary>
     public int MergedUnitOf(int model, int unit) => Assignment[model * UnitsPerModel + unit];
 
+    /// <summary>
+    /// For a one-to-one matching (Git Re-Basin's, align's): the unit of model <paramref name="model"/> sharing each unit of
+    /// model 0's merged unit, the permutation that puts that model's units in model 0's order.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Some merged unit does not hold one unit of each of the two models.</exception>
+    public int[] PartnersOf(int model)
+    {
+        int n = UnitsPerModel;
+        var unitOf = Enumerable.Repeat(-1, MergedUnits).ToArray();
+        for (int j = 0; j < n; j++) unitOf[MergedUnitOf(model, j)] = j;
+        var partners = Enumerable.Range(0, n).Select(i => unitOf[MergedUnitOf(0, i)]).ToArray();
+        if (partners.Contains(-1) || partners.Distinct().Count() != n)
+            throw new InvalidOperationException($"space '{Space}' is not matched one to one between model 0 and model {model}");
+        return partners;
+    }
+
     internal static SpaceMatching Of(string space, UnitMatching matching) =>
         new(space, matching.Models, matching.Merged, matching.Value, matching.Assignment);
 
