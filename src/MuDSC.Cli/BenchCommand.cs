@@ -128,15 +128,13 @@ internal static class BenchCommand
     private static void MatcherTable(int[] sizes)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("matchers (2 models, random correlations; median of runs)");
-        foreach (var column in new[] { "units per model", "LAP (s)", "zip (s)", "runs" }) table.AddColumn(new TableColumn(column).RightAligned());
+        foreach (var column in new[] { "units per model", "permute: LAP (s)", "zip (s)", "runs" }) table.AddColumn(new TableColumn(column).RightAligned());
         foreach (int n in sizes)
         {
             var similarity = RandomCorrelation(2 * n, seed: n);
-            var block = new double[n, n];
-            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) block[i, j] = similarity[i, n + j];
             int runs = n >= 1024 ? 3 : 5;
-            double lap = Median(runs, () => LinearAssignment.Maximize(block));
-            double zip = Median(runs, () => ZipMatcher.Match(similarity, 2));
+            double lap = Median(runs, () => Matchers.Permute(similarity, 2));
+            double zip = Median(runs, () => Matchers.Zip(similarity, 2));
             table.AddRow(n.ToString(CultureInfo.InvariantCulture), lap.ToString("F3", CultureInfo.InvariantCulture),
                 zip.ToString("F3", CultureInfo.InvariantCulture), runs.ToString(CultureInfo.InvariantCulture));
         }
@@ -208,9 +206,12 @@ internal static class BenchCommand
         using var latent = torch.randn(new long[] { 4 * units, units / 4 + 1 }, ScalarType.Float64, generator: generator);
         using var mixing = torch.randn(new long[] { units / 4 + 1, units }, ScalarType.Float64, generator: generator);
         using var noise = torch.randn(new long[] { 4 * units, units }, ScalarType.Float64, generator: generator);
-        using var features = latent.matmul(mixing).PlusInPlace(noise);
-        using var accumulator = new CorrelationAccumulator(units, torch.CPU);
-        accumulator.Add(features);
-        return accumulator.CorrelationArray();
+        using var features = latent.matmul(mixing).add_(noise, Scalars.One);
+        using var byUnit = features.t();
+        using var correlation = byUnit.corrcoef();
+        var values = correlation.data<double>().ToArray();
+        var matrix = new double[units, units];
+        Buffer.BlockCopy(values, 0, matrix, 0, values.Length * sizeof(double));
+        return matrix;
     }
 }

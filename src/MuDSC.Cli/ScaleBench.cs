@@ -62,9 +62,9 @@ internal static class ScaleBench
             try
             {
                 var plan = PlanBuilder.Build(models[0], arch);
-                Dictionary<string, long> positions;
+                IReadOnlyDictionary<string, long> positions;
                 using (var probe = torch.zeros(new long[] { 1, channels, imageSize, imageSize }, device: device))
-                    positions = ActivationCorrelations.SamplesPerInput(plan, models[0], probe);
+                    positions = plan.SamplesPerInput(models[0], probe);
                 double modelBytes = 3.0 * models[0].state_dict().Values.Sum(t => t.numel() * t.ElementSize);
                 double correlationBytes = plan.Spaces.Sum(s => 8.0 * (2 * s.Size) * (2 * s.Size));
                 foreach (int count in mergeSetSizes)

@@ -1,6 +1,9 @@
 using MuDSC.Architectures;
 using MuDSC.Merging;
 using MuDSC.Models;
+using MuDSC.Plans;
+using MuDSC.Checkpoints;
+using MuDSC.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -142,5 +145,51 @@ public class MatchApplyTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>A model and a permuted copy of it: the copy aligned by Git Re-Basin's matching is the model again, and both similarities pair each unit with its copy.</summary>
+    [Test]
+    public void APermutedCopyAlignedByWeightMatchingIsTheModelAndItsUnitsAreMostLikeTheirCopies()
+    {
+        var inputs = Inputs();
+        var model = (ResNet20)ModelZoo.Create("resnet20", 1);
+        BatchNormStatistics.Reset(model, inputs, torch.CPU); // no unit dead on the inputs, so none has an undefined correlation
+        var plan = PlanBuilder.Build(model);
+        var copy = (ResNet20)ModelZoo.Create("resnet20", 2);
+        var permutations = Permutations.Random(plan, new Generator(7));
+        StateDictLoader.Load(copy, Permutations.Apply(plan, model.state_dict(), permutations), "permuted copy");
+        var merger = new ModelMerger<ResNet20>([model, copy], inputs, () => (ResNet20)ModelZoo.Create("resnet20", 9));
+        var matching = merger.Match(new MergeOptions { Method = MergeMethod.Rebasin });
+
+        using var aligned = merger.Aligned(matching, 1);
+        AssertSameStates(aligned, model);
+        using var alignedFirst = merger.Aligned(matching, 0);
+        AssertSameStates(alignedFirst, model);
+
+        foreach (var space in plan.Spaces)
+        {
+            var similarity = merger.Similarity(matching, space.Name);
+            int n = (int)space.Size;
+            var partners = matching[space.Name].PartnersOf(1);
+            var copyOf = permutations[space.Name].data<long>().ToArray(); // copy unit j holds the model's unit copyOf[j]
+            for (int i = 0; i < n; i++)
+            {
+                Assert.That(copyOf[partners[i]], Is.EqualTo(i), $"{space.Name}: unit {i} is paired with its copy");
+                Assert.That(similarity.Weight[i, n + partners[i]], Is.EqualTo(1).Within(1e-4), $"{space.Name}: weight similarity of unit {i} and its copy");
+                Assert.That(similarity.Activation[i, n + partners[i]], Is.EqualTo(1).Within(1e-3), $"{space.Name}: activation similarity of unit {i} and its copy");
+                Assert.That(similarity.Weight[i, i], Is.EqualTo(1).Within(1e-4), $"{space.Name}: a unit is like itself");
+            }
+        }
+        Assert.That(Assert.Throws<MergeException>(() => merger.Similarity(matching, "nowhere"))!.Message, Does.Contain("'nowhere' is not a matched space of ResNet20"));
+    }
+
+    [Test]
+    public void OnlyAOneToOneMatchingAligns()
+    {
+        var merger = Merger(Inputs());
+        var zipped = merger.Match(new MergeOptions { Method = MergeMethod.ZipIt });
+        if (zipped.Spaces.All(s => s.Assignment.Take(s.UnitsPerModel).Distinct().Count() == s.UnitsPerModel))
+            Assert.Inconclusive("zip matched every space one to one on these models");
+        Assert.That(Assert.Throws<MergeException>(() => merger.Aligned(zipped, 1))!.Message, Does.Contain("a zipit matching cannot align model 1"));
     }
 }

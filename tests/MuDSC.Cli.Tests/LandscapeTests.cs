@@ -86,7 +86,7 @@ public class LandscapeTests
         using var norm = ReportCommand.NormImages(context, options);
         using var eval = context.TestSet.Take(options.EvalImages);
         var losses = new TaskLosses(work, norm, eval, ClassSet.TaskA, ClassSet.TaskB, session.Head, device);
-        using var frame = FrameVectors.Of(session, [], work);
+        using var frame = FrameVectors.Of(session, []);
         var landscape = LossLandscape.Compute(losses, frame.PlanePoints, options.Grid, (_, _, _) => { });
 
         var run = session.Run(Merging.MergeMethod.Align);

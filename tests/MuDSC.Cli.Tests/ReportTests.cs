@@ -30,7 +30,9 @@ public class ReportTests
         using var b = ModelCatalog.Instance.Create(new ModelSpec("resnet20", EmbedDim: 16), torch.CPU);
         StateDictLoader.Load(b, Permutations.Apply(plan, a.state_dict(), Permutations.Random(plan, new Generator(9))), "permuted copy");
 
-        var spaces = SpaceSimilarity.Compute(plan, [a, b], ActivationCorrelations.Compute(plan, [a, b], inputs, torch.CPU), torch.CPU, MergeMethod.MudscAlign, alpha: 0.5);
+        var merger = new ModelMerger<nn.Module<Tensor, Tensor>>([a, b], inputs, () => ModelCatalog.Instance.Create(new ModelSpec("resnet20", EmbedDim: 16), torch.CPU));
+        var matching = merger.Match(new MergeOptions { Method = MergeMethod.MudscAlign, Alpha = 0.5 });
+        var spaces = SpaceSimilarity.Compute(space => merger.Similarity(matching, space), matching);
         var s1 = spaces.Single(s => s.Space == "s1");
         using var rowsA = a.state_dict()["conv1.weight"];
         var rowsB = b.state_dict()["conv1.weight"];

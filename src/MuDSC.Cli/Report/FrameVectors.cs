@@ -1,5 +1,4 @@
 using MuDSC.Merging;
-using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,22 +29,17 @@ internal sealed class FrameVectors : IDisposable
 
     /// <summary>
     /// For each method, the matching its run in <paramref name="reports"/> kept (a method the report did not run is
-    /// matched here, MuDSC at alpha 0.5), applied: B permuted into A's frame, and the merge; flattened in
-    /// <paramref name="layout"/>'s parameter order.
+    /// matched here, MuDSC at alpha 0.5), applied: B permuted into A's frame, and the merge; flattened in parameter order.
     /// </summary>
-    public static FrameVectors Of(MergeSession session, IReadOnlyList<MergeReport> reports, nn.Module layout)
+    public static FrameVectors Of(MergeSession session, IReadOnlyList<MergeReport> reports)
     {
-        var b = session.BaseModels[1].state_dict();
         var aligned = new List<(MergeMethod, Tensor, Tensor)>();
         foreach (var method in Methods)
         {
             var matching = reports.FirstOrDefault(r => r.Method == method)?.Matching ?? session.Match(method);
-            var permutations = matching.Spaces.ToDictionary(s => s.Space,
-                s => torch.tensor(s.PartnersOf(1).Select(p => (long)p).ToArray(), ScalarType.Int64));
-            var alignedB = Permutations.Apply(session.Plan, b, permutations);
+            using var alignedB = session.Aligned(matching, 1);
             using var merged = session.Apply(matching);
-            aligned.Add((method, TaskLosses.Flatten(layout, alignedB), TaskLosses.Flatten(merged)));
-            foreach (var p in permutations.Values) p.Dispose();
+            aligned.Add((method, TaskLosses.Flatten(alignedB), TaskLosses.Flatten(merged)));
         }
         return new FrameVectors(TaskLosses.Flatten(session.BaseModels[0]), TaskLosses.Flatten(session.BaseModels[1]), aligned);
     }

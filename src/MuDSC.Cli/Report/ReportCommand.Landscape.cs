@@ -30,7 +30,7 @@ internal static partial class ReportCommand
         using var norm = NormImages(context, options);
         using var eval = context.TestSet.Take(options.EvalImages);
         var losses = new TaskLosses(work, norm, eval, session.BranchTasks[0], session.BranchTasks[1], session.Head, work.parameters().First().device);
-        using var frame = FrameVectors.Of(session, reports, work);
+        using var frame = FrameVectors.Of(session, reports);
         return LandscapeSection(losses, frame, folder, options) + InterpolationSection(losses, frame, folder);
     }
 

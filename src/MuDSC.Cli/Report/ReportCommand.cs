@@ -96,10 +96,7 @@ internal static partial class ReportCommand
 
         text.Append(AlphaSection(reports, testJoints, folder));
         text.Append(DescentSection(reports, folder));
-        // The similarity maps match on the base models' activations.
-        var activations = MergeCommands.WithStatus("recording activations", _ =>
-            ActivationCorrelations.Compute(session.Plan, session.BaseModels, context.MergeSet.ImageBatches(), session.BaseModels[0].parameters().First().device));
-        text.Append(SimilaritySection(context, reports, activations, folder));
+        text.Append(SimilaritySection(context, reports, folder));
         text.Append(LandscapeSections(context, reports, folder, landscape));
         AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), text.ToString());
     }
@@ -154,13 +151,12 @@ internal static partial class ReportCommand
     }
 
     /// <summary>Per space: both similarities ordered by MuDSC-align's matching (align's if it did not run), and their scatter.</summary>
-    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, IReadOnlyDictionary<string, double[,]> activations, string folder)
+    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, string folder)
     {
-        var mudsc = reports.FirstOrDefault(r => r.Method == MergeMethod.MudscAlign);
-        var (method, alpha) = mudsc is null ? (MergeMethod.Align, 0.5) : (MergeMethod.MudscAlign, mudsc.Alpha ?? 0.5);
         var session = context.Session;
-        var spaces = MergeCommands.WithStatus("similarity maps", _ =>
-            SpaceSimilarity.Compute(session.Plan, session.BaseModels, activations, session.BaseModels[0].parameters().First().device, method, alpha));
+        var matching = (reports.FirstOrDefault(r => r.Method == MergeMethod.MudscAlign) ?? reports.FirstOrDefault(r => r.Method == MergeMethod.Align))?.Matching
+            ?? MergeCommands.WithStatus("matching with align", _ => session.Match(MergeMethod.Align));
+        var spaces = MergeCommands.WithStatus("similarity maps", _ => SpaceSimilarity.Compute(space => session.Similarity(matching, space), matching));
         var table = new StringBuilder("| space | units | r (weight vs activation) | mean matched weight sim. | mean matched activation sim. |\n|---|---:|---:|---:|---:|\n");
         foreach (var s in spaces)
         {
@@ -177,7 +173,7 @@ internal static partial class ReportCommand
         }
         var lowest = spaces.MinBy(s => s.Correlation)!;
         var highest = spaces.MaxBy(s => s.Correlation)!;
-        return $"## Weight vs activation similarity\n\nBetween A's and B's units of each space, B's units ordered by {method}'s matching{(method == MergeMethod.MudscAlign ? $" (alpha {alpha:0.0})" : "")} so that " +
+        return $"## Weight vs activation similarity\n\nBetween A's and B's units of each space, B's units ordered by {matching.Method}'s matching{(matching.Alpha is double alpha ? $" (alpha {alpha:0.0})" : "")} so that " +
             $"matched pairs lie on the diagonal; weight similarity given the other spaces' final matchings. The two similarities agree " +
             $"least in {lowest.Space} (r = {lowest.Correlation:F3}) and most in {highest.Space} (r = {highest.Correlation:F3}). Data: `similarity/*.json`.\n\n" +
             $"![{spaces[0].Space}](similarity/{FileName(spaces[0].Space)}.png)\n\n{table}\n";

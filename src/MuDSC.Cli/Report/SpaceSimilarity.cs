@@ -1,7 +1,4 @@
-using MuDSC.Matching;
 using MuDSC.Merging;
-using MuDSC.Plans;
-using static TorchSharp.torch;
 
 namespace MuDSC.Cli.Report;
 
@@ -14,32 +11,19 @@ namespace MuDSC.Cli.Report;
 internal sealed record SpaceSimilarity(string Space, double[][] Weight, double[][] Activation, int[] Partner, double Correlation)
 {
     /// <summary>
-    /// Every space of a two-model plan: the given activation correlations, weight similarity given the
-    /// other spaces' final matchings (as the descent's last sweep sees them), and the order of
-    /// <paramref name="method"/>'s matching, a permutation method.
+    /// Every space of a two-model merge: weight similarity given <paramref name="matching"/>'s other spaces (as the descent's
+    /// last sweep saw them) and activation similarity, B's units in the order of the matching, a one-to-one one.
     /// </summary>
-    public static List<SpaceSimilarity> Compute(MergePlan plan, IReadOnlyList<nn.Module<Tensor, Tensor>> models,
-        IReadOnlyDictionary<string, double[,]> activations, Device device, MergeMethod method, double alpha)
-    {
-        if (models.Count != 2) throw new ArgumentException("similarity maps compare two models", nameof(models));
-        if (method.Matcher != MatcherKind.Permute) throw new ArgumentException($"{method} does not give a one-to-one matching", nameof(method));
-        var states = models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList();
-        using var matchings = new Merger(plan, states, device).Match(method, activations, alpha);
-        var weights = new WeightSimilarity(plan, states);
-        var result = new List<SpaceSimilarity>();
-        foreach (var space in plan.Spaces)
+    /// <param name="similarityOf">The models' unit similarity of a space given <paramref name="matching"/> (<see cref="ModelMerger{TModel}.Similarity"/>).</param>
+    public static List<SpaceSimilarity> Compute(Func<string, UnitSimilarity> similarityOf, MergeMatching matching) =>
+        matching.Spaces.Select(space =>
         {
-            using var similarity = weights.Compute(space, matchings);
-            var partner = Partners(space.Name, matchings[space.Name]);
-            var weight = CrossBlock(PearsonCorrelation.ToArray(similarity), partner);
-            var activation = CrossBlock(activations[space.Name], partner);
-            result.Add(new SpaceSimilarity(space.Name, weight, activation, partner, Pearson(weight, activation)));
-        }
-        return result;
-    }
-
-    /// <summary>For a one-to-one matching of two models: the B unit sharing each A unit's merged unit.</summary>
-    private static int[] Partners(string space, UnitMatching matching) => SpaceMatching.Of(space, matching).PartnersOf(1);
+            var similarity = similarityOf(space.Space);
+            var partner = space.PartnersOf(1);
+            var weight = CrossBlock(similarity.Weight, partner);
+            var activation = CrossBlock(similarity.Activation, partner);
+            return new SpaceSimilarity(space.Space, weight, activation, partner, Pearson(weight, activation));
+        }).ToList();
 
     /// <summary>Rows: A's units; column c: B's unit matched to A's unit c.</summary>
     private static double[][] CrossBlock(double[,] stacked, int[] partner)

@@ -17,10 +17,6 @@ internal sealed class TaskLosses(nn.Module<Tensor, Tensor> work, LabeledImages n
     /// <summary>The model's learnable parameters, in <c>named_parameters</c> order, as one float64 vector.</summary>
     public static Tensor Flatten(nn.Module model) => Flatten(model.named_parameters().Select(p => p.parameter));
 
-    /// <summary>The entries of <paramref name="state"/> that are <paramref name="model"/>'s parameters, flattened in its order.</summary>
-    public static Tensor Flatten(nn.Module model, IReadOnlyDictionary<string, Tensor> state) =>
-        Flatten(model.named_parameters().Select(p => state[p.name]));
-
     private static Tensor Flatten(IEnumerable<Tensor> tensors)
     {
         using var scope = torch.NewDisposeScope();

@@ -107,6 +107,12 @@ public sealed class MergeSession : IDisposable
     /// <summary>The merged model <paramref name="matching"/> gives, its BatchNorm statistics as merged (not reset); the caller owns it.</summary>
     public nn.Module<Tensor, Tensor> Apply(MergeMatching matching) => _merger.Apply(matching, resetBatchNorm: false).Model;
 
+    /// <summary>How alike the base models' units of <paramref name="space"/> are, by weights given <paramref name="matching"/> and by activations.</summary>
+    public UnitSimilarity Similarity(MergeMatching matching, string space) => _merger.Similarity(matching, space);
+
+    /// <summary>Base model <paramref name="model"/> with its units in model 0's order by a one-to-one <paramref name="matching"/>; the caller owns it.</summary>
+    public nn.Module<Tensor, Tensor> Aligned(MergeMatching matching, int model) => _merger.Aligned(matching, model);
+
     /// <summary>Whether the models share one head, so that a full merge keeps a head that answers for every model's classes.</summary>
     public bool CanMergeFully => Heads.All(h => h.SameAs(Heads[0]));
 

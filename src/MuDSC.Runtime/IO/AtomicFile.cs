@@ -2,11 +2,13 @@ namespace MuDSC.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new one. The hidden
-/// temp file is removed on failure, and on Ctrl-C or SIGTERM during the write (<see cref="Interruption"/>).
+/// temp file is removed on failure, and on Ctrl-C or SIGTERM during the write (the process then exits with 130 or 143).
 /// A file system failure (a full disk, a read-only folder) is an <see cref="OutputException"/> naming the file.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, which gets a stream on the hidden temporary.</summary>
+    /// <exception cref="OutputException">The file could not be written; the old one, if any, is left as it was.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         string fullPath = Path.GetFullPath(path);
@@ -41,11 +43,13 @@ internal static class AtomicFile
     /// A hidden name beside <paramref name="name"/> for its work in progress: its start (so a user who sees it knows
     /// whose it is), a unique part and <paramref name="suffix"/>; never longer than a file system takes, whatever the name's length.
     /// </summary>
-    public static string HiddenSibling(string name, string suffix) =>
+    internal static string HiddenSibling(string name, string suffix) =>
         $".{(name.Length > MaximumKeptName ? name[..MaximumKeptName] : name)}.{Guid.NewGuid():N}{suffix}";
 
     private const int MaximumKeptName = 64;
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 to <paramref name="path"/>.</summary>
+    /// <exception cref="OutputException">The file could not be written; the old one, if any, is left as it was.</exception>
     public static void WriteAllText(string path, string text) =>
         Write(path, stream =>
         {

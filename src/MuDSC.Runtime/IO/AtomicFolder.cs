@@ -3,9 +3,9 @@ namespace MuDSC.IO;
 /// <summary>
 /// Writes a folder's files so that readers see the folder as it was or with every new file: they are written into a
 /// hidden sibling (<see cref="Staging"/>), which <see cref="Publish"/> moves into place, and which is deleted on
-/// failure, on Ctrl-C or SIGTERM (<see cref="Interruption"/>), or when disposed unpublished.
+/// failure, on Ctrl-C or SIGTERM, or when disposed unpublished.
 /// </summary>
-internal sealed class AtomicFolder : IDisposable
+public sealed class AtomicFolder : IDisposable
 {
     private readonly string _target;
     private readonly IDisposable _cleanup;
@@ -55,6 +55,7 @@ internal sealed class AtomicFolder : IDisposable
         if (Directory.Exists(Staging)) Directory.Delete(Staging, recursive: true);
     }
 
+    /// <summary>Deletes the staged files unless they were published.</summary>
     public void Dispose()
     {
         _cleanup.Dispose();

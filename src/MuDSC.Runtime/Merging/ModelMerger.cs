@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MuDSC.Checkpoints;
+using MuDSC.Matching;
 using MuDSC.Plans;
 using MuDSC.Training;
 using TorchSharp;
@@ -250,6 +251,70 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
             throw new MergeException($"the matching was made up to cut {matching.Cut}, not {cut.Name}");
         var split = Split(cut);
         return ApplyMatching(matching, split.Trunk, resetBatchNorm, (merger, matchings) => Branched(merger, matchings, split, cut, matching.Method));
+    }
+
+    /// <summary>
+    /// How alike the models' units of <paramref name="space"/> are, every pair of the stacked units (model 0's, then
+    /// model 1's...): by weights, the other spaces mapped by <paramref name="matching"/> as the coordinate descent's last
+    /// sweep saw them, and by activations on the merge inputs (recorded on first use). What the matchers read.
+    /// </summary>
+    /// <exception cref="MergeException">The matching is not of these models, or <paramref name="space"/> is not one of its spaces.</exception>
+    public UnitSimilarity Similarity(MergeMatching matching, string space)
+    {
+        ArgumentNullException.ThrowIfNull(matching);
+        var plan = Plan.WithFixed(matching.FixedSpaces);
+        var planSpace = plan.Spaces.FirstOrDefault(s => s.Name == space)
+            ?? throw new MergeException($"'{space}' is not a matched space of {Plan.Architecture}; its spaces are {string.Join(", ", plan.Spaces.Select(s => s.Name))}");
+        using var matchings = matching.ToMatchingSet(plan, _models.Count, Device);
+        EnsureActivations(progress: null);
+        var states = _models.Select(m => (IReadOnlyDictionary<string, Tensor>)m.state_dict()).ToList();
+        using var weight = new WeightSimilarity(plan, states).Compute(planSpace, matchings);
+        return new UnitSimilarity(space, PearsonCorrelation.ToArray(weight), _activations![space]);
+    }
+
+    /// <summary>
+    /// Model <paramref name="model"/> with its units put in model 0's order by a one-to-one <paramref name="matching"/>
+    /// (Git Re-Basin's, align's): the same function, its weights beside model 0's, as Git Re-Basin's apply_permutation
+    /// gives. A new model on <see cref="Device"/>; the caller owns it.
+    /// </summary>
+    /// <exception cref="MergeException">The matching is not of these models, or not one to one.</exception>
+    public TModel Aligned(MergeMatching matching, int model)
+    {
+        ArgumentNullException.ThrowIfNull(matching);
+        if (model < 0 || model >= _models.Count) throw new ArgumentOutOfRangeException(nameof(model), $"there are {_models.Count} models");
+        var plan = Plan.WithFixed(matching.FixedSpaces);
+        using var check = matching.ToMatchingSet(plan, _models.Count, Device); // refuses a matching of other models
+        var permutations = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var space in plan.Spaces)
+            {
+                int[] partners;
+                try
+                {
+                    partners = matching[space.Name].PartnersOf(model);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new MergeException($"a {matching.Method} matching cannot align model {model}: {e.Message}");
+                }
+                permutations[space.Name] = torch.tensor(partners.Select(p => (long)p).ToArray(), ScalarType.Int64, Device);
+            }
+            var own = _models[model].state_dict();
+            var permuted = Permutations.Apply(plan, own, permutations);
+            try
+            {
+                return Loaded(model, permuted, new Dictionary<string, Tensor>(), $"model {model} aligned by {matching.Method}");
+            }
+            finally
+            {
+                foreach (var (name, tensor) in permuted) if (!ReferenceEquals(tensor, own[name])) tensor.Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var p in permutations.Values) p.Dispose();
+        }
     }
 
     private static bool NeedsSearch(MergeOptions options) => options.Method.Similarity == SimilarityKind.Mixed && options.Alpha is null;

@@ -117,6 +117,14 @@ public sealed class MergePlan
     public IEnumerable<PlanAxis> AxesOfParameter(string parameter) => _axesByParameter[parameter];
 
     /// <summary>
+    /// Samples one input gives each space's activation statistics at its tap (positions of a feature map, tokens of a
+    /// sequence, 1 for a vector), read from one forward pass of <paramref name="model"/> on <paramref name="probe"/> (one
+    /// input): recording activations costs that many rows per input and space.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> SamplesPerInput(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model,
+        TorchSharp.torch.Tensor probe) => Merging.ActivationCorrelations.SamplesPerInput(this, model, probe);
+
+    /// <summary>
     /// This plan with <paramref name="fixedSpaces"/> kept as fixed ends: their spaces, axes and taps are dropped, and
     /// a tensor left with no axis on a space is averaged. Merging then pairs unit i of every model with unit i of the
     /// others there, as at "out". Unknown names are refused by the caller.

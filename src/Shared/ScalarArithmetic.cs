@@ -1,7 +1,12 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
+// Compiled into each assembly that uses it. The CLI's copy has its own namespace: the CLI's tests also see the library's.
+#if MUDSC_CLI
+namespace MuDSC.Cli;
+#else
 namespace MuDSC;
+#endif
 
 /// <summary>
 /// Tensor-and-number arithmetic that is safe under garbage collection. TorchSharp 0.107 hands a
