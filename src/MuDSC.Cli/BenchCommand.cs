@@ -1,13 +1,16 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;

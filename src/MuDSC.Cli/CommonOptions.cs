@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.IO;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -131,7 +132,7 @@ internal static class CommonOptions
         {
             return body();
         }
-        catch (Exception e) when (e is UsageException or Models.ResourceException)
+        catch (Exception e) when (e is UsageException or Experiments.Models.ResourceException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;
@@ -141,7 +142,7 @@ internal static class CommonOptions
             return Interrupted; // a signal arrived: its handler reports it and ends the process
         }
         catch (Exception e) when (e is DataException or SafeTensorsException or CheckpointException or Plans.PlanException or Merging.MergeException
-                                       or Replication.ExperimentException or OutputException)
+                                       or Experiments.Replication.ExperimentException or OutputException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UserError;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 
 namespace MuDSC.Cli;
 

@@ -1,11 +1,14 @@
 using System.CommandLine;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MuDSC.Replication;
+using MuDSC.Experiments.Replication;
 using Spectre.Console;
 
 namespace MuDSC.Cli;

@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using MuDSC.Checkpoints;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.IO;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using Spectre.Console;
 using static TorchSharp.torch;

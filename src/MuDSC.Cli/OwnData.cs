@@ -1,13 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
-using MuDSC.Heads;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
+using MuDSC.Experiments.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Reflection;
 using MuDSC.Architectures;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using MuDSC.Plans.Declarations;
 using TorchSharp;

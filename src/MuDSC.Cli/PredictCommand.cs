@@ -1,11 +1,13 @@
 using System.CommandLine;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
-using MuDSC.Heads;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
+using MuDSC.Experiments.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

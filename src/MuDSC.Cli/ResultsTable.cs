@@ -1,5 +1,5 @@
 using System.Globalization;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Evaluation;
 using Spectre.Console;
 
 namespace MuDSC.Cli;

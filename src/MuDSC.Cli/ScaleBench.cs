@@ -1,8 +1,10 @@
 using System.Globalization;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;

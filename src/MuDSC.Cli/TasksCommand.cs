@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
-using MuDSC.Tasks;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Tasks;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;

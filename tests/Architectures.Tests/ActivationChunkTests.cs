@@ -1,4 +1,5 @@
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

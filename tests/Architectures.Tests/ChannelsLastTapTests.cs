@@ -1,5 +1,6 @@
 using MuDSC.Dsl;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,6 +1,7 @@
 using MuDSC.Dsl;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using TorchSharp.Modules;

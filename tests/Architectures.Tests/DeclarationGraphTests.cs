@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using MuDSC.Architectures;
 using MuDSC.Dsl;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using MuDSC.Plans.Declarations;
 using TorchSharp;

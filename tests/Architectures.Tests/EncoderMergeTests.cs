@@ -1,9 +1,11 @@
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.Dsl;
 using MuDSC.Merging;
-using MuDSC.Tasks;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Tasks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

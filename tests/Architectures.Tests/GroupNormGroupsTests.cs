@@ -1,8 +1,9 @@
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,7 +26,7 @@ public class GroupNormGroupsTests
     {
         string path = Fixtures.TempFile($"{arch}-{groups}.safetensors");
         using var model = ModelCatalog.Instance.Create(Spec with { Arch = arch, NormGroups = arch == "resnet20gn" ? groups : null }, torch.CPU);
-        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        using var embeddings = Experiments.Heads.ClassEmbeddings.Create(0, 16);
         var meta = (Spec with { Arch = arch }).ToMetadata().Append(new("classes", "0,2,4,6,8")).Concat(metadata).ToDictionary(kv => kv.Key, kv => kv.Value);
         SafeTensorsFile.Write(path, model.state_dict().Append(new(Checkpoint.ClassEmbeddingsKey, embeddings)), meta);
         return path;
@@ -45,7 +46,7 @@ public class GroupNormGroupsTests
     {
         torch.manual_seed(5);
         using var model = ModelCatalog.Instance.Create(Spec with { NormGroups = 4 }, torch.CPU);
-        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
+        using var embeddings = new Experiments.Heads.EmbeddingHead(Experiments.Heads.ClassEmbeddings.Create(0, 16));
         string path = Fixtures.TempFile("gn4.safetensors");
         Checkpoint.Save(path, model, Spec, ClassSet.TaskA, embeddings); // the spec omits it: the model's count is written
 

@@ -1,4 +1,4 @@
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,9 +1,11 @@
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

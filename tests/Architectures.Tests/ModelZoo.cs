@@ -1,5 +1,5 @@
 using MuDSC.Architectures;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

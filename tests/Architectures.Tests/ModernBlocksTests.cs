@@ -1,10 +1,13 @@
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.Dsl;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Modules;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

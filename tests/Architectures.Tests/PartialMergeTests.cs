@@ -1,10 +1,13 @@
-using MuDSC.Heads;
+using MuDSC.Experiments.Heads;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -212,7 +215,7 @@ public class PartialMergeTests
         var inputs = Inputs(40);
         using var wide = (ResNet20)ModelZoo.Create("resnet20", 41);
         BatchNormStatistics.Reset(wide, inputs, torch.CPU);
-        Func<ResNet20> createNarrow = () => (ResNet20)Models.ModelCatalog.Instance.Create(new Models.ModelSpec("resnet20", InChannels: 1, EmbedDim: 3), torch.CPU);
+        Func<ResNet20> createNarrow = () => (ResNet20)Experiments.Models.ModelCatalog.Instance.Create(new Experiments.Models.ModelSpec("resnet20", InChannels: 1, EmbedDim: 3), torch.CPU);
         torch.manual_seed(42);
         using var narrow = createNarrow();
         var own = narrow.state_dict();
@@ -267,22 +270,22 @@ public class BranchedCheckpointTests
         var merger = new ModelMerger<nn.Module<Tensor, Tensor>>(models, inputs, () => ModelZoo.Create("resnet20", 63));
         using var branched = merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }, ResNet20.Cuts.AfterLayer2).Model;
         string path = Fixtures.TempFile("branched.safetensors");
-        var spec = new Models.ModelSpec("resnet20", EmbedDim: 16);
-        using var embeddings = new Heads.EmbeddingHead(torch.randn(10, 16));
-        BranchedCheckpoint.Save(path, branched, spec, [Data.ClassSet.TaskA, Data.ClassSet.TaskB], [embeddings, embeddings]);
+        var spec = new Experiments.Models.ModelSpec("resnet20", EmbedDim: 16);
+        using var embeddings = new Experiments.Heads.EmbeddingHead(torch.randn(10, 16));
+        BranchedCheckpoint.Save(path, branched, spec, [Experiments.Data.ClassSet.TaskA, Experiments.Data.ClassSet.TaskB], [embeddings, embeddings]);
 
         using var checkpoint = Checkpoint.Load(path);
         Assert.That(checkpoint.Cut, Is.EqualTo("AfterLayer2"));
-        Assert.That(checkpoint.BranchClasses(), Is.EqualTo(new[] { Data.ClassSet.TaskA, Data.ClassSet.TaskB }));
+        Assert.That(checkpoint.BranchClasses(), Is.EqualTo(new[] { Experiments.Data.ClassSet.TaskA, Experiments.Data.ClassSet.TaskB }));
         Assert.That(checkpoint.StateDict.Keys.Count(k => k.StartsWith("branches.1.layer3.", StringComparison.Ordinal)), Is.GreaterThan(0));
         Assert.That(checkpoint.StateDict.Keys.Any(k => k.StartsWith("layer3.", StringComparison.Ordinal)), Is.False, "the trunk's unused layers are not written");
-        using var loaded = checkpoint.CreateBranchedModel(Models.ModelCatalog.Instance, torch.CPU);
+        using var loaded = checkpoint.CreateBranchedModel(Experiments.Models.ModelCatalog.Instance, torch.CPU);
         loaded.eval();
         using var x = ModelZoo.Input(9);
         using var expected = branched.call(x);
         using var actual = loaded.call(x);
         Assert.That(actual.allclose(expected, rtol: 1e-6, atol: 1e-6), Is.True);
-        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Models.ModelCatalog.Instance, torch.CPU))!;
+        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Experiments.Models.ModelCatalog.Instance, torch.CPU))!;
         Assert.That(e.Message, Does.Contain("is a partial merge (cut AfterLayer2)"));
         foreach (var model in models) model.Dispose();
     }

@@ -1,6 +1,7 @@
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Dsl;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using TorchSharp.Modules;

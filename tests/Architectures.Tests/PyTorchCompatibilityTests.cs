@@ -1,9 +1,10 @@
-using MuDSC.Heads;
+using MuDSC.Experiments.Heads;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,7 +49,7 @@ public class PyTorchCompatibilityTests
     {
         torch.manual_seed(3);
         using var model = ModelCatalog.Instance.Create(new ModelSpec("resnet20gn", 1, 1, 16), torch.CPU);
-        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
+        using var embeddings = new Experiments.Heads.EmbeddingHead(Experiments.Heads.ClassEmbeddings.Create(0, 16));
         string path = Fixtures.TempFile("gn.safetensors");
         Checkpoint.Save(path, model, new ModelSpec("resnet20gn", 1, 1, 16), ClassSet.TaskB, embeddings,
             [new("seed", "3"), new("regime", "scratch")]);

@@ -1,9 +1,12 @@
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

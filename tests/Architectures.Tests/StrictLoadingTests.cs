@@ -1,5 +1,6 @@
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,7 +47,7 @@ public class StrictLoadingTests
         using var model = new ResNet20(embedDim: 16);
         edit?.Invoke(model);
         var metadata = new Dictionary<string, string> { ["arch"] = "resnet20", ["width"] = width, ["in_channels"] = "1", ["embed_dim"] = "16", ["classes"] = "0,1" };
-        using var embeddings = Heads.ClassEmbeddings.Create(0, 16);
+        using var embeddings = Experiments.Heads.ClassEmbeddings.Create(0, 16);
         IO.SafeTensorsFile.Write(path, model.state_dict().Append(new(Checkpoint.ClassEmbeddingsKey, embeddings)), metadata);
         return path;
     }
@@ -65,7 +66,7 @@ public class StrictLoadingTests
         // Width 40 would be a 1,600-times larger ResNet20 (about 430 M weights); the file holds width 1's.
         using var checkpoint = Checkpoint.Load(WriteCheckpoint("claims40.safetensors", "40"));
         long before = GC.GetTotalAllocatedBytes();
-        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Models.ModelCatalog.Instance, torch.CPU).Dispose())!;
+        var e = Assert.Throws<CheckpointException>(() => checkpoint.CreateModel(Experiments.Models.ModelCatalog.Instance, torch.CPU).Dispose())!;
         Assert.That(e.Message, Does.Match(@"metadata says width 40, which needs at least [\d,]+ weights, but the file holds [\d,]+"));
         Assert.That(GC.GetTotalAllocatedBytes() - before, Is.LessThan(50_000_000), "no large model was built");
     }
@@ -74,11 +75,11 @@ public class StrictLoadingTests
     public void SavingAModelWithMixedGroupCountsIsRefusedClearly()
     {
         using var model = new ResNet20(embedDim: 16, norm: Normalization.Group(4));
-        using var embeddings = new Heads.EmbeddingHead(Heads.ClassEmbeddings.Create(0, 16));
+        using var embeddings = new Experiments.Heads.EmbeddingHead(Experiments.Heads.ClassEmbeddings.Create(0, 16));
         // One norm with another count than the rest, as a user's own model might have.
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         ((TorchSharp.Modules.GroupNorm)modules["bn1"]).num_groups = 2;
-        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(Fixtures.TempFile("mixed.safetensors"), model, new Models.ModelSpec("resnet20gn", EmbedDim: 16), Data.ClassSet.All, embeddings))!;
+        var e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(Fixtures.TempFile("mixed.safetensors"), model, new Experiments.Models.ModelSpec("resnet20gn", EmbedDim: 16), Experiments.Data.ClassSet.All, embeddings))!;
         Assert.That(e.Message, Does.Contain("GroupNorm layers use").And.Contain("give every GroupNorm the same count"));
     }
 

@@ -1,5 +1,5 @@
-using MuDSC.Data;
-using MuDSC.Tasks;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

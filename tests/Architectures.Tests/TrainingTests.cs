@@ -1,8 +1,9 @@
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

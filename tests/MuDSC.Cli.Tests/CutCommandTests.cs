@@ -1,7 +1,8 @@
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Heads;
-using MuDSC.Models;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using Spectre.Console;
 
@@ -100,7 +101,7 @@ public class CutCommandTests
         using (var test = FashionMnist.LoadTest().AsInputs(1, 14))
         {
             Assert.That(test.Images.shape, Is.EqualTo(new long[] { 10_000, 1, 14, 14 }));
-            var direct = new Evaluation.Evaluator(test, ClassSet.TaskA, ClassSet.TaskB, torch.CPU).Evaluate(model, checkpoint.Head);
+            var direct = new Experiments.Evaluation.Evaluator(test, ClassSet.TaskA, ClassSet.TaskB, torch.CPU).Evaluate(model, checkpoint.Head);
             var expected = new[] { direct.Joint, direct.Avg, direct.TaskA, direct.TaskB }
                 .Select(v => (v * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.That(Numbers(evaluated), Is.EqualTo(expected));

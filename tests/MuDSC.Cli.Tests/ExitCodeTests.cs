@@ -1,5 +1,7 @@
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 
 namespace MuDSC.Cli.Tests;
 

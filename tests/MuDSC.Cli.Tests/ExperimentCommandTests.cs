@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using MuDSC.Replication;
+using MuDSC.Experiments.Replication;
 
 namespace MuDSC.Cli.Tests;
 

@@ -1,9 +1,11 @@
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Cli.Report;
-using MuDSC.Data;
-using MuDSC.Heads;
-using MuDSC.Models;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
+using MuDSC.Experiments.Models;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

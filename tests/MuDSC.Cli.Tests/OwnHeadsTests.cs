@@ -1,5 +1,5 @@
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

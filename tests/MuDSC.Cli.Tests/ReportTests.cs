@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Cli.Report;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -59,18 +62,18 @@ public class ReportTests
         var device = torch.CPU;
         using var a = Checkpoint.Load(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), device);
         using var b = Checkpoint.Load(ShippedCheckpoints.Path("resnet20_scratch_b.safetensors"), device);
-        using var mergeSet = Data.FashionMnist.LoadMergeSet(null, [Data.ClassSet.TaskA, Data.ClassSet.TaskB]);
-        using var test = Data.FashionMnist.LoadTest();
+        using var mergeSet = Experiments.Data.FashionMnist.LoadMergeSet(null, [Experiments.Data.ClassSet.TaskA, Experiments.Data.ClassSet.TaskB]);
+        using var test = Experiments.Data.FashionMnist.LoadTest();
         using var model = b.CreateModel(ModelCatalog.Instance, device);
-        using var ofA = mergeSet.WhereClassIn(Data.ClassSet.TaskA);
-        using var ofB = mergeSet.WhereClassIn(Data.ClassSet.TaskB);
+        using var ofA = mergeSet.WhereClassIn(Experiments.Data.ClassSet.TaskA);
+        using var ofB = mergeSet.WhereClassIn(Experiments.Data.ClassSet.TaskB);
         using var headA = ofA.Take(imagesPerTask);
         using var headB = ofB.Take(imagesPerTask);
-        using var norm = Data.LabeledImages.Concat(headA, headB);
+        using var norm = Experiments.Data.LabeledImages.Concat(headA, headB);
         using var eval = test.Take(evalImages);
         BatchNormStatistics.Reset(model, norm.ImageBatches(), device);
         model.eval();
-        return (LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskA, ((Heads.EmbeddingHead)b.Head).Embeddings), LandscapeTests.DirectLoss(model, eval, Data.ClassSet.TaskB, ((Heads.EmbeddingHead)b.Head).Embeddings));
+        return (LandscapeTests.DirectLoss(model, eval, Experiments.Data.ClassSet.TaskA, ((Experiments.Heads.EmbeddingHead)b.Head).Embeddings), LandscapeTests.DirectLoss(model, eval, Experiments.Data.ClassSet.TaskB, ((Experiments.Heads.EmbeddingHead)b.Head).Embeddings));
     }
 
     [Test]

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MuDSC.Tasks;
+using MuDSC.Experiments.Tasks;
 using TorchSharp;
 
 namespace MuDSC.Cli.Tests;
@@ -106,8 +106,8 @@ public class ShippedTaskModelTests
         {
             Assert.That(files.Select(f => f.Single.Task).OrderBy(t => t.Name), Is.EquivalentTo(ImageTask.All));
             Assert.That(files.Select(f => f.Spec).Distinct().Count(), Is.EqualTo(1));
-            using var train = Data.FashionMnist.LoadFirst(null, train: true, 2000);
-            using var test = Data.FashionMnist.LoadFirst(null, train: false, 500);
+            using var train = Experiments.Data.FashionMnist.LoadFirst(null, train: true, 2000);
+            using var test = Experiments.Data.FashionMnist.LoadFirst(null, train: false, 500);
             foreach (var file in files)
             {
                 using var scorer = TaskScorer.Create(file.Single.Task, train, test);

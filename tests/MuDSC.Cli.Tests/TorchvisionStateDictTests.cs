@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Tests;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,9 @@
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

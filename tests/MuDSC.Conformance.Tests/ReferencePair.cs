@@ -1,10 +1,12 @@
 using System.Text.Json;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Checkpoints;
 using MuDSC.IO;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

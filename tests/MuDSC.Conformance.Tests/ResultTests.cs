@@ -1,9 +1,11 @@
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 
 namespace MuDSC.Conformance;

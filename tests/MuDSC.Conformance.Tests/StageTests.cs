@@ -1,6 +1,7 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,6 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

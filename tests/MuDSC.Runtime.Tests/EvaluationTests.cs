@@ -1,6 +1,6 @@
-using MuDSC.Data;
-using MuDSC.Evaluation;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
+using MuDSC.Experiments.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
 

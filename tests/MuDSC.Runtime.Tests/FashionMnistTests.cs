@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using TorchSharp;
 
 namespace MuDSC.Tests;

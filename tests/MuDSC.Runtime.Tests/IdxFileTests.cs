@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 
 namespace MuDSC.Tests;
 

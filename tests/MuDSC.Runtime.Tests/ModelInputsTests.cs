@@ -1,4 +1,4 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 

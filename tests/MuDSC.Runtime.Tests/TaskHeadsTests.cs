@@ -1,6 +1,7 @@
-using MuDSC.Data;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

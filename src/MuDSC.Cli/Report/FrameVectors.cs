@@ -1,4 +1,5 @@
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 

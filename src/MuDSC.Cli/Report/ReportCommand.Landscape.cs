@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.IO;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using TorchSharp;
 using ScottPlot;

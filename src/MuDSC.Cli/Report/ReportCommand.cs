@@ -2,9 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.IO;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using Spectre.Console;
 
 namespace MuDSC.Cli.Report;

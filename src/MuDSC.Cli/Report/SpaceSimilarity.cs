@@ -1,4 +1,5 @@
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 
 namespace MuDSC.Cli.Report;
 

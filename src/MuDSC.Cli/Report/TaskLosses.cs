@@ -1,6 +1,7 @@
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

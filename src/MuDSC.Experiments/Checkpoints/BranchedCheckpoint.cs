@@ -1,13 +1,15 @@
 using System.Globalization;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using MuDSC.IO;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using static TorchSharp.torch;
+using MuDSC.Checkpoints;
 
-namespace MuDSC.Checkpoints;
+namespace MuDSC.Experiments.Checkpoints;
 
 /// <summary>
 /// A partial merge in a checkpoint: the trunk's tensors under the architecture's own names, branch

@@ -1,13 +1,14 @@
 using System.Globalization;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using MuDSC.IO;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using MuDSC.Checkpoints;
 
-namespace MuDSC.Checkpoints;
+namespace MuDSC.Experiments.Checkpoints;
 
 /// <summary>
 /// A model checkpoint: the PyTorch-named state dict, its class head and string metadata (arch, width,

@@ -1,4 +1,4 @@
-namespace MuDSC.Data;
+namespace MuDSC.Experiments.Data;
 
 /// <summary>An ordered set of class labels (0..9), written "0,2,4,6,8" or "all".</summary>
 public sealed class ClassSet : IEquatable<ClassSet>

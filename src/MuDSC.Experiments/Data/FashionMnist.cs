@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Data;
+namespace MuDSC.Experiments.Data;
 
 /// <summary>Fashion-MNIST from the Debian package's IDX files, normalised as the protocol says.</summary>
 public static class FashionMnist

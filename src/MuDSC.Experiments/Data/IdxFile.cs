@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MuDSC.Data;
+namespace MuDSC.Experiments.Data;
 
 /// <summary>An unsigned-byte IDX array (the MNIST file format): its dimensions and raw data.</summary>
 public sealed record IdxArray(int[] Dimensions, byte[] Data)

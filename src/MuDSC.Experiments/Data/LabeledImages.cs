@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Data;
+namespace MuDSC.Experiments.Data;
 
 /// <summary>One batch on the target device; dispose it after use.</summary>
 public readonly record struct Batch(Tensor Images, Tensor Labels) : IDisposable

@@ -1,9 +1,9 @@
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Evaluation;
+namespace MuDSC.Experiments.Evaluation;
 
 /// <summary>
 /// Scores a model on a labelled set per the protocol: Joint (argmax over all 10 classes) and

@@ -1,9 +1,9 @@
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Evaluation;
+namespace MuDSC.Experiments.Evaluation;
 
 /// <summary>
 /// Scores for a model with one output per task (a partial merge's branches), as ZipIt evaluates

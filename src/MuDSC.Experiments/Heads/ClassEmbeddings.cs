@@ -1,8 +1,8 @@
 using TorchSharp;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using static TorchSharp.torch;
 
-namespace MuDSC.Heads;
+namespace MuDSC.Experiments.Heads;
 
 /// <summary>
 /// The fixed class-embedding head of the protocol: E (10 x D, rows unit length, never trained),

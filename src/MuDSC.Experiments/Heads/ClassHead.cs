@@ -1,8 +1,8 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Heads;
+namespace MuDSC.Experiments.Heads;
 
 /// <summary>
 /// What turns a model's output into class logits: the protocol's fixed class embeddings

@@ -2,8 +2,9 @@ using MuDSC.Plans;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using MuDSC.Merging;
 
-namespace MuDSC.Merging;
+namespace MuDSC.Experiments.Merging;
 
 /// <summary>
 /// Learnable parameters and forward FLOPs of part of a model. FLOPs count 2 per multiply-accumulate

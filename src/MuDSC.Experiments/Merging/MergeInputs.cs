@@ -1,8 +1,10 @@
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
+using MuDSC.Merging;
 
-namespace MuDSC.Merging;
+namespace MuDSC.Experiments.Merging;
 
 /// <summary>Checks, before any math, that checkpoints can be merged on a merge set.</summary>
 public static class MergeInputs

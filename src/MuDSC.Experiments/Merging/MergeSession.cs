@@ -1,15 +1,18 @@
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
-using MuDSC.Heads;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
+using MuDSC.Experiments.Heads;
 using MuDSC.Matching;
-using MuDSC.Models;
+using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MuDSC.Merging;
 
-namespace MuDSC.Merging;
+namespace MuDSC.Experiments.Merging;
 
 /// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC), the time it took and the merge's report.</summary>
 public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times, MergeReport Report);

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Models;
+namespace MuDSC.Experiments.Models;
 
 /// <summary>Builds a model (images -> embedding [N, EmbedDim]) from its spec, on a device.</summary>
 public interface IModelFactory

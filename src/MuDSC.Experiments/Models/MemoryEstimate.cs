@@ -2,7 +2,7 @@ using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Models;
+namespace MuDSC.Experiments.Models;
 
 /// <summary>
 /// What a command will hold in memory, estimated from its sizes before anything of that size is allocated, against what

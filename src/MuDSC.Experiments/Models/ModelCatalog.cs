@@ -1,12 +1,13 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Architectures;
 using MuDSC.Plans;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MuDSC.Models;
+namespace MuDSC.Experiments.Models;
 
 /// <summary>Every architecture this library ships, by the name stored in checkpoints.</summary>
 public sealed class ModelCatalog : IModelFactory

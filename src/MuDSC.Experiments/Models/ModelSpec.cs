@@ -1,7 +1,7 @@
 using System.Globalization;
 using MuDSC.Architectures;
 
-namespace MuDSC.Models;
+namespace MuDSC.Experiments.Models;
 
 /// <summary>
 /// What builds a model: architecture name and its size parameters (stored in checkpoint metadata).

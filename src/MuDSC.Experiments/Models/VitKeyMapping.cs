@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace MuDSC.Models;
+namespace MuDSC.Experiments.Models;
 
 /// <summary>
 /// The same ViT under two naming schemes: torchvision's <c>vit_b_16</c> keys to timm's

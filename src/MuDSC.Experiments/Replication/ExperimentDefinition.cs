@@ -1,10 +1,12 @@
 using System.Globalization;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>How the two models of a seed come to be: independent initialisations, or fine-tuned copies of one pre-trained model.</summary>
 public enum Regime { Scratch, Pretrained }

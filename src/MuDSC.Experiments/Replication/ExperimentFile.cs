@@ -1,10 +1,12 @@
 using System.Text.Json;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>
 /// Reads an experiment file (JSON) strictly: an unknown key, a value of the wrong type or out of range, repeated

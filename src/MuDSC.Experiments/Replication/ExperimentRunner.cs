@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Evaluation;
 using MuDSC.Merging;
-using MuDSC.Models;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Models;
 using static TorchSharp.torch;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>Where a run is: work done and in all (arbitrary units, about a thousand images through a network each), and the current step.</summary>
 public sealed record ExperimentProgress(double Done, double Total, string Step);

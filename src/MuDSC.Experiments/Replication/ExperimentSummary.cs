@@ -1,7 +1,8 @@
 using MuDSC.Matching;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>
 /// One row of an experiment's table over seeds: mean and spread of each metric, the alphas MuDSC chose, and for a

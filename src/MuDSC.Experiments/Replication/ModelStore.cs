@@ -2,14 +2,16 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
-using MuDSC.Heads;
-using MuDSC.Models;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
+using MuDSC.Experiments.Models;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>
 /// One model to train: architecture, classes, seeds, recipe and (fine-tuning) the model it starts from. Its

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using MuDSC.Evaluation;
+using MuDSC.Experiments.Evaluation;
 
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>One row of one seed: a base model, the ensemble or a merge, scored on the test set (fractions, not percent).</summary>
 public sealed record SeedResult(string Row, int Seed, double Joint, double TaskA, double TaskB, double? Alpha = null, double? Seconds = null)

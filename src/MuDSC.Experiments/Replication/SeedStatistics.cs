@@ -1,4 +1,4 @@
-namespace MuDSC.Replication;
+namespace MuDSC.Experiments.Replication;
 
 /// <summary>Mean and sample standard deviation of one quantity over seeds.</summary>
 public sealed record Spread(double Mean, double StandardDeviation, int Count)

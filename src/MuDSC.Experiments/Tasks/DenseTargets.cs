@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>
 /// The dense targets of the task suite, computed from raw pixels <c>[N, 1, H, W]</c> in [0, 1] (not normalised).

@@ -1,9 +1,10 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>What scores one task: its test set, the average estimator's loss (L0) and its own model's loss (L1).</summary>
 public sealed class TaskScorer : IDisposable

@@ -1,8 +1,8 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>How a task's prediction is scored (the reference's losses: cross-entropy for labels, L1 for images).</summary>
 public enum TaskLoss

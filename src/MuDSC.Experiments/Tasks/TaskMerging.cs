@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>How the merged encoder's representation reaches each task's decoder.</summary>
 public enum RepresentationMode

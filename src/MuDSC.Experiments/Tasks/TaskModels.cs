@@ -1,13 +1,15 @@
 using System.Globalization;
 using MuDSC.Architectures;
 using MuDSC.Checkpoints;
-using MuDSC.Data;
+using MuDSC.Experiments.Checkpoints;
+using MuDSC.Experiments.Data;
 using MuDSC.IO;
 using MuDSC.Merging;
+using MuDSC.Experiments.Merging;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>The encoder's sizes: every task model of one table shares them, so their encoders can be merged.</summary>
 public sealed record EncoderSpec(int Width = 1, string Blocks = "1,1,1", int Representation = 8)

@@ -1,8 +1,8 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>Which noise a denoising set draws: the training and test images never share it.</summary>
 public static class NoiseSeeds

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using MuDSC.Architectures;
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Tasks;
+namespace MuDSC.Experiments.Tasks;
 
 /// <summary>A task model's recipe: AdamW with cosine decay per step to 0, on the first <see cref="TrainImages"/> training images.</summary>
 public sealed record TaskTrainingOptions(int Seed, int Epochs = 3, int TrainImages = 20000, int BatchSize = 128, double LearningRate = 2e-3, double WeightDecay = 1e-4)

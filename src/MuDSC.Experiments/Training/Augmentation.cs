@@ -1,7 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using MuDSC.Training;
 
-namespace MuDSC.Training;
+namespace MuDSC.Experiments.Training;
 
 /// <summary>
 /// Training-time augmentation (off in the protocol; `train --augment`): each image is flipped left-right with

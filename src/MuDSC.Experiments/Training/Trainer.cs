@@ -1,10 +1,11 @@
 using System.Diagnostics;
-using MuDSC.Data;
-using MuDSC.Heads;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Heads;
 using TorchSharp;
 using static TorchSharp.torch;
+using MuDSC.Training;
 
-namespace MuDSC.Training;
+namespace MuDSC.Experiments.Training;
 
 /// <summary>The optimiser of a training recipe.</summary>
 public enum OptimizerKind

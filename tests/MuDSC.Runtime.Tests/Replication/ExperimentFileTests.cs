@@ -1,7 +1,9 @@
-using MuDSC.Data;
+using MuDSC.Experiments.Data;
 using MuDSC.Merging;
-using MuDSC.Replication;
+using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Replication;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 
 namespace MuDSC.Runtime.Tests.Replication;
 

@@ -1,7 +1,8 @@
-using MuDSC.Data;
-using MuDSC.Models;
-using MuDSC.Replication;
+using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Models;
+using MuDSC.Experiments.Replication;
 using MuDSC.Training;
+using MuDSC.Experiments.Training;
 
 namespace MuDSC.Runtime.Tests.Replication;
 

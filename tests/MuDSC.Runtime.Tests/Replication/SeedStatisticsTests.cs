@@ -1,4 +1,4 @@
-using MuDSC.Replication;
+using MuDSC.Experiments.Replication;
 
 namespace MuDSC.Runtime.Tests.Replication;
 
