@@ -1,9 +1,10 @@
+using MuDSC.Experiments.Graphs;
+using MuDSC.Internal;
 using System.CommandLine;
 using System.Reflection;
 using MuDSC.Architectures;
 using MuDSC.Experiments.Models;
 using MuDSC.Plans;
-using MuDSC.Plans.Declarations;
 using TorchSharp;
 
 namespace MuDSC.Cli;

@@ -68,7 +68,7 @@ internal static class PredictCommand
 
     private static Dictionary<string, Tensor> Predict(string file, DeclaredArchitecture? declared, Tensor images, Device device)
     {
-        var metadata = SafeTensorsHeader.ReadFile(file).Metadata;
+        var metadata = SafeTensorsFile.ReadMetadata(file);
         if (!metadata.ContainsKey("arch") && metadata.ContainsKey(BranchedCheckpoint.CutKey))
         {
             // A partial merge of plain state dicts (merge --cut --merge-set): each branch's outputs.

@@ -13,6 +13,9 @@ public sealed partial class MergePlanGenerator
     {
         private const string Scope = "global::MuDSC.Plans";
 
+        /// <summary>What only generated code uses: hidden from IntelliSense.</summary>
+        private const string Internal = "global::MuDSC.Internal";
+
         /// <summary>Marks emitted members as tool-made, so analyzers and coverage tools skip them.</summary>
         private static readonly string GeneratedCode =
             $"[global::System.CodeDom.Compiler.GeneratedCode(\"MuDSC.Generators\", \"{typeof(Emitter).Assembly.GetName().Version}\")]";
@@ -39,7 +42,7 @@ public sealed partial class MergePlanGenerator
                 string message = $"{failed.Place.Name} has declaration errors, so the generator could not write its merge plan " +
                     $"(they are compile errors unless suppressed or analyzers are off): {string.Join("; ", failed.Errors)}.";
                 w.Line(GeneratedCode);
-                w.Line($"void {Scope}.IMergeable.DeclarePlan({Scope}.PlanScope scope) =>");
+                w.Line($"void {Scope}.IMergeable.DeclarePlan({Internal}.PlanScope scope) =>");
                 w.Line($"    throw new {Scope}.PlanException({Literal(message)});");
             });
 
@@ -117,7 +120,7 @@ public sealed partial class MergePlanGenerator
         private static void EmitDeclarePlan(SourceWriter w, ClassModel model)
         {
             w.Line(GeneratedCode);
-            w.Line($"void {Scope}.IMergeable.DeclarePlan({Scope}.PlanScope scope)");
+            w.Line($"void {Scope}.IMergeable.DeclarePlan({Internal}.PlanScope scope)");
             w.Open();
             for (int i = 0; i < model.Ports.Count; i++)
                 w.Line($"var {Variable(model.Ports[i])} = scope.Port({i}, {Literal(model.Ports[i])});");
@@ -159,12 +162,12 @@ public sealed partial class MergePlanGenerator
         }
 
         /// <summary>
-        /// The declaration as data (MuDSC.Plans.Declarations.ClassDeclaration), in a nested class of its own so that reading
+        /// The declaration as data (MuDSC.Internal.ClassDeclaration), in a nested class of its own so that reading
         /// it runs none of the model class's static initialisers: a graph of the declaration needs no live model.
         /// </summary>
         private static void EmitDeclaration(SourceWriter w, ClassModel model)
         {
-            const string Data = "global::MuDSC.Plans.Declarations";
+            const string Data = Internal;
             w.Line("/// <summary>What this class declares, as data: ports, spaces and members' bindings.</summary>");
             w.Line(GeneratedCode);
             w.Line("public static class MergeDeclaration");
@@ -203,8 +206,8 @@ public sealed partial class MergePlanGenerator
             values.Count == 0 ? "global::System.Array.Empty<string>()" : $"new[] {{ {string.Join(", ", values.Select(Literal))} }}";
 
         private static string Reference(string space) =>
-            space.IndexOf(Parser.ConcatJoint) >= 0 ? $"{Scope}.SpaceRef.Concat({string.Join(", ", Parser.PartsOf(space).Select(Reference))})"
-            : Parser.Fixed.Contains(space) ? $"{Scope}.SpaceRef.Fixed" : Variable(space);
+            space.IndexOf(Parser.ConcatJoint) >= 0 ? $"{Internal}.SpaceRef.Concat({string.Join(", ", Parser.PartsOf(space).Select(Reference))})"
+            : Parser.Fixed.Contains(space) ? $"{Internal}.SpaceRef.Fixed" : Variable(space);
 
         private static string Variable(string space) => "space_" + Identifier(space);
 

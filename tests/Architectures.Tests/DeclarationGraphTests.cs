@@ -1,3 +1,5 @@
+using MuDSC.Experiments.Graphs;
+using MuDSC.Internal;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -5,7 +7,6 @@ using MuDSC.Architectures;
 using MuDSC.Dsl;
 using MuDSC.Experiments.Models;
 using MuDSC.Plans;
-using MuDSC.Plans.Declarations;
 using TorchSharp;
 
 namespace MuDSC.Tests;

@@ -1,3 +1,4 @@
+using MuDSC.Internal;
 using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;

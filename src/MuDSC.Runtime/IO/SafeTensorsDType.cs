@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MuDSC.IO;
 
 /// <summary>The element types this library reads and writes, with their safetensors names.</summary>
-public static class SafeTensorsDType
+internal static class SafeTensorsDType
 {
     private static readonly (string Name, ScalarType Type, int Size)[] Table =
     [

@@ -19,6 +19,10 @@ public sealed record SafeTensorsContent(
 /// <summary>Reads and writes the safetensors format (little-endian, contiguous, no pickles).</summary>
 public static class SafeTensorsFile
 {
+    /// <summary>The file's string metadata alone (the header's <c>__metadata__</c>), no tensor data read.</summary>
+    /// <exception cref="SafeTensorsException">The header is not a valid safetensors header.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path) => SafeTensorsHeader.ReadFile(path).Metadata;
+
     /// <summary>Reads every tensor onto <paramref name="device"/>. Any defect raises <see cref="SafeTensorsException"/>.</summary>
     public static SafeTensorsContent Read(string path, Device? device = null)
     {

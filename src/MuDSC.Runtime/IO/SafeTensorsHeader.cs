@@ -7,13 +7,13 @@ using static TorchSharp.torch;
 namespace MuDSC.IO;
 
 /// <summary>Where one tensor lives in the data section of a safetensors file.</summary>
-public sealed record TensorEntry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
+internal sealed record TensorEntry(string Name, ScalarType DType, long[] Shape, long Begin, long End);
 
 /// <summary>
 /// The parsed and fully validated header of a safetensors file. Parsing treats the file as
 /// untrusted: every size and offset is checked before anything is allocated from it.
 /// </summary>
-public sealed class SafeTensorsHeader
+internal sealed class SafeTensorsHeader
 {
     /// <summary>Headers larger than this are refused (the reference implementation's bound).</summary>
     public const long MaxHeaderBytes = 100_000_000;

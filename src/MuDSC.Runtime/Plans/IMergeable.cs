@@ -1,3 +1,4 @@
+using MuDSC.Internal;
 namespace MuDSC.Plans;
 
 /// <summary>Implemented by the source generator for every [Mergeable] class.</summary>

@@ -1,3 +1,4 @@
+using MuDSC.Internal;
 using MuDSC.Dsl;
 using TorchSharp;
 using static TorchSharp.torch;

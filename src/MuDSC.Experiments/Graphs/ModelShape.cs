@@ -1,7 +1,9 @@
+using MuDSC.Internal;
+using MuDSC.Plans;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MuDSC.Plans.Declarations;
+namespace MuDSC.Experiments.Graphs;
 
 /// <summary>
 /// What a live model adds to its declaration's graph: the keys of its lists of blocks, which optional children it

@@ -1,6 +1,8 @@
+using MuDSC.Internal;
+using MuDSC.Plans;
 using MuDSC.Dsl;
 
-namespace MuDSC.Plans.Declarations;
+namespace MuDSC.Experiments.Graphs;
 
 /// <summary>What a node of a declaration graph stands for.</summary>
 public enum NodeKind

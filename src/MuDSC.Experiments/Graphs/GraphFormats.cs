@@ -1,9 +1,11 @@
+using MuDSC.Internal;
+using MuDSC.Plans;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MuDSC.Plans.Declarations;
+namespace MuDSC.Experiments.Graphs;
 
 /// <summary>A declaration graph as text, Graphviz DOT, a Mermaid flowchart or JSON; every format holds every node and edge.</summary>
 public static class GraphFormats

@@ -1,9 +1,11 @@
-namespace MuDSC.Plans;
+using MuDSC.Plans;
+namespace MuDSC.Internal;
 
 /// <summary>
 /// A space as bound in one scope: a plan space's full name, fixed (never permuted), or the concatenation of several
 /// along their units (a layer reading <c>torch.cat([u, e1], 1)</c>, declared <c>"u+e1"</c>).
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly record struct SpaceRef(string? Name)
 {
     /// <summary>A fixed end (the image, the output): never permuted.</summary>

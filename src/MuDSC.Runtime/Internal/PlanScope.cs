@@ -1,14 +1,16 @@
+using MuDSC.Plans;
 using MuDSC.Dsl;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MuDSC.Plans;
+namespace MuDSC.Internal;
 
 /// <summary>
 /// What generated code talks to: one instance of a [Mergeable] class at a state-dict prefix,
 /// with the spaces its parent bound to its ports. Layers are recognised by their run-time type.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class PlanScope
 {
     private readonly PlanBuilder _builder;

@@ -1,9 +1,11 @@
+using MuDSC.Plans;
 using System.Reflection;
 using MuDSC.Dsl;
 
-namespace MuDSC.Plans.Declarations;
+namespace MuDSC.Internal;
 
 /// <summary>What kind of member a [Mergeable] class binds, as the generator classified it.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public enum MemberKind
 {
     /// <summary>A Conv2d: (in, out).</summary>
@@ -32,6 +34,7 @@ public enum MemberKind
 }
 
 /// <summary>How a member is bound.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public enum MemberBinding
 {
     /// <summary>[Maps]: the spaces it reads and writes (for a list: (first, rest) residual stages or (space) for every block).</summary>
@@ -49,12 +52,14 @@ public enum MemberBinding
 
 /// <summary>A space a class declares with [MergeGroup] (a port is the parent's, listed in <see cref="ClassDeclaration.Ports"/>).</summary>
 /// <param name="HeadsFrom">The member holding its head count, for a head-structured space; null for a plain one.</param>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed record DeclaredSpace(string Name, string? HeadsFrom);
 
 /// <summary>One member's declaration: what it is, how it is bound, and the spaces it taps.</summary>
 /// <param name="Field">The C# field.</param>
 /// <param name="Component">Its state-dict name (the field's, or its [ComponentName]).</param>
 /// <param name="Block">For <see cref="MemberKind.Child"/> the child's type, for <see cref="MemberKind.List"/> the blocks' type; null otherwise.</param>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed record DeclaredMember(string Field, string Component, MemberKind Kind, MemberBinding Binding,
     IReadOnlyList<string> Spaces, IReadOnlyList<string> Taps, TensorLayout Layout = TensorLayout.PerAxis, Type? Block = null);
 
@@ -62,6 +67,7 @@ public sealed record DeclaredMember(string Field, string Component, MemberKind K
 /// What a [Mergeable] class declares, as data: its ports, spaces and members. Emitted by the generator next to the
 /// plan, it describes the declaration without a live model: reading it needs neither TorchSharp modules nor libtorch.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed record ClassDeclaration(Type Type, IReadOnlyList<string> Ports, IReadOnlyList<DeclaredSpace> Spaces,
     IReadOnlyList<DeclaredMember> Members)
 {
