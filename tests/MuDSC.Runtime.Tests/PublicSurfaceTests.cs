@@ -1,0 +1,45 @@
+using System.ComponentModel;
+using System.Reflection;
+using MuDSC.Plans;
+
+namespace MuDSC.Tests;
+
+/// <summary>The library's public surface: what PublicAPI.Shipped.txt lists, what generated code alone needs kept out of sight.</summary>
+public class PublicSurfaceTests
+{
+    private static readonly Assembly Library = typeof(MergePlan).Assembly;
+
+    private static string ShippedList()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            string path = Path.Combine(folder.FullName, "src", "MuDSC.Runtime", "PublicAPI.Shipped.txt");
+            if (File.Exists(path)) return File.ReadAllText(path);
+        }
+        throw new FileNotFoundException("src/MuDSC.Runtime/PublicAPI.Shipped.txt above the test's folder");
+    }
+
+    [Test]
+    public void EveryTypeOnlyGeneratedCodeUsesIsHiddenFromIntelliSense()
+    {
+        var internalTypes = Library.GetExportedTypes().Where(t => t.Namespace == "MuDSC.Internal").ToList();
+        Assert.That(internalTypes, Is.Not.Empty);
+        foreach (var type in internalTypes)
+            Assert.That(type.GetCustomAttribute<EditorBrowsableAttribute>()?.State, Is.EqualTo(EditorBrowsableState.Never), type.Name);
+    }
+
+    /// <summary>The analyzer checks the list against the code at build time; here, that the list is the shipped one and names every exported type.</summary>
+    [Test]
+    public void TheShippedListNamesEveryExportedType()
+    {
+        var lines = ShippedList().Split('\n', StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        foreach (var type in Library.GetExportedTypes())
+        {
+            string name = type.FullName!.Replace('+', '.');
+            int arity = name.IndexOf('`');
+            if (arity >= 0) name = name[..arity] + "<" + string.Join(", ", type.GetGenericArguments().Select(a => a.Name)) + ">";
+            Assert.That(lines, Does.Contain(name), $"{name} is exported but not in PublicAPI.Shipped.txt");
+        }
+        Assert.That(Library.GetExportedTypes().Count(t => !t.IsNested), Is.LessThan(64), "the surface grew back past what issue #31 cut it from");
+    }
+}
