@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using MuDSC.Checkpoints;
+using MuDSC.Experiments.Application;
 using MuDSC.Experiments.Checkpoints;
 using MuDSC.Experiments.Evaluation;
 using MuDSC.IO;
@@ -16,9 +16,6 @@ namespace MuDSC.Cli;
 /// <summary>`compare --cut`: partial merges at generated cuts, with their cost.</summary>
 internal static partial class MergeCommands
 {
-    /// <summary>The full merge in a list of cuts: no cut at all.</summary>
-    private const string FullMerge = "full";
-
     /// <summary>One row of a table with cuts: Joint under <see cref="TaskHeads"/>' formula; cost relative to one model.</summary>
     public sealed record CutRow(string Cut, string Model, double Joint, double Avg, double TaskA, double TaskB,
         double ParamsPerModel, double FlopsPerModel, int Models, double? Alpha, double? Seconds);
@@ -41,7 +38,7 @@ internal static partial class MergeCommands
         if (!ModelCatalog.Instance.Architectures.Contains(arch))
             throw new UsageException($"--cut: {firstCheckpoint} is a '{arch}', not one of our architectures ({string.Join(", ", ModelCatalog.Instance.Architectures)})");
         var cuts = ModelCatalog.Instance.Cuts(arch);
-        string valid = string.Join(", ", cuts.Select(c => c.Name).Append(FullMerge).Append("all"));
+        string valid = string.Join(", ", cuts.Select(c => c.Name).Append(MergeService.FullMerge).Append("all"));
         var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (names.Length == 0) throw new UsageException($"--cut '{text}': name a cut of {arch}: {valid}");
         if (names.Length == 1 && names[0].Equals("all", StringComparison.OrdinalIgnoreCase))
@@ -49,7 +46,7 @@ internal static partial class MergeCommands
         var chosen = new List<IModelCut<nn.Module<Tensor, Tensor>>?>();
         foreach (var name in names)
         {
-            if (name.Equals(FullMerge, StringComparison.OrdinalIgnoreCase))
+            if (name.Equals(MergeService.FullMerge, StringComparison.OrdinalIgnoreCase))
             {
                 chosen.Add(null);
                 continue;
@@ -60,81 +57,12 @@ internal static partial class MergeCommands
         return chosen.Distinct().ToList();
     }
 
-    /// <summary>Base models, every method at every cut, and the ensemble, all scored by <see cref="TaskHeads"/>' formula.</summary>
-    public static List<CutRow> RunCuts(string[] files, IReadOnlyList<MergeMethod> methods, IReadOnlyList<IModelCut<nn.Module<Tensor, Tensor>>?> cuts,
-        string taskA, string taskB, string device, string? data, MatchOptions? options = null)
+    /// <summary>A row of a table with cuts, its cost relative to one model's (<paramref name="whole"/>).</summary>
+    private static CutRow CutRowOf(ScoredRow row, ForwardCost whole)
     {
-        using var context = Context.Open(files, taskA, taskB, device, data);
-        var session = context.Session;
-        int n = session.BaseModels.Count;
-        foreach (var model in session.BaseModels) model.eval();
-        using var sample = context.SampleImage();
-        var (whole, _) = ForwardCost.Of(session.BaseModels[0], sample);
-        (double Params, double Flops) Relative(ForwardCost cost) => ((double)cost.Parameters / whole.Parameters, (double)cost.Flops / whole.Flops);
-        CutRow Row(string cut, string model, TaskMetrics m, ForwardCost cost, double? alpha, double? seconds)
-        {
-            var (p, f) = Relative(cost);
-            return new CutRow(cut, model, m.Joint, m.Avg, m.TaskA, m.TaskB, p, f, n, alpha, seconds);
-        }
-
-        var rows = new List<CutRow>();
-        for (int i = 0; i < n; i++)
-        {
-            var model = session.BaseModels[i];
-            rows.Add(Row("-", Path.GetFileNameWithoutExtension(context.Checkpoints[i].Source), context.Test.EvaluateAll(x => [session.SingleModelScores(model, session.Heads[i], x)])[0], whole, null, null));
-        }
-        if (cuts.Contains(null) && !session.CanMergeFully)
-            AnsiConsole.MarkupLineInterpolated($"[yellow]no full merges: the models' classifier heads answer for different classes ({string.Join("; ", session.BranchTasks)}), and one merged model has one head[/]");
-        foreach (var cut in cuts.Where(c => c is not null || session.CanMergeFully))
-        {
-            foreach (var method in methods)
-            {
-                if (cut is null)
-                {
-                    var run = WithStatus($"merging with {method} ({FullMerge})", progress => session.Run(method, alpha: null, progress, options));
-                    using (run.Model)
-                        rows.Add(Row(FullMerge, method.Name, context.Test.EvaluateAll(x => [session.SingleModelScores(run.Model, session.Head, x)])[0], whole, run.Alpha, run.Times.Total));
-                    continue;
-                }
-                var branched = WithStatus($"merging with {method} ({cut.Name})", progress => session.RunBranched(method, cut, alpha: null, progress, options));
-                using (branched.Model)
-                {
-                    var (trunk, branch) = ForwardCost.Of(session.BaseModels[0], sample, cut);
-                    rows.Add(Row(cut.Name, method.Name, context.Test.EvaluateAll(x => [session.BranchScores(branched.Model, x)])[0],
-                        trunk + branch.Times(n), branched.Alpha, branched.Times.Total));
-                }
-            }
-        }
-        rows.Add(Row("-", "ensemble", context.Test.EvaluateAll(x => [session.EnsembleScores(x)])[0], whole.Times(n), null, null));
-        return rows;
-    }
-
-    /// <summary>`merge --cut`: one method, one cut; the table row under the multi-head formula; optionally the file.</summary>
-    private static int MergeBranched(string[] files, MergeMethod method, double? alpha, IModelCut<nn.Module<Tensor, Tensor>> cut, string taskA, string taskB,
-        string device, string? data, MatchOptions options, string? outPath)
-    {
-        using var context = Context.Open(files, taskA, taskB, device, data);
-        var session = context.Session;
-        var run = WithStatus($"merging with {method} ({cut.Name})", progress => session.RunBranched(method, cut, alpha, progress, options));
-        using (run.Model)
-        {
-            var table = new ResultsTable($"{method} merge up to {cut.Name}, Fashion-MNIST test set (%); Joint per task heads");
-            table.Add(method.Name + (run.Alpha is double a ? $" (alpha {a:F1})" : ""), context.Test.EvaluateAll(x => [session.BranchScores(run.Model, x)])[0]);
-            table.Write();
-            if (outPath is not null)
-            {
-                BranchedCheckpoint.Save(outPath, run.Model, session.Spec, session.BranchTasks, session.Heads, new Dictionary<string, string>
-                {
-                    ["method"] = method.Name,
-                    ["alpha"] = run.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    ["merged_from"] = string.Join(",", context.Checkpoints.Select(c => Path.GetFileName(c.Source))),
-                    ["regime"] = context.Checkpoints[0].Metadata.GetValueOrDefault("regime", ""),
-                    ["tie_heads"] = options.TieHeads ? "true" : "false",
-                });
-                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
-            }
-        }
-        return 0;
+        var s = row.Scores!;
+        return new CutRow(row.Cut ?? "-", row.Model, s.Joint, s.Avg, s.TaskA, s.TaskB, (double)row.Cost!.Parameters / whole.Parameters,
+            (double)row.Cost.Flops / whole.Flops, row.Models, row.Alpha, row.Seconds);
     }
 
     public static void RenderCuts(string title, IEnumerable<CutRow> rows)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MuDSC.Checkpoints;
+using MuDSC.Experiments.Application;
 using MuDSC.Experiments.Checkpoints;
 using MuDSC.Experiments.Data;
 using MuDSC.Experiments.Evaluation;
@@ -141,7 +142,7 @@ internal sealed record DeclaredArchitecture(string Arch, int Width, int? InChann
 /// against their architecture and the merge set before any work; scores (with labels) are top-1
 /// accuracy on the merge set, through the class embeddings for our checkpoints and on the outputs otherwise.
 /// </summary>
-internal sealed class OwnData : IDisposable
+internal sealed class OwnData : IMergeSource
 {
     private readonly List<nn.Module<Tensor, Tensor>> _models;
     private readonly ClassHead? _head;
@@ -150,6 +151,12 @@ internal sealed class OwnData : IDisposable
         ClassHead? head, IReadOnlyList<string> sources, Device device)
     {
         (MergeSetPath, Inputs, Labels, Spec, _models, _head, Sources) = (mergeSetPath, inputs, labels, specs[0], models, head, sources);
+        ModelNames = sources.Select(Path.GetFileNameWithoutExtension).ToList()!;
+        Provenance = new Dictionary<string, string>
+        {
+            ["merged_from"] = string.Join(",", sources.Select(Path.GetFileName)),
+            ["merge_set"] = Path.GetFileName(mergeSetPath),
+        };
         Batches = inputs.split(LabeledImages.MergeBatchSize).ToList();
         // As the reference does before matching: the base models' statistics from the merge set.
         foreach (var model in models) BatchNormStatistics.Reset(model, Batches, device);
@@ -209,6 +216,48 @@ internal sealed class OwnData : IDisposable
     private List<Tensor> Batches { get; }
 
     public ModelMerger<nn.Module<Tensor, Tensor>> Merger { get; }
+
+    public IReadOnlyList<string> ModelNames { get; }
+
+    public IReadOnlyDictionary<string, string> Provenance { get; }
+
+    public bool CanScore => Labels is not null;
+
+    /// <summary>One merged model has one head: the models' heads must answer for the same labels.</summary>
+    public bool CanMergeFully => HeadClasses.All(c => c.SequenceEqual(HeadClasses[0]));
+
+    private IReadOnlyList<int> EveryModel => Enumerable.Range(0, _models.Count).ToList();
+
+    public double SearchScore(nn.Module<Tensor, Tensor> merged) => Accuracy(merged);
+
+    public double SearchScore(BranchedModel<nn.Module<Tensor, Tensor>> merged) => TaskAccuracy(x => Branches(merged, x), EveryModel).Joint;
+
+    public Scores Score(nn.Module<Tensor, Tensor> merged, bool asHeads) =>
+        asHeads ? HeadScores(x => [merged.call(x)], [0]) : Scores.Accuracy(Accuracy(merged));
+
+    public Scores ScoreBase(int model, bool asHeads) =>
+        asHeads ? HeadScores(x => [_models[model].call(x)], [model]) : Scores.Accuracy(Accuracy(_models[model]));
+
+    public Scores Score(BranchedModel<nn.Module<Tensor, Tensor>> merged) => HeadScores(x => Branches(merged, x), EveryModel);
+
+    /// <summary>As heads: each model answering for its labels; plain tables of the user's data have no ensemble row.</summary>
+    public Scores? ScoreEnsemble(bool asHeads)
+    {
+        if (!asHeads) return null;
+        foreach (var model in _models) model.eval();
+        return HeadScores(x => _models.Select(m => m.call(x)).ToList(), EveryModel);
+    }
+
+    /// <summary>Heads' scores: Joint by the multi-head formula, Avg over the heads, TaskA and TaskB the first two models' heads.</summary>
+    private Scores HeadScores(Func<Tensor, IReadOnlyList<Tensor>> heads, IReadOnlyList<int> owners)
+    {
+        var (joint, perHead) = TaskAccuracy(heads, owners);
+        double TaskOf(int model) => owners.Contains(model) ? perHead[owners.ToList().IndexOf(model)] : double.NaN;
+        return new Scores(joint, perHead.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average(), TaskOf(0), TaskOf(1));
+    }
+
+    /// <summary>The first merge input.</summary>
+    public Tensor SampleInput() => Batches[0].narrow(0, 0, 1).to(Merger.Device);
 
     /// <param name="needsLabels">Names what needs labels when the merge set must have them (checked before any model is loaded).</param>
     /// <param name="keepsOwnHeads">A partial merge: plain classifiers may have heads of different sizes, each branch keeps its own.</param>
@@ -312,15 +361,14 @@ internal sealed class OwnData : IDisposable
     }
 
     /// <summary>Writes the merged model: our checkpoint format when the inputs had it, else a plain state dict with the spec as metadata.</summary>
-    public void Save(string path, nn.Module<Tensor, Tensor> model, IReadOnlyDictionary<string, string> extra)
+    public void Save(string path, nn.Module<Tensor, Tensor> merged, IReadOnlyDictionary<string, string> metadata)
     {
         if (_head is not null)
         {
-            Checkpoint.Save(path, model, Spec, _head.Answers, _head, extra);
+            Checkpoint.Save(path, merged, Spec, _head.Answers, _head, metadata);
             return;
         }
-        var metadata = Spec.ToMetadata().Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value);
-        SafeTensorsFile.Write(path, model.state_dict(), metadata);
+        SafeTensorsFile.Write(path, merged.state_dict(), Spec.ToMetadata().Concat(metadata).ToDictionary(kv => kv.Key, kv => kv.Value));
     }
 
     /// <summary>Metadata key of a plain partial merge: each branch's head labels, as --head-classes writes them.</summary>
@@ -330,18 +378,18 @@ internal sealed class OwnData : IDisposable
     /// Writes a partial merge of plain state dicts as one plain state dict: the trunk under the architecture's names,
     /// branch i under <c>branches.i.</c>, metadata <c>cut</c>, <c>branches</c> and <c>head_classes</c> (read it back with --arch).
     /// </summary>
-    public void SaveBranched(string path, BranchedModel<nn.Module<Tensor, Tensor>> model, IReadOnlyDictionary<string, string> extra)
+    public void Save(string path, BranchedModel<nn.Module<Tensor, Tensor>> merged, IReadOnlyDictionary<string, string> metadata)
     {
-        var metadata = new Dictionary<string, string>(extra)
+        var all = new Dictionary<string, string>(metadata)
         {
-            [BranchedCheckpoint.CutKey] = model.Cut.Name,
-            [BranchedCheckpoint.BranchesKey] = model.Branches.Count.ToString(CultureInfo.InvariantCulture),
+            [BranchedCheckpoint.CutKey] = merged.Cut.Name,
+            [BranchedCheckpoint.BranchesKey] = merged.Branches.Count.ToString(CultureInfo.InvariantCulture),
             [HeadClassesKey] = string.Join(";", HeadClasses.Select(c => string.Join(",", c))),
         };
-        SafeTensorsFile.Write(path, model.Entries(), metadata);
+        SafeTensorsFile.Write(path, merged.Entries(), all);
     }
 
-    /// <summary>A plain partial merge (<see cref="SaveBranched"/>) of the --arch declaration, every part loaded strictly.</summary>
+    /// <summary>A plain partial merge (<see cref="Save(string, BranchedModel{nn.Module{Tensor, Tensor}}, IReadOnlyDictionary{string, string})"/>) of the --arch declaration, every part loaded strictly.</summary>
     internal static BranchedModel<nn.Module<Tensor, Tensor>> LoadBranched(string file, DeclaredArchitecture declared, Device device)
     {
         using var content = SafeTensorsFile.Read(file, device);

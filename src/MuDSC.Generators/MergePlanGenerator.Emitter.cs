@@ -154,7 +154,7 @@ public sealed partial class MergePlanGenerator
                 }
                 for (int i = 0; i < field.Taps.Count; i++)
                 {
-                    string layout = field.TapLayouts[i] == "Inferred" ? "" : $", global::MuDSC.Dsl.FeatureLayout.{field.TapLayouts[i]}";
+                    string layout = field.TapLayouts[i] == DslVocabulary.FeatureLayouts[0] ? "" : $", global::MuDSC.Dsl.FeatureLayout.{field.TapLayouts[i]}";
                     w.Line($"scope.Tap({component}, {Reference(field.Taps[i])}{layout});");
                 }
             }

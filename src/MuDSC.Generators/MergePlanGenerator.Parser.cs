@@ -23,17 +23,18 @@ public sealed partial class MergePlanGenerator
         private const string ModuleBase = "TorchSharp.torch+nn+Module";
 
         /// <summary>MuDSC.Dsl.TensorLayout's members, by value: how a bare tensor binds its spaces.</summary>
-        internal const string PerAxis = "PerAxis", LinearWeight = "LinearWeight", LinearBias = "LinearBias";
-        private static readonly string[] Layouts = { PerAxis, LinearWeight, LinearBias };
+        /// <summary>MuDSC.Dsl.TensorLayout's members (src/Shared/DslVocabulary.cs).</summary>
+        internal const string PerAxis = DslVocabulary.PerAxis, LinearWeight = DslVocabulary.LinearWeight, LinearBias = DslVocabulary.LinearBias;
+        private static readonly string[] Layouts = DslVocabulary.TensorLayouts;
 
         /// <summary>Names that mean a fixed, never permuted axis.</summary>
-        internal static readonly string[] Fixed = { "in", "out", "_" };
+        internal static readonly string[] Fixed = DslVocabulary.FixedNames;
 
         /// <summary>The joint of a concatenation's parts in a binding: "u+e1" reads u's units, then e1's.</summary>
-        internal const char ConcatJoint = '+';
+        internal const char ConcatJoint = DslVocabulary.ConcatJoint;
 
         /// <summary>The spaces a binding names: its parts for a concatenation, else itself.</summary>
-        internal static string[] PartsOf(string binding) => binding.Split(ConcatJoint);
+        internal static string[] PartsOf(string binding) => DslVocabulary.PartsOf(binding);
 
         /// <summary>The layer types of the shared table (src/Shared/LayerKinds.cs), as the parser's field kinds.</summary>
         private static readonly Dictionary<string, FieldKind> KnownTypes =
@@ -446,7 +447,7 @@ public sealed partial class MergePlanGenerator
                 ? FeatureLayouts[value] : FeatureLayouts[0];
 
         /// <summary>MuDSC.Dsl.FeatureLayout's members in declaration order.</summary>
-        private static readonly string[] FeatureLayouts = ["Inferred", "ChannelsFirst", "ChannelsLast"];
+        private static readonly string[] FeatureLayouts = DslVocabulary.FeatureLayouts;
 
         private static List<string> StringArguments(AttributeData attribute)
         {

@@ -125,8 +125,7 @@ public class ClassifierHeadTests
         Assert.That(refusal.Message, Does.Contain($"0,2,4,6,8; {taskB}").And.Contain("--cut"));
 
         var cut = Architectures.ResNet20.Cuts.AfterLayer3;
-        var run = session.RunBranched(MergeMethod.ZipIt, cut);
-        using var model = run.Model;
+        using var model = session.Merger.Run(new MergeOptions { Method = MergeMethod.ZipIt }, cut, session.MergeSetJoint).Model;
         using var images = mergeSet.Images.narrow(0, 0, 12);
         using var noGrad = torch.no_grad();
         using var scores = session.BranchScores(model, images);

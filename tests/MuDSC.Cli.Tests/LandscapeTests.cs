@@ -1,3 +1,4 @@
+using MuDSC.Experiments.Application;
 using MuDSC.Checkpoints;
 using MuDSC.Experiments.Checkpoints;
 using MuDSC.Cli.Report;
@@ -80,8 +81,7 @@ public class LandscapeTests
     public void AGridPointOfTheShippedPairsLandscapeIsItsDirectlyEvaluatedLoss()
     {
         var device = torch.CPU;
-        using var context = MergeCommands.Context.Open([ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), ShippedCheckpoints.Path("resnet20_scratch_b.safetensors")],
-            "0,2,4,6,8", "1,3,5,7,9", "cpu", null);
+        using var context = MergeCommands.OpenProtocol([ShippedCheckpoints.Path("resnet20_scratch_a.safetensors"), ShippedCheckpoints.Path("resnet20_scratch_b.safetensors")], Experiments.Data.ClassSet.TaskA, Experiments.Data.ClassSet.TaskB, torch.CPU, null);
         var session = context.Session;
         var options = new LandscapeOptions(Grid: 3, NormImages: 40, EvalImages: 100);
         using var work = ModelCatalog.Instance.Create(session.Spec, device);

@@ -1,3 +1,4 @@
+using MuDSC.Experiments.Application;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -24,7 +25,7 @@ internal static partial class ReportCommand
     /// <summary>Contour levels of the landscape, shared by its panels: evenly spaced quantiles of all their values.</summary>
     private const int ContourLevels = 8;
 
-    private static string LandscapeSections(MergeCommands.Context context, List<MergeReport> reports, string folder, LandscapeOptions options)
+    private static string LandscapeSections(ProtocolSource context, List<MergeReport> reports, string folder, LandscapeOptions options)
     {
         var session = context.Session;
         using var work = ModelCatalog.Instance.Create(session.Spec, session.BaseModels[0].parameters().First().device);
@@ -36,7 +37,7 @@ internal static partial class ReportCommand
     }
 
     /// <summary>The images BatchNorm statistics are reset on at every point: the first <c>NormImages / 2</c> merge-set images of each task.</summary>
-    internal static LabeledImages NormImages(MergeCommands.Context context, LandscapeOptions options)
+    internal static LabeledImages NormImages(ProtocolSource context, LandscapeOptions options)
     {
         var (taskA, taskB) = (context.Session.BranchTasks[0], context.Session.BranchTasks[1]);
         using var ofA = context.MergeSet.WhereClassIn(taskA);

@@ -1,3 +1,4 @@
+using MuDSC.Experiments.Application;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -36,7 +37,8 @@ internal static partial class ReportCommand
         {
             var chosen = MergeCommands.ParseMethods(parse.GetValue(methods)!);
             string folder = PrepareFolder(parse.GetValue(outDir)!, CommonOptions.Force, parse.GetValue(files)!);
-            using var context = MergeCommands.Context.Open(parse.GetValue(files)!, parse.GetValue(taskA)!, parse.GetValue(taskB)!, parse.GetValue(device)!, parse.GetValue(data));
+            using var context = MergeCommands.OpenProtocol(parse.GetValue(files)!, CommonOptions.ParseClasses(parse.GetValue(taskA)!, "--classes"),
+                CommonOptions.ParseClasses(parse.GetValue(taskB)!, "--classes-b"), CommonOptions.ResolveDevice(parse.GetValue(device)!), parse.GetValue(data));
             // Written aside and moved in whole: a failed or interrupted report leaves the folder as it was.
             using (var staged = new AtomicFolder(folder))
             {
@@ -64,7 +66,7 @@ internal static partial class ReportCommand
         return full;
     }
 
-    private static void Write(MergeCommands.Context context, IReadOnlyList<MergeMethod> methods, string folder, LandscapeOptions landscape)
+    private static void Write(ProtocolSource context, IReadOnlyList<MergeMethod> methods, string folder, LandscapeOptions landscape)
     {
         var session = context.Session;
         foreach (var model in session.BaseModels) model.eval();
@@ -152,7 +154,7 @@ internal static partial class ReportCommand
     }
 
     /// <summary>Per space: both similarities ordered by MuDSC-align's matching (align's if it did not run), and their scatter.</summary>
-    private static string SimilaritySection(MergeCommands.Context context, List<MergeReport> reports, string folder)
+    private static string SimilaritySection(ProtocolSource context, List<MergeReport> reports, string folder)
     {
         var session = context.Session;
         var matching = (reports.FirstOrDefault(r => r.Method == MergeMethod.MudscAlign) ?? reports.FirstOrDefault(r => r.Method == MergeMethod.Align))?.Matching

@@ -153,7 +153,7 @@ public sealed class DeclarationGraph
         var keys = BlockKeys(path);
         for (int i = 0; i < keys.Count; i++)
         {
-            var ports = spaces.Count == 1 ? spaces : [i == 0 ? spaces[0] : spaces[1], spaces[1]];
+            var ports = spaces.Count == 1 ? spaces : [DslVocabulary.ResidualPorts(i, spaces[0], spaces[1]).In, spaces[1]];
             Expand(ClassDeclaration.Of(member.Block!), $"{path}.{keys[i]}.", Ports(member.Block!, ports));
         }
     }
@@ -168,7 +168,7 @@ public sealed class DeclarationGraph
             string? next = output;
             if (i < keys.Count - 1)
             {
-                next = $"{path}.{keys[i]}.out";
+                next = DslVocabulary.SequenceSpace(path, keys[i]);
                 AddNode(new GraphNode(next, NodeKind.Space, _shape?.Structure(next), _shape?.Units(next)));
             }
             Expand(ClassDeclaration.Of(member.Block!), $"{path}.{keys[i]}.", Ports(member.Block!, [current, next]));
@@ -196,12 +196,12 @@ public sealed class DeclarationGraph
     /// </summary>
     private string? Resolve(Dictionary<string, string> ids, string name)
     {
-        if (name.Contains(Concatenation))
+        if (name.Contains(DslVocabulary.ConcatJoint))
         {
-            var parts = name.Split(Concatenation).Select(p => Resolve(ids, p)).OfType<string>().ToList();
-            return parts.Count == 0 ? null : string.Join(Concatenation, parts);
+            var parts = name.Split(DslVocabulary.ConcatJoint).Select(p => Resolve(ids, p)).OfType<string>().ToList();
+            return parts.Count == 0 ? null : DslVocabulary.Concatenation(parts);
         }
-        if (name is "in" or "out")
+        if (DslVocabulary.FixedEnds.Contains(name))
         {
             AddNode(new GraphNode(name, NodeKind.Fixed));
             return name;
@@ -216,13 +216,10 @@ public sealed class DeclarationGraph
         _nodes.Add(node);
     }
 
-    /// <summary>Joins the parts of a concatenation in a binding, as <c>torch.cat</c> orders them.</summary>
-    private const char Concatenation = '+';
-
     /// <summary>Adds the edge, or for an end that is a concatenation one edge per part, labelled "cat i/n".</summary>
     private void AddEdge(GraphEdge edge)
     {
-        var (from, to) = (edge.From.Split(Concatenation), edge.To.Split(Concatenation));
+        var (from, to) = (edge.From.Split(DslVocabulary.ConcatJoint), edge.To.Split(DslVocabulary.ConcatJoint));
         if (from.Length > 1 || to.Length > 1)
         {
             var parts = from.Length > 1 ? from : to;

@@ -17,9 +17,6 @@ namespace MuDSC.Experiments.Merging;
 /// <summary>A merged model (BatchNorm statistics reset), the alpha used (MuDSC), the time it took and the merge's report.</summary>
 public sealed record MergeRun(MergeMethod Method, nn.Module<Tensor, Tensor> Model, double? Alpha, PhaseTimes Times, MergeReport Report);
 
-/// <summary>A partial merge (BatchNorm statistics of trunk and branches reset), the alpha used and the time it took.</summary>
-public sealed record BranchedRun(MergeMethod Method, BranchedModel<nn.Module<Tensor, Tensor>> Model, double? Alpha, PhaseTimes Times);
-
 /// <summary>
 /// Merging per the protocol for one set of checkpoints, on the public merge API: refuses bad inputs
 /// before any math, resets the base models' BatchNorm statistics on the merge set (as the reference
@@ -87,21 +84,24 @@ public sealed class MergeSession : IDisposable
     {
         if (!CanMergeFully)
             throw new MergeException($"the models' classifier heads answer for different classes ({string.Join("; ", BranchTasks)}): one merged model would have one head for all of them; merge up to a cut instead, each model keeping its head (--cut)");
-        var merge = new MergeOptions
-        {
-            Method = method,
-            Alpha = method.Similarity == SimilarityKind.Mixed ? alpha : null,
-            Matching = options ?? new MatchOptions(),
-            Progress = progress,
-        };
+        var merge = new MergeOptions { Method = method, Alpha = alpha, Matching = options ?? new MatchOptions(), Progress = progress };
         var result = _merger.Run(merge, model =>
         {
-            double joint = _mergeSetEvaluator.Evaluate(model, Head).Joint;
+            double joint = MergeSetJoint(model);
             onCandidate?.Invoke(model);
             return joint;
         });
         return new MergeRun(method, result.Model, result.Report.Alpha, result.Report.Times, result.Report);
     }
+
+    /// <summary>The merger of the base models on the merge set.</summary>
+    public ModelMerger<nn.Module<Tensor, Tensor>> Merger => _merger;
+
+    /// <summary>A full merge's Joint on the merge set under the models' shared head: what MuDSC's alpha search maximises.</summary>
+    public double MergeSetJoint(nn.Module<Tensor, Tensor> merged) => _mergeSetEvaluator.Evaluate(merged, Head).Joint;
+
+    /// <summary>A partial merge's Joint on the merge set, each branch answering for its task (<see cref="TaskHeads"/>).</summary>
+    public double MergeSetJoint(BranchedModel<nn.Module<Tensor, Tensor>> merged) => _mergeSetEvaluator.EvaluateAll(images => [BranchScores(merged, images)])[0].Joint;
 
     /// <summary>Matches with <paramref name="method"/> (MuDSC at <paramref name="alpha"/>, 0.5 when null) without merging: the matching to apply.</summary>
     public MergeMatching Match(MergeMethod method, double? alpha = null) =>
@@ -118,24 +118,6 @@ public sealed class MergeSession : IDisposable
 
     /// <summary>Whether the models share one head, so that a full merge keeps a head that answers for every model's classes.</summary>
     public bool CanMergeFully => Heads.All(h => h.SameAs(Heads[0]));
-
-    /// <summary>
-    /// Merges up to <paramref name="cut"/> with <paramref name="method"/>, each model keeping its branch;
-    /// MuDSC's alpha (when null) is searched by merge-set Joint under <see cref="TaskHeads"/>' formula.
-    /// </summary>
-    public BranchedRun RunBranched(MergeMethod method, IModelCut<nn.Module<Tensor, Tensor>> cut, double? alpha = null,
-        IProgress<string>? progress = null, MatchOptions? options = null)
-    {
-        var merge = new MergeOptions
-        {
-            Method = method,
-            Alpha = method.Similarity == SimilarityKind.Mixed ? alpha : null,
-            Matching = options ?? new MatchOptions(),
-            Progress = progress,
-        };
-        var result = _merger.Run(merge, cut, model => _mergeSetEvaluator.EvaluateAll(images => [BranchScores(model, images)])[0].Joint);
-        return new BranchedRun(method, result.Model, result.Report.Alpha, result.Report.Times);
-    }
 
     /// <summary>A partial merge's scores: branch i's logits answer for model i's task (<see cref="TaskHeads"/>).</summary>
     public Tensor BranchScores(BranchedModel<nn.Module<Tensor, Tensor>> model, Tensor images)

@@ -74,9 +74,6 @@ public sealed record ClassDeclaration(Type Type, IReadOnlyList<string> Ports, IR
     /// <summary>The name of the nested class the generator emits the declaration into, as a static property <c>Value</c>.</summary>
     public const string HolderName = "MergeDeclaration";
 
-    /// <summary>The fixed ends of a binding: never permuted.</summary>
-    public static readonly IReadOnlyList<string> FixedNames = ["in", "out", "_"];
-
     /// <summary>The declaration the generator emitted for <paramref name="type"/>.</summary>
     /// <exception cref="PlanException">The type is not [Mergeable], or its declaration has errors.</exception>
     public static ClassDeclaration Of(Type type)

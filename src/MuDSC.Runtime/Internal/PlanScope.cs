@@ -1,3 +1,4 @@
+using System.Globalization;
 using MuDSC.Plans;
 using MuDSC.Dsl;
 using TorchSharp;
@@ -123,7 +124,7 @@ public sealed class PlanScope
 
     /// <summary>A space as its class names it: the last segment of its full name, "in"/"out" for a fixed end.</summary>
     private static string LocalName(SpaceRef space) =>
-        space.IsConcat ? string.Join("+", space.Parts!.Select(LocalName))
+        space.IsConcat ? DslVocabulary.Concatenation(space.Parts!.Select(LocalName))
         : space.IsFixed ? "in/out" : space.Name![(space.Name!.LastIndexOf('.') + 1)..];
 
     /// <summary>A bare parameter: one space per axis (fixed axes are never permuted).</summary>
@@ -206,7 +207,8 @@ public sealed class PlanScope
         int i = 0;
         foreach (var block in blocks)
         {
-            Child($"{field}.{i}", block, i == 0 ? first : rest, rest);
+            var (input, output) = DslVocabulary.ResidualPorts(i, first, rest);
+            Child($"{field}.{i}", block, input, output);
             i++;
         }
     }
@@ -221,7 +223,11 @@ public sealed class PlanScope
     /// <summary>Residual stages keyed by name (a ModuleDict, e.g. torchvision's <c>encoder_layer_N</c>): block 0 maps first -> rest, later blocks rest -> rest.</summary>
     public void Residual<T>(string field, ModuleDict<T> blocks, SpaceRef first, SpaceRef rest) where T : nn.Module, IMergeable
     {
-        for (int i = 0; i < blocks.Count; i++) Child($"{field}.{blocks[i].Item1}", blocks[i].Item2, i == 0 ? first : rest, rest);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            var (input, output) = DslVocabulary.ResidualPorts(i, first, rest);
+            Child($"{field}.{blocks[i].Item1}", blocks[i].Item2, input, output);
+        }
     }
 
     /// <summary>One-port blocks keyed by name (a ModuleDict): every block binds the same space.</summary>
@@ -236,7 +242,7 @@ public sealed class PlanScope
         var current = input;
         for (int i = 0; i < blocks.Count; i++)
         {
-            var next = i == blocks.Count - 1 ? output : Space($"{field}.{i}.out");
+            var next = i == blocks.Count - 1 ? output : Space(DslVocabulary.SequenceSpace(field, i.ToString(CultureInfo.InvariantCulture)));
             Child($"{field}.{i}", blocks[i], current, next);
             current = next;
         }

@@ -27,5 +27,5 @@ public readonly record struct SpaceRef(string? Name)
     public bool IsConcat => Parts is not null;
 
     /// <summary>The space's name, "fixed", or the parts joined by "+".</summary>
-    public override string ToString() => Parts is not null ? string.Join("+", Parts) : Name ?? "fixed";
+    public override string ToString() => Parts is not null ? DslVocabulary.Concatenation(Parts.Select(p => p.ToString())) : Name ?? "fixed";
 }

@@ -47,6 +47,12 @@ public sealed record MergeOptions
             throw new MergeException($"FixedSpaces names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which {plan.Architecture} does not have; its spaces are {string.Join(", ", plan.Spaces.Select(s => s.Name))}");
     }
 
+    /// <summary>
+    /// Throws <see cref="MergeException"/> naming the option when these options cannot run whatever the models: an alpha
+    /// outside [0, 1] or given to a method that has none (refused, never dropped), an empty or out-of-range alpha grid.
+    /// </summary>
+    public void Validate() => Validate(hasScore: true);
+
     /// <summary>Throws <see cref="MergeException"/> naming the option when these options cannot run.</summary>
     internal void Validate(bool hasScore)
     {
@@ -54,7 +60,7 @@ public sealed record MergeOptions
         if (Alpha is double alpha && (!mixed || double.IsNaN(alpha) || alpha is < 0 or > 1))
             throw new MergeException(mixed
                 ? $"Alpha must be in [0, 1], got {alpha}"
-                : $"Alpha applies only to the MuDSC methods (mudsc-align, mudsc-zip), not {Method}; leave it null");
+                : $"Alpha (MuDSC's weight-space share) and its search apply to mudsc-align and mudsc-zip only, not {Method}; leave Alpha null");
         if (mixed && Alpha is null)
         {
             if (!hasScore)

@@ -97,6 +97,9 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         return PlanCheck.Verify(model, sample, trials: 1);
     }
 
+    /// <summary>The models being merged, as given.</summary>
+    public IReadOnlyList<TModel> Models => _models;
+
     /// <summary>The plan every model shares.</summary>
     public MergePlan Plan { get; }
 

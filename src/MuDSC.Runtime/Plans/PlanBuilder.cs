@@ -115,7 +115,7 @@ public sealed class PlanBuilder
             {
                 var stuck = pending[0].Axis;
                 throw new PlanException(
-                    $"{stuck.Layer} reads the concatenation {string.Join("+", stuck.Parts)} ({stuck.Dimension} channels), but more than one part has no size " +
+                    $"{stuck.Layer} reads the concatenation {DslVocabulary.Concatenation(stuck.Parts.Select(p => p.ToString()))} ({stuck.Dimension} channels), but more than one part has no size " +
                     "known from another layer, so the split is undetermined: bind each part (all but at most one) to a layer that writes or reads it alone.");
             }
         }
