@@ -1,11 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-#if MUDSC_CLI
-namespace MuDSC.Cli;
-#else
 namespace MuDSC;
-#endif
 
 /// <summary>Checks on tensors where data enters.</summary>
 internal static class TensorChecks
