@@ -58,12 +58,20 @@ internal static partial class MergeCommands
             Description = "Merge only up to this cut of the architecture (ResNet20: AfterLayer1, AfterLayer2, AfterLayer3; `mudsc plan` lists them); " +
                 "each model keeps its layers after it as its branch. --out then writes the trunk and the branches (branches.N.*).",
         };
+        var saveMatching = new Option<string?>("--save-matching")
+        {
+            Description = "Also write the matching the merge was made of (JSON: per space, the merged unit of every model's unit), to inspect or to apply again with --matching.",
+        };
+        var savedMatching = new Option<string?>("--matching")
+        {
+            Description = "Apply a matching --save-matching wrote (of these checkpoints) instead of matching: its method and alpha are the merge's; no alpha search.",
+        };
         var matching = new MatchingOptions();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("merge", "Merge checkpoints with one method, print the merge's report and scores, and optionally save it.")
         {
-            files, method, alpha, alphaSearch, output, cut, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, cut, saveMatching, savedMatching, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
@@ -73,12 +81,17 @@ internal static partial class MergeCommands
                 throw new UsageException("give either --alpha or --alpha-search, not both");
             var request = new MergeRequest(MergeMethod.Parse(parse.GetValue(method)!), parse.GetValue(alpha), matching.Read(parse));
             Checked(parse.GetValue(alphaSearch) ? request with { Alpha = 0.5 } : request); // a search asks for an alpha as --alpha does: one rule
-            OutputPaths.Check([("--out", parse.GetValue(output))], [.. paths, parse.GetValue(own.MergeSet)], bytesNeeded: OutputPaths.SizeOf(paths[0]));
+            if (parse.GetValue(savedMatching) is string savedPath)
+                request = Applying(parse, savedPath, [method, alpha, alphaSearch, matching.TieHeads, matching.MaxSweeps]);
+            OutputPaths.Check([("--out", parse.GetValue(output)), ("--save-matching", parse.GetValue(saveMatching))], [.. paths, parse.GetValue(own.MergeSet), parse.GetValue(savedMatching)],
+                bytesNeeded: OutputPaths.SizeOf(paths[0]));
             var data0 = SourceOptions.Read(parse, own, taskA, taskB, device, data);
             var cuts = data0.Cuts(parse.GetValue(cut), paths[0]);
             if (cuts is not null && cuts.Count != 1)
                 throw new UsageException($"--cut '{parse.GetValue(cut)}': merge takes one cut (compare takes several; for a full merge, leave --cut out)");
             request = request with { Cut = cuts?[0] };
+            if (request.Saved?.Cut is { } savedCut && request.Cut?.Name != savedCut)
+                throw new UsageException($"--matching {parse.GetValue(savedMatching)} was matched up to cut {savedCut}: give --cut {savedCut}");
             if (request.Cut is not null && data0.MergeSet is not null && data0.Declared is null)
                 throw new UsageException("merge --cut --merge-set merges plain state dicts (give --arch); our checkpoints merge up to a cut on the protocol's data: drop --merge-set");
             bool search = request.Method.Similarity == SimilarityKind.Mixed && request.Alpha is null;
@@ -96,9 +109,23 @@ internal static partial class MergeCommands
                 outcome.Save(source, outPath, request);
                 AnsiConsole.MarkupLineInterpolated($"wrote [bold]{outPath}[/]");
             }
+            if (parse.GetValue(saveMatching) is string matchingPath)
+            {
+                outcome.Report.Matching!.Save(matchingPath);
+                AnsiConsole.MarkupLineInterpolated($"wrote [bold]{matchingPath}[/]");
+            }
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The request that applies the matching in <paramref name="path"/>; what would choose another matching is refused beside it.</summary>
+    private static MergeRequest Applying(ParseResult parse, string path, Option[] matchingOptions)
+    {
+        if (matchingOptions.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+            throw new UsageException($"{given.Name} chooses how to match, but --matching applies a matching made before (its method and alpha are the merge's): drop {given.Name}");
+        if (!File.Exists(path)) throw new UsageException($"--matching {path}: no such file");
+        return MergeRequest.Applying(MergeMatching.Load(path));
     }
 
     public static Command Compare()

@@ -196,7 +196,7 @@ public partial class PublicMergeApiTests
             Assert.Throws<MergeException>(() => Merge.Models([a, b], [], () => throw new AssertionException("no model is built"), options, score))!;
 
         Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip }).Message, Does.Contain("needs an Alpha, or a score function"));
-        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.ZipIt, Alpha = 0.3 }).Message, Does.Contain("only to the MuDSC methods"));
+        Assert.That(Refusal(new MergeOptions { Method = MergeMethod.ZipIt, Alpha = 0.3 }).Message, Does.Contain("apply to mudsc-align and mudsc-zip only"));
         Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip, Alpha = 1.5 }).Message, Does.Contain("[0, 1]"));
         Assert.That(Refusal(new MergeOptions { Method = MergeMethod.MudscZip, AlphaGrid = [] }, _ => 0).Message, Does.Contain("AlphaGrid"));
     }

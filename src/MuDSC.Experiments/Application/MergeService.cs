@@ -13,9 +13,19 @@ public interface IPhaseRunner
     T Run<T>(string label, Func<IProgress<string>, T> work);
 }
 
-/// <summary>One merge to make: the method, MuDSC's alpha (null: searched by the source's score), matching options, and a cut (null: a full merge).</summary>
+/// <summary>
+/// One merge to make: the method, MuDSC's alpha (null: searched by the source's score), matching options, and a cut (null: a
+/// full merge); or, with <see cref="Saved"/>, a matching made before (<see cref="MergeMatching.Save"/>), applied without matching again.
+/// </summary>
 public sealed record MergeRequest(MergeMethod Method, double? Alpha = null, MatchOptions? Matching = null, IModelCut<nn.Module<Tensor, Tensor>>? Cut = null)
 {
+    /// <summary>A matching to apply instead of matching (its method and alpha are the merge's).</summary>
+    public MergeMatching? Saved { get; init; }
+
+    /// <summary>Applies <paramref name="saved"/> (in full, or at <paramref name="cut"/>).</summary>
+    public static MergeRequest Applying(MergeMatching saved, IModelCut<nn.Module<Tensor, Tensor>>? cut = null) =>
+        new(saved.Method, saved.Alpha, Cut: cut) { Saved = saved };
+
     /// <summary>The options of the merge; throws <see cref="MergeException"/> when they cannot run (an alpha for a method without one).</summary>
     public MergeOptions Options(IProgress<string>? progress = null)
     {
@@ -81,15 +91,20 @@ public static class MergeService
     public static MergeOutcome Merge(IMergeSource source, MergeRequest request, IPhaseRunner phases)
     {
         var cut = request.Cut;
+        var saved = request.Saved;
         if (cut is null)
         {
             RequireFullMerge(source);
-            var result = phases.Run($"merging with {request.Method}", progress => source.Merger.Run(request.Options(progress), Search<nn.Module<Tensor, Tensor>>(source, source.SearchScore)));
+            var result = saved is not null
+                ? phases.Run($"applying the saved {saved.Method} matching", _ => source.Merger.Apply(saved))
+                : phases.Run($"merging with {request.Method}", progress => source.Merger.Run(request.Options(progress), Search<nn.Module<Tensor, Tensor>>(source, source.SearchScore)));
             var scores = source.CanScore ? source.Score(result.Model, asHeads: false) : null;
             return new MergeOutcome(result.Model, null, result.Report, Row(null, request.Method.Name, scores, result.Report, null, 1));
         }
-        var branched = phases.Run($"merging with {request.Method} up to {cut.Name}", progress =>
-            source.Merger.Run(request.Options(progress), cut, Search<BranchedModel<nn.Module<Tensor, Tensor>>>(source, source.SearchScore)));
+        var branched = saved is not null
+            ? phases.Run($"applying the saved {saved.Method} matching up to {cut.Name}", _ => source.Merger.Apply(saved, cut))
+            : phases.Run($"merging with {request.Method} up to {cut.Name}", progress =>
+                source.Merger.Run(request.Options(progress), cut, Search<BranchedModel<nn.Module<Tensor, Tensor>>>(source, source.SearchScore)));
         var branchScores = source.CanScore ? source.Score(branched.Model) : null;
         return new MergeOutcome(null, branched.Model, branched.Report,
             Row(cut.Name, request.Method.Name, branchScores, branched.Report, null, source.ModelNames.Count));
