@@ -27,7 +27,7 @@ internal static partial class MergeCommands
     /// </summary>
     public static List<IModelCut<nn.Module<Tensor, Tensor>>?> ParseCuts(string text, string firstCheckpoint)
     {
-        string arch = SafeTensorsFile.ReadMetadata(firstCheckpoint).GetValueOrDefault("arch")
+        string arch = OwnData.ReadMetadata(firstCheckpoint).GetValueOrDefault("arch")
             ?? throw new UsageException($"--cut: {firstCheckpoint} has no 'arch' metadata; give --arch for a plain state dict");
         return ParseCutsOf(text, arch, firstCheckpoint);
     }

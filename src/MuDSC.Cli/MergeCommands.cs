@@ -39,7 +39,7 @@ internal static partial class MergeCommands
     }
 
     private static Argument<string[]> Checkpoints() =>
-        new("checkpoints") { Description = "Two or more safetensors checkpoints of one architecture.", Arity = new ArgumentArity(2, 16) };
+        new("checkpoints") { Description = "Two or more checkpoints of one architecture: ours, or plain state dicts with --arch (safetensors, or torch.save files of a state_dict).", Arity = new ArgumentArity(2, 16) };
 
     public static Command Merge()
     {
@@ -300,7 +300,7 @@ internal static partial class MergeCommands
     {
         try
         {
-            return SafeTensorsFile.ReadMetadata(file).TryGetValue("classes", out var text) ? ClassSet.Parse(text) : null;
+            return OwnData.ReadMetadata(file).TryGetValue("classes", out var text) ? ClassSet.Parse(text) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafeTensorsException or FormatException or ArgumentException)
         {

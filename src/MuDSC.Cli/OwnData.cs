@@ -28,7 +28,7 @@ internal sealed class OwnDataOptions
 
     public Option<string?> Arch { get; } = new("--arch")
     {
-        Description = "Architecture of checkpoints without MuDSC metadata (plain state dicts, PyTorch names): " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
+        Description = "Architecture of checkpoints without MuDSC metadata (plain state dicts with PyTorch names, as safetensors or as torch.save(model.state_dict()) files): " + string.Join(", ", ModelCatalog.Instance.Architectures) + ".",
     };
 
     public Option<int> Width { get; } = CommonOptions.Count("--width", "With --arch: width multiplier.", 1, ModelSpec.MaxWidth, 1);
@@ -445,10 +445,18 @@ internal sealed class OwnData : IMergeSource
 
     private static string Describe(ModelSpec spec) => $"{spec.Arch} (width {spec.Width}, {spec.InChannels} input channels, {spec.EmbedDim} outputs)";
 
+    /// <summary>A state dict file as written: safetensors (with its metadata), or torch.save's zip pickle (no metadata: a plain state dict).</summary>
+    internal static SafeTensorsContent ReadStateDict(string file, Device device) =>
+        PyTorchStateDict.IsTorchSave(file) ? new SafeTensorsContent(PyTorchStateDict.Read(file, device), new Dictionary<string, string>()) : SafeTensorsFile.Read(file, device);
+
+    /// <summary>The metadata of a state dict file; a torch.save pickle has none.</summary>
+    internal static IReadOnlyDictionary<string, string> ReadMetadata(string file) =>
+        File.Exists(file) && PyTorchStateDict.IsTorchSave(file) ? new Dictionary<string, string>() : SafeTensorsFile.ReadMetadata(file);
+
     /// <summary>A model from one file: our checkpoint (its metadata gives the spec), or a plain state dict of the --arch declaration.</summary>
     internal static (nn.Module<Tensor, Tensor> Model, ModelSpec Spec, ClassHead? Head) LoadModel(string file, DeclaredArchitecture? declared, Device device)
     {
-        using var content = SafeTensorsFile.Read(file, device);
+        using var content = ReadStateDict(file, device);
         if (content.Metadata.ContainsKey("arch"))
         {
             if (declared is not null)

@@ -23,7 +23,7 @@ internal static class PredictCommand
 
     public static Command Create()
     {
-        var file = new Argument<string>("checkpoint") { Description = "Our checkpoint (full or partial merge), or a plain state dict with --arch." };
+        var file = new Argument<string>("checkpoint") { Description = "Our checkpoint (full or partial merge), or a plain state dict with --arch (safetensors, or torch.save's .pt/.pth/.bin of a state_dict)." };
         var inputs = new Option<string>("--inputs") { Description = "A safetensors file with an 'inputs' tensor [N, C, H, W] (float32).", Required = true };
         var output = new Option<string>("--out")
         {
@@ -68,7 +68,7 @@ internal static class PredictCommand
 
     private static Dictionary<string, Tensor> Predict(string file, DeclaredArchitecture? declared, Tensor images, Device device)
     {
-        var metadata = SafeTensorsFile.ReadMetadata(file);
+        var metadata = OwnData.ReadMetadata(file);
         if (!metadata.ContainsKey("arch") && metadata.ContainsKey(BranchedCheckpoint.CutKey))
         {
             // A partial merge of plain state dicts (merge --cut --merge-set): each branch's outputs.

@@ -1,0 +1,58 @@
+using MuDSC.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MuDSC.Cli.Tests;
+
+/// <summary>A torch.save state dict (tests/fixtures/make_pickle_fixtures.py) where a plain safetensors one goes: the same logits; a hostile one refused.</summary>
+public class PickleStateDictTests
+{
+    private string _folder = null!;
+
+    [SetUp]
+    public void MakeFolder()
+    {
+        _folder = Path.Combine(Path.GetTempPath(), "mudsc-pickle-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_folder);
+    }
+
+    [TearDown]
+    public void Remove() => Directory.Delete(_folder, recursive: true);
+
+    private string In(string name) => Path.Combine(_folder, name);
+
+    private static string Pickle(string name) => Path.Combine(ShippedCheckpoints.RepositoryRoot, "tests", "fixtures", "pickles", name);
+
+    [Test]
+    public void PredictOnAStateDictSavedByTorchGivesItsSafetensorsTwinsLogits()
+    {
+        using (var shipped = SafeTensorsFile.Read(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors")))
+            SafeTensorsFile.Write(In("twin.safetensors"), shipped.Tensors.Where(kv => kv.Key != "class_embeddings")); // the model's state dict, no metadata
+        using (var images = torch.randn(new long[] { 6, 1, 28, 28 }, generator: new Generator(3)))
+            SafeTensorsFile.Write(In("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
+
+        foreach (var (file, output) in new[] { (In("twin.safetensors"), In("twin-logits.safetensors")), (Pickle("resnet20.pt"), In("pt-logits.safetensors")) })
+        {
+            var (code, error) = StandardError.Capture(() => Entry.Run(["predict", file, "--arch", "resnet20", "--inputs", In("inputs.safetensors"), "--out", output]));
+            Assert.That(code, Is.Zero, error);
+        }
+        using var fromTwin = SafeTensorsFile.Read(In("twin-logits.safetensors"));
+        using var fromPickle = SafeTensorsFile.Read(In("pt-logits.safetensors"));
+        Assert.That(fromPickle.Tensors["logits"].shape, Is.EqualTo(new long[] { 6, 64 }));
+        Assert.That(fromPickle.Tensors["logits"].eq(fromTwin.Tensors["logits"]).all().item<bool>(), Is.True);
+    }
+
+    [Test]
+    public void APickleThatWouldRunCodeIsRefusedAndNothingRuns()
+    {
+        string marker = Path.Combine(Path.GetTempPath(), "mudsc-pickle-ran");
+        File.Delete(marker);
+        using (var images = torch.zeros(new long[] { 2, 1, 28, 28 }))
+            SafeTensorsFile.Write(In("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
+        var (code, error) = StandardError.Capture(() => Entry.Run(["predict", Pickle("calls_system.pt"), "--arch", "resnet20", "--inputs", In("inputs.safetensors"), "--out", In("x.safetensors")]));
+        Assert.That(code, Is.EqualTo(1), error);
+        Assert.That(error, Does.Contain("calls_system.pt").And.Contain("torch.save(model.state_dict(), path)"));
+        Assert.That(File.Exists(marker), Is.False);
+        Assert.That(File.Exists(In("x.safetensors")), Is.False);
+    }
+}
