@@ -1,4 +1,5 @@
 using MuDSC.Experiments.Graphs;
+using MuDSC.Experiments.Specs;
 using MuDSC.Internal;
 using System.CommandLine;
 using System.Reflection;
@@ -6,6 +7,7 @@ using MuDSC.Architectures;
 using MuDSC.Experiments.Models;
 using MuDSC.Plans;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MuDSC.Cli;
 
@@ -28,10 +30,12 @@ internal static class PlanCommand
         var type = new Option<string?>("--type") { Description = "The full name of the [Mergeable] type in --assembly, e.g. MyModels.Net.", HelpName = "name" };
         var format = new Option<string>("--format")
         {
-            Description = "text (the plan's spaces, axes and taps, then the declaration's layers), dot (Graphviz), mermaid (a flowchart for Markdown) or json.",
+            Description = "text (the plan's spaces, axes and taps, then the declaration's layers), dot (Graphviz), mermaid (a flowchart for Markdown) or json; " +
+                "or the plan as another tool's permutation spec: reference (the MuDSC reference's perm dict), rebasin (Git Re-Basin's PermutationSpec) " +
+                "or mergekit (its architecture JSON), docs/spec-exports.md.",
             DefaultValueFactory = _ => "text",
         };
-        format.AcceptOnlyFromAmong([.. GraphFormats.Names]);
+        format.AcceptOnlyFromAmong([.. GraphFormats.Names, .. PermutationSpecs.Names]);
         var width = CommonOptions.Count("--width", "Width multiplier (with --arch).", 1, ModelSpec.MaxWidth, 1);
         var declaration = new Option<bool>("--declaration")
         {
@@ -50,6 +54,12 @@ internal static class PlanCommand
             if (path is not null && typeName is null) throw new UsageException("--assembly needs --type, the full name of your [Mergeable] type");
             if (path is null && typeName is not null) throw new UsageException("--type goes with --assembly");
             if (path is not null && parse.GetValue(declaration)) throw new UsageException("--declaration goes with --arch (--assembly always draws the declaration alone)");
+            if (PermutationSpecs.Names.Contains(chosen))
+            {
+                if (parse.GetValue(declaration)) throw new UsageException($"--format {chosen} writes a plan, which needs a model: drop --declaration");
+                Console.Write(Spec(name is null ? Instance(LoadType(path!, typeName!)) : CatalogModel(name, parse.GetValue(width)), name, chosen));
+                return 0;
+            }
             if (name is null) Console.Write(Declared(LoadType(path!, typeName!), chosen));
             else if (parse.GetValue(declaration)) Console.Write(Declared(CatalogType(name), chosen));
             else Console.Write(Catalog(name, parse.GetValue(width), chosen));
@@ -58,11 +68,42 @@ internal static class PlanCommand
         return command;
     }
 
-    private static string Catalog(string name, int width, string format)
+    private static nn.Module CatalogModel(string name, int width)
     {
         if (width > 1)
             MemoryEstimate.Require($"a {name} of width {width}", MemoryEstimate.ModelBytes(new ModelSpec(name, width), ModelCatalog.Instance), "choose a smaller --width");
-        using var model = ModelCatalog.Instance.Create(new ModelSpec(name, width), torch.CPU);
+        return ModelCatalog.Instance.Create(new ModelSpec(name, width), torch.CPU);
+    }
+
+    /// <summary>The model's plan in a permutation-spec format; the model is disposed.</summary>
+    private static string Spec(nn.Module model, string? arch, string format)
+    {
+        using (model)
+        {
+            var plan = PlanBuilder.Build(model, arch);
+            var tensors = PermutationSpecs.StateDictOrder(model);
+            try
+            {
+                return PermutationSpecs.Write(plan, tensors, format);
+            }
+            catch (NotSupportedException e)
+            {
+                throw new UsageException($"--format {format}: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>An instance of the user's type, by its parameterless constructor: a plan is read off a model.</summary>
+    private static nn.Module Instance(Type type)
+    {
+        if (type.GetConstructor(Type.EmptyTypes) is null)
+            throw new UsageException($"--type {type.FullName}: a plan is read off a model, and {type.Name} has no parameterless constructor; give it one, or draw the declaration alone (--format text/dot/mermaid/json)");
+        return (nn.Module)Activator.CreateInstance(type)!;
+    }
+
+    private static string Catalog(string name, int width, string format)
+    {
+        using var model = (nn.Module<torch.Tensor, torch.Tensor>)CatalogModel(name, width);
         var plan = PlanBuilder.Build(model, name);
         var graph = DeclarationGraph.Of(model.GetType(), new ModelShape(model, plan));
         if (format != "text") return GraphFormats.Write(graph, format, name);
