@@ -40,6 +40,28 @@ public class PlanCommandTests
         }
     }
 
+    /// <summary>A user's type in the tools' formats: mergekit's weights with their spaces, the fused output's heads split; Git Re-Basin refused (one axis, two chunks).</summary>
+    [Test]
+    public void AUsersTypeIsWrittenInTheToolsSpecFormats()
+    {
+        string[] type = ["--assembly", typeof(TinyNet).Assembly.Location, "--type", typeof(TinyNet).FullName!];
+        var (code, output, error) = Plan([.. type, "--format", "mergekit"]);
+        Assert.That(code, Is.Zero, error);
+        using var json = JsonDocument.Parse(output);
+        var weights = json.RootElement.GetProperty("post_weights").EnumerateArray().ToDictionary(w => w.GetProperty("name").GetString()!);
+        Assert.That(weights["fc1.weight"].GetProperty("output_space").GetString(), Is.EqualTo("h"));
+        Assert.That(weights["fused.weight"].GetProperty("input_space").GetString(), Is.EqualTo("h"));
+        Assert.That(weights["fused.weight"].GetProperty("head_split").GetString(), Is.EqualTo("output"));
+        Assert.That(weights["fc2.weight"].GetProperty("input_space").GetString(), Is.EqualTo("heads"));
+        Assert.That(weights["fc2.weight"].TryGetProperty("output_space", out _), Is.False, "the output is fixed");
+
+        (code, output, error) = Plan([.. type, "--format", "reference"]);
+        Assert.That(code, Is.Zero, error);
+        (code, _, error) = Plan([.. type, "--format", "rebasin"]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("axis 0 of fused.weight holds more than one space"));
+    }
+
     [Test]
     public void ATypeOfABuiltAssemblyIsDrawnFromItsDeclarationAlone()
     {
