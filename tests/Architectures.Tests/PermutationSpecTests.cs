@@ -81,7 +81,18 @@ public class PermutationSpecTests
                 Assert.That(weight.TryGetProperty("input_space", out var input) ? input.GetString() : null, Is.EqualTo(Spaces(AxisRole.In)), name);
             }
             Assert.That(mergekit.RootElement.GetProperty("spaces").EnumerateObject().Select(s => s.Name), Is.EquivalentTo(plan.Spaces.Select(s => s.Name)));
+            Assert.That(mergekit.RootElement.GetProperty("layer_templates").GetProperty("weights").GetArrayLength(), Is.Zero, "mergekit's schema requires it");
         }
+    }
+
+    /// <summary>ResNet20's residual streams are s1, s2 and s3 (each written by several convolutions); a block's middle space is not.</summary>
+    [Test]
+    public void MergekitsResidualSpacesAreTheStreamsSeveralLayersWrite()
+    {
+        var (plan, tensors) = PlanOf("resnet20");
+        using var mergekit = JsonDocument.Parse(PermutationSpecs.Write(plan, tensors, "mergekit"));
+        var residual = mergekit.RootElement.GetProperty("spaces").EnumerateObject().Where(s => s.Value.GetProperty("residual").GetBoolean()).Select(s => s.Name);
+        Assert.That(residual, Is.EquivalentTo(new[] { "s1", "s2", "s3" }));
     }
 
     /// <summary>The tensor an entry names: itself, or for a fused output's chunk (name_q, name_0...) the tensor it is a chunk of.</summary>

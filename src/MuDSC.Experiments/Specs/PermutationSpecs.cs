@@ -138,7 +138,10 @@ public static class PermutationSpecs
     /// </summary>
     private static JsonObject Mergekit(MergePlan plan, IReadOnlyList<(string Name, long[] Shape)> tensors)
     {
-        var writers = plan.Axes.Where(a => a.Role == AxisRole.Out && !a.Statistic).GroupBy(a => a.Space).ToDictionary(g => g.Key, g => g.Select(a => a.Parameter).Distinct().Count());
+        // A space several layers write (weights of rank 2 and more, not norms or biases on it) is a residual stream.
+        var ranks = tensors.ToDictionary(t => t.Name, t => t.Shape.Length, StringComparer.Ordinal);
+        var writers = plan.Axes.Where(a => a.Role == AxisRole.Out && ranks.GetValueOrDefault(a.Parameter) >= 2).GroupBy(a => a.Space)
+            .ToDictionary(g => g.Key, g => g.Select(a => a.Parameter).Distinct().Count());
         var weights = new JsonArray();
         foreach (var (name, _) in tensors)
         {
@@ -168,6 +171,7 @@ public static class PermutationSpecs
             ["model_type"] = plan.Architecture,
             ["architectures"] = new JsonArray(plan.Architecture),
             ["pre_weights"] = new JsonArray(),
+            ["layer_templates"] = new JsonObject { ["weights"] = new JsonArray() }, // required by mergekit's schema; every tensor is listed below
             ["post_weights"] = weights,
             ["spaces"] = spaces,
         };
