@@ -30,6 +30,8 @@ internal static class Entry
         root.Options.Add(verbose);
         root.Options.Add(force);
         var parse = root.Parse(args);
+        // --help answers whatever else the line holds (`mudsc merge --help` has no checkpoints yet).
+        if (parse.Action is System.CommandLine.Help.HelpAction) return parse.Invoke();
         var problems = UsageProblems.Of(parse);
         if (problems.Count > 0)
         {

@@ -39,7 +39,7 @@ internal static partial class MergeCommands
     }
 
     private static Argument<string[]> Checkpoints() =>
-        new("checkpoints") { Description = "Two or more checkpoints of one architecture: ours, or plain state dicts with --arch (safetensors, or torch.save files of a state_dict).", Arity = new ArgumentArity(2, 16) };
+        new("checkpoints") { Description = "Two or more checkpoints of one architecture (ours, or plain state dicts with --arch).", Arity = new ArgumentArity(2, 16) };
 
     public static Command Merge()
     {

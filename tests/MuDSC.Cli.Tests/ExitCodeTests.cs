@@ -22,6 +22,28 @@ public class ExitCodeTests
         }
     }
 
+    /// <summary>--help answers before the line is checked: a command's required arguments are not given yet.</summary>
+    [TestCase("merge")]
+    [TestCase("compare")]
+    [TestCase("predict")]
+    public void HelpIsShownWhateverElseIsMissing(string command)
+    {
+        var output = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(output);
+        int code;
+        try
+        {
+            code = Entry.Run([command, "--help"]);
+        }
+        finally
+        {
+            Console.SetOut(saved);
+        }
+        Assert.That(code, Is.Zero);
+        Assert.That(output.ToString(), Does.Contain("Usage:").And.Contain("Options:"));
+    }
+
     [Test]
     public void UsageErrorsExitTwo()
     {

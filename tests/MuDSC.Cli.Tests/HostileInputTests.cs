@@ -109,7 +109,7 @@ public class HostileInputTests
 
     [Test]
     public void TooManyCheckpointsAreCountedAgainstTheLimit() =>
-        Refused(2, "mudsc merge takes 2 to 16 <checkpoints> (Two or more safetensors checkpoints of one architecture), but 17 were given",
+        Refused(2, "mudsc merge takes 2 to 16 <checkpoints> (Two or more checkpoints of one architecture (ours, or plain state dicts with --arch)), but 17 were given",
             ["merge", .. Enumerable.Repeat(_a, 17), "--method", "average"]);
 
     [Test]
