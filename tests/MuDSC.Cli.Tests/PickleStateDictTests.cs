@@ -5,39 +5,25 @@ using static TorchSharp.torch;
 namespace MuDSC.Cli.Tests;
 
 /// <summary>A torch.save state dict (tests/fixtures/make_pickle_fixtures.py) where a plain safetensors one goes: the same logits; a hostile one refused.</summary>
-public class PickleStateDictTests
+public class PickleStateDictTests : TempFolderTests
 {
-    private string _folder = null!;
-
-    [SetUp]
-    public void MakeFolder()
-    {
-        _folder = Path.Combine(Path.GetTempPath(), "mudsc-pickle-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_folder);
-    }
-
-    [TearDown]
-    public void Remove() => Directory.Delete(_folder, recursive: true);
-
-    private string In(string name) => Path.Combine(_folder, name);
-
     private static string Pickle(string name) => Path.Combine(ShippedCheckpoints.RepositoryRoot, "tests", "fixtures", "pickles", name);
 
     [Test]
     public void PredictOnAStateDictSavedByTorchGivesItsSafetensorsTwinsLogits()
     {
         using (var shipped = SafeTensorsFile.Read(ShippedCheckpoints.Path("resnet20_scratch_a.safetensors")))
-            SafeTensorsFile.Write(In("twin.safetensors"), shipped.Tensors.Where(kv => kv.Key != "class_embeddings")); // the model's state dict, no metadata
+            SafeTensorsFile.Write(InFolder("twin.safetensors"), shipped.Tensors.Where(kv => kv.Key != "class_embeddings")); // the model's state dict, no metadata
         using (var images = torch.randn(new long[] { 6, 1, 28, 28 }, generator: new Generator(3)))
-            SafeTensorsFile.Write(In("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
+            SafeTensorsFile.Write(InFolder("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
 
-        foreach (var (file, output) in new[] { (In("twin.safetensors"), In("twin-logits.safetensors")), (Pickle("resnet20.pt"), In("pt-logits.safetensors")) })
+        foreach (var (file, output) in new[] { (InFolder("twin.safetensors"), InFolder("twin-logits.safetensors")), (Pickle("resnet20.pt"), InFolder("pt-logits.safetensors")) })
         {
-            var (code, error) = StandardError.Capture(() => Entry.Run(["predict", file, "--arch", "resnet20", "--inputs", In("inputs.safetensors"), "--out", output]));
+            var (code, error) = StandardError.Capture(() => Entry.Run(["predict", file, "--arch", "resnet20", "--inputs", InFolder("inputs.safetensors"), "--out", output]));
             Assert.That(code, Is.Zero, error);
         }
-        using var fromTwin = SafeTensorsFile.Read(In("twin-logits.safetensors"));
-        using var fromPickle = SafeTensorsFile.Read(In("pt-logits.safetensors"));
+        using var fromTwin = SafeTensorsFile.Read(InFolder("twin-logits.safetensors"));
+        using var fromPickle = SafeTensorsFile.Read(InFolder("pt-logits.safetensors"));
         Assert.That(fromPickle.Tensors["logits"].shape, Is.EqualTo(new long[] { 6, 64 }));
         Assert.That(fromPickle.Tensors["logits"].eq(fromTwin.Tensors["logits"]).all().item<bool>(), Is.True);
     }
@@ -55,18 +41,18 @@ public class PickleStateDictTests
         using (var model = Experiments.Models.ModelCatalog.Instance.Create(spec, torch.CPU))
         {
             var state = model.state_dict();
-            SafeTensorsFile.Write(In("resnet18.safetensors"), state);
-            TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(In("resnet18.pt"), new System.Collections.Hashtable(state));
+            SafeTensorsFile.Write(InFolder("resnet18.safetensors"), state);
+            TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(InFolder("resnet18.pt"), new System.Collections.Hashtable(state));
         }
         using (var images = torch.randn(new long[] { 2, 3, 64, 64 }, generator: new Generator(5)))
-            SafeTensorsFile.Write(In("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
+            SafeTensorsFile.Write(InFolder("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
         foreach (var name in new[] { "resnet18.safetensors", "resnet18.pt" })
         {
-            var (code, error) = StandardError.Capture(() => Entry.Run(["predict", In(name), "--arch", "torchvision/resnet18", "--inputs", In("inputs.safetensors"), "--out", In(name + ".logits")]));
+            var (code, error) = StandardError.Capture(() => Entry.Run(["predict", InFolder(name), "--arch", "torchvision/resnet18", "--inputs", InFolder("inputs.safetensors"), "--out", InFolder(name + ".logits")]));
             Assert.That(code, Is.Zero, error);
         }
-        using var twin = SafeTensorsFile.Read(In("resnet18.safetensors.logits"));
-        using var pickle = SafeTensorsFile.Read(In("resnet18.pt.logits"));
+        using var twin = SafeTensorsFile.Read(InFolder("resnet18.safetensors.logits"));
+        using var pickle = SafeTensorsFile.Read(InFolder("resnet18.pt.logits"));
         Assert.That(pickle.Tensors["logits"].eq(twin.Tensors["logits"]).all().item<bool>(), Is.True);
     }
 
@@ -76,11 +62,11 @@ public class PickleStateDictTests
         string marker = Path.Combine(Path.GetTempPath(), "mudsc-pickle-ran");
         File.Delete(marker);
         using (var images = torch.zeros(new long[] { 2, 1, 28, 28 }))
-            SafeTensorsFile.Write(In("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
-        var (code, error) = StandardError.Capture(() => Entry.Run(["predict", Pickle("calls_system.pt"), "--arch", "resnet20", "--inputs", In("inputs.safetensors"), "--out", In("x.safetensors")]));
+            SafeTensorsFile.Write(InFolder("inputs.safetensors"), new Dictionary<string, Tensor> { ["inputs"] = images });
+        var (code, error) = StandardError.Capture(() => Entry.Run(["predict", Pickle("calls_system.pt"), "--arch", "resnet20", "--inputs", InFolder("inputs.safetensors"), "--out", InFolder("x.safetensors")]));
         Assert.That(code, Is.EqualTo(1), error);
         Assert.That(error, Does.Contain("calls_system.pt").And.Contain("torch.save(model.state_dict(), path)"));
         Assert.That(File.Exists(marker), Is.False);
-        Assert.That(File.Exists(In("x.safetensors")), Is.False);
+        Assert.That(File.Exists(InFolder("x.safetensors")), Is.False);
     }
 }
