@@ -49,6 +49,6 @@ public class PyTorchStateDictTests
         Assert.That(PyTorchStateDict.IsTorchSave(Pickle("resnet20.pt")) && PyTorchStateDict.IsTorchSave(Pickle("legacy.pt")), Is.True);
         Assert.That(PyTorchStateDict.IsTorchSave(Pickle("resnet20.safetensors")), Is.False);
         Assert.That(Assert.Throws<SafeTensorsException>(() => PyTorchStateDict.Read(Pickle("resnet20.safetensors")))!.Message,
-            Does.Contain("neither a safetensors file nor a torch.save zip archive"));
+            Does.Contain("is a safetensors file, not a torch.save archive"));
     }
 }

@@ -108,11 +108,19 @@ public static class PermutationSpecs
 
     /// <summary>
     /// Git Re-Basin's PermutationSpec: perm_to_axes (space -> [tensor, axis] pairs) and axes_to_perm (every tensor -> one
-    /// space name or null per axis, PyTorch's axis order). One permutation per axis: an axis holding several spaces (a
-    /// fused output, a concatenation) cannot be written.
+    /// space name or null per axis, PyTorch's axis order). Git Re-Basin applies any permutation of a space to every axis
+    /// listed for it, so what that would break is refused, naming the tensor or space: an axis holding several spaces (a
+    /// fused output, a concatenation), a grouped convolution (its weight's axis 1 holds one group's inputs, fewer than the
+    /// space's units), and a space whose units are GroupNorm groups or attention heads (only permutations within them keep
+    /// the function).
     /// </summary>
     private static JsonObject Rebasin(MergePlan plan, IReadOnlyList<(string Name, long[] Shape)> tensors)
     {
+        const string Instead = "use --format reference or mergekit";
+        // A grouped convolution first: its spaces are split into its groups, and the layer is what to name.
+        if (tensors.SelectMany(t => plan.AxesOfParameter(t.Name)).FirstOrDefault(a => a.Groups > 1) is { } grouped)
+            throw new NotSupportedException($"{ModuleOf(grouped.Parameter)} is a grouped convolution ({grouped.Groups} groups): axis 1 of {grouped.Parameter} holds one group's " +
+                                            $"inputs, which Git Re-Basin's PermutationSpec cannot index with the permutation of {grouped.Space}; {Instead}");
         var axesToPerm = new JsonObject();
         foreach (var (name, shape) in tensors)
         {
@@ -121,7 +129,10 @@ public static class PermutationSpecs
             {
                 if (axis.Chunks > 1 || axis.Offset > 0 || perms[axis.Axis] is not null)
                     throw new NotSupportedException($"axis {axis.Axis} of {name} holds more than one space ({string.Join(", ", plan.AxesOfParameter(name).Where(a => a.Axis == axis.Axis).Select(a => a.Space))}): " +
-                                                    "Git Re-Basin's PermutationSpec gives each axis one permutation; use --format reference or mergekit");
+                                                    $"Git Re-Basin's PermutationSpec gives each axis one permutation; {Instead}");
+                if (plan.Space(axis.Space) is { Structure: not SpaceStructure.Free, Blocks: > 1 } structured)
+                    throw new NotSupportedException($"space {structured.Name} (axis {axis.Axis} of {name}) holds {structured.Blocks} {(structured.Structure == SpaceStructure.Groups ? "groups" : "attention heads")}: " +
+                                                    $"Git Re-Basin permutes its units freely, which changes the function; {Instead}");
                 perms[axis.Axis] = axis.Space;
             }
             axesToPerm[name] = new JsonArray(perms.Select(p => (JsonNode?)p).ToArray());

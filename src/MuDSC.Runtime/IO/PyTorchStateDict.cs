@@ -15,25 +15,28 @@ public static class PyTorchStateDict
     private const string Fix = "re-save it in Python as a state dict: torch.save(model.state_dict(), path)";
 
     /// <summary>
-    /// Whether <paramref name="path"/> is a torch.save file by its first bytes: a zip archive (the format since PyTorch 1.6)
-    /// or a bare pickle (the legacy format, which <see cref="Read"/> refuses with the fix).
+    /// Whether <paramref name="path"/> is a torch.save file: a zip archive (the format since PyTorch 1.6) or a pickle that
+    /// opens with torch's magic number (the legacy format, which <see cref="Read"/> refuses with the fix). A safetensors
+    /// file is never one, whatever its first byte.
     /// </summary>
-    public static bool IsTorchSave(string path) => IsZip(path) || IsLegacyPickle(path);
-
-    private static bool IsZip(string path) => StartsWith(path, [0x50, 0x4B, 0x03, 0x04]);
-
-    private static bool IsLegacyPickle(string path) => StartsWith(path, [0x80]);
+    public static bool IsTorchSave(string path) =>
+        StateDictFormat.Of(path) is StateDictFileKind.TorchSaveZip or StateDictFileKind.TorchSaveLegacy;
 
     /// <summary>Reads every tensor onto <paramref name="device"/>.</summary>
     /// <exception cref="SafeTensorsException">The file is not a readable state dict of tensors (the message names what it holds and the fix).</exception>
     public static IReadOnlyDictionary<string, Tensor> Read(string path, Device? device = null)
     {
         SafeTensorsFile.RequireReadableSize(path);
-        if (!IsZip(path))
+        switch (StateDictFormat.Of(path))
         {
-            throw IsLegacyPickle(path)
-                ? new SafeTensorsException(path, $"is a PyTorch pickle in the legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False), which is not read; {Fix} with PyTorch 1.6 or later")
-                : new SafeTensorsException(path, "is neither a safetensors file nor a torch.save zip archive");
+            case StateDictFileKind.TorchSaveZip:
+                break;
+            case StateDictFileKind.TorchSaveLegacy:
+                throw new SafeTensorsException(path, $"is a PyTorch pickle in the legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False), which is not read; {Fix} with PyTorch 1.6 or later");
+            case StateDictFileKind.SafeTensors:
+                throw new SafeTensorsException(path, "is a safetensors file, not a torch.save archive: read it as safetensors");
+            default:
+                throw new SafeTensorsException(path, $"is neither a safetensors file nor a torch.save archive: it is {StateDictFormat.Describe(Head(path))}");
         }
         Hashtable table;
         try
@@ -92,10 +95,10 @@ public static class PyTorchStateDict
         ? "its top-level object is not a dict of tensors: a pickled whole model, or an object of a class this reader does not build"
         : e.Message.ReplaceLineEndings(" ");
 
-    private static bool StartsWith(string path, byte[] magic)
+    private static byte[] Head(string path)
     {
         using var stream = File.OpenRead(path);
-        var head = new byte[magic.Length];
-        return stream.Read(head, 0, head.Length) == head.Length && head.AsSpan().SequenceEqual(magic);
+        var head = new byte[8];
+        return head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
     }
 }

@@ -45,15 +45,16 @@ internal sealed class SafeTensorsHeader
     public static (SafeTensorsHeader Header, long DataStart) Read(Stream stream, string path)
     {
         long fileLength = stream.Length;
-        Span<byte> prefix = stackalloc byte[8];
-        if (fileLength < 8 || stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
+        var head = new byte[32];
+        int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (fileLength < 8 || read < 8)
             throw new SafeTensorsException(path, $"file is {fileLength} bytes, too short for the 8-byte header length");
 
-        // A safetensors header is JSON: its first byte is '{'. Only when it is not, name a format people mistake for ours.
-        if (stream.ReadByte() != '{' && KnownOtherFormat(prefix) is string other)
+        // Any first byte can begin a safetensors file (its header length): only a file that is not one is named as another format.
+        if (OtherFormat(head.AsSpan(0, read), fileLength) is string other)
             throw new SafeTensorsException(path, other);
         stream.Position = 8;
-        ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(head);
         if (headerSize > MaxHeaderBytes)
             throw new SafeTensorsException(path, $"header length {headerSize} exceeds the limit of {MaxHeaderBytes} bytes");
         if ((long)headerSize > fileLength - 8)
@@ -68,12 +69,14 @@ internal sealed class SafeTensorsHeader
 
     private const string Conversion = "in Python: safetensors.torch.save_file(model.state_dict(), \"model.safetensors\")";
 
-    /// <summary>What a file is when its first bytes show a format people mistake for safetensors.</summary>
-    private static string? KnownOtherFormat(ReadOnlySpan<byte> prefix) => prefix switch
+    /// <summary>What a file that is not safetensors is, when it is a format people mistake for ours.</summary>
+    private static string? OtherFormat(ReadOnlySpan<byte> head, long fileLength) => StateDictFormat.Of(head, fileLength) switch
     {
-        [(byte)'P', (byte)'K', 3, 4, ..] => $"this is a zip archive (PyTorch's torch.save format?), not safetensors; convert it {Conversion}",
-        [0x80, >= 2 and <= 5, ..] => $"this is a Python pickle (an old torch.save file?), not safetensors; convert it {Conversion}",
-        [0x1f, 0x8b, ..] => "this file is gzip-compressed; decompress it first (gunzip)",
+        StateDictFileKind.TorchSaveZip => $"this is a zip archive (PyTorch's torch.save format), not safetensors; convert it {Conversion}",
+        StateDictFileKind.TorchSaveLegacy => $"this is a legacy torch.save file (a Python pickle), not safetensors; convert it {Conversion}",
+        StateDictFileKind.Unknown when head is [0x80, >= 2 and <= 5, ..] =>
+            $"this is {StateDictFormat.Describe(head)}, not safetensors; if it holds a state dict, convert it {Conversion}",
+        StateDictFileKind.Unknown when head is [0x1f, 0x8b, ..] => $"this is {StateDictFormat.Describe(head)}, not safetensors",
         _ => null,
     };
 
