@@ -66,12 +66,17 @@ internal static partial class MergeCommands
         {
             Description = "Apply a matching --save-matching wrote (of these checkpoints) instead of matching: its method and alpha are the merge's; no alpha search.",
         };
+        var allowOtherModels = new Option<bool>("--allow-other-models")
+        {
+            Description = "With --matching: apply it although it was computed on other checkpoints or merge inputs (refused otherwise; " +
+                "the written checkpoint's metadata says so).",
+        };
         var matching = new MatchingOptions();
         var (taskA, taskB, device, data) = (CommonOptions.Classes("Task A's classes.", "0,2,4,6,8"), TaskB(), CommonOptions.Device(), CommonOptions.DataDirectory());
         var own = new OwnDataOptions();
         var command = new Command("merge", "Merge checkpoints with one method, print the merge's report and scores, and optionally save it.")
         {
-            files, method, alpha, alphaSearch, output, cut, saveMatching, savedMatching, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
+            files, method, alpha, alphaSearch, output, cut, saveMatching, savedMatching, allowOtherModels, matching.TieHeads, matching.MaxSweeps, taskA, taskB, device, data,
         };
         foreach (var option in own.All) command.Options.Add(option);
         command.SetAction(parse => CommonOptions.Run(() =>
@@ -82,7 +87,9 @@ internal static partial class MergeCommands
             var request = new MergeRequest(MergeMethod.Parse(parse.GetValue(method)!), parse.GetValue(alpha), matching.Read(parse));
             Checked(parse.GetValue(alphaSearch) ? request with { Alpha = 0.5 } : request); // a search asks for an alpha as --alpha does: one rule
             if (parse.GetValue(savedMatching) is string savedPath)
-                request = Applying(parse, savedPath, [method, alpha, alphaSearch, matching.TieHeads, matching.MaxSweeps]);
+                request = Applying(parse, savedPath, [method, alpha, alphaSearch, matching.TieHeads, matching.MaxSweeps]) with { AllowOtherModels = parse.GetValue(allowOtherModels) };
+            else if (parse.GetValue(allowOtherModels))
+                throw new UsageException("--allow-other-models applies a saved matching to other models: give it with --matching");
             OutputPaths.Check([("--out", parse.GetValue(output)), ("--save-matching", parse.GetValue(saveMatching))], [.. paths, parse.GetValue(own.MergeSet), parse.GetValue(savedMatching)],
                 bytesNeeded: OutputPaths.SizeOf(paths[0]));
             var data0 = SourceOptions.Read(parse, own, taskA, taskB, device, data);
@@ -97,6 +104,7 @@ internal static partial class MergeCommands
             bool search = request.Method.Similarity == SimilarityKind.Mixed && request.Alpha is null;
             using var source = data0.Open(paths, search ? $"the alpha search of {request.Method}" : null, keepsOwnHeads: request.Cut is not null);
             using var outcome = MergeService.Merge(source, request, Phases);
+            if (outcome.Report.MatchedOnOtherModels is { } other) Console.Error.WriteLine($"warning: --allow-other-models: {other}");
             Console.WriteLine(outcome.Report);
             if (source.CanScore)
             {

@@ -127,6 +127,36 @@ public class MatchApplyTests
         AssertSameStates(applied, searched);
     }
 
+    /// <summary>A matching records what it was computed on: on other models of the same shapes, or other merge inputs, it is refused unless allowed, and then the report says so.</summary>
+    [Test]
+    public void AMatchingOfOtherModelsOrInputsIsRefusedUnlessAllowedAndThenNamed()
+    {
+        var inputs = Inputs();
+        var merger = Merger(inputs);
+        var matching = merger.Match(new MergeOptions { Method = MergeMethod.ZipIt });
+        Assert.That(matching.ModelFingerprints, Has.Count.EqualTo(2).And.Unique);
+        Assert.That(matching.InputFingerprint, Is.Not.Null);
+
+        // The same shapes, model 1 trained otherwise (another seed): refused, naming model 1.
+        var others = new[] { 1, 3 }.Select(seed => (ResNet20)ModelZoo.Create("resnet20", seed)).ToList();
+        var otherMerger = new ModelMerger<ResNet20>(others, inputs, () => (ResNet20)ModelZoo.Create("resnet20", 9));
+        var refusal = Assert.Throws<MergeException>(() => otherMerger.Apply(matching))!;
+        Assert.That(refusal.Message, Does.StartWith("model 1 is not the model the matching was computed on").And.Contain("allowOtherModels"));
+        var allowed = otherMerger.Apply(matching, allowOtherModels: true);
+        allowed.Model.Dispose();
+        Assert.That(allowed.Report.MatchedOnOtherModels, Does.StartWith("model 1 is not"));
+
+        // The same models on other merge inputs.
+        var inputMerger = new ModelMerger<ResNet20>(merger.Models, Inputs().Select(x => x.neg()).ToList(), () => (ResNet20)ModelZoo.Create("resnet20", 9));
+        Assert.That(Assert.Throws<MergeException>(() => inputMerger.Apply(matching))!.Message, Does.StartWith("the merge inputs are not those"));
+
+        // A file of an older version records none: refused as unverifiable; its own models' matching applies without a word.
+        Assert.That(Assert.Throws<MergeException>(() => merger.Apply(matching with { ModelFingerprints = [] }))!.Message, Does.Contain("records no fingerprint"));
+        var own = merger.Apply(matching);
+        own.Model.Dispose();
+        Assert.That(own.Report.MatchedOnOtherModels, Is.Null);
+    }
+
     [Test]
     public void AMatchingOfAnotherArchitectureOrAFileThatIsNoneIsRefused()
     {

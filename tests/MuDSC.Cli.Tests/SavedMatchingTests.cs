@@ -30,6 +30,28 @@ public class SavedMatchingTests : TempFolderTests
         Assert.That(applied.Metadata["alpha"], Is.EqualTo("0.7"));
     }
 
+    /// <summary>A matching of the scratch pair applied to the fine-tuned pair (the same architecture and shapes): refused, naming the model; allowed only when asked, and then said in the output's metadata.</summary>
+    [Test]
+    public void AMatchingOfOtherCheckpointsIsRefusedUnlessAllowedAndThenRecorded()
+    {
+        var (code, error) = StandardError.Capture(() => Entry.Run(["merge", .. Pair, "--method", "zipit", "--save-matching", InFolder("matching.json")]));
+        Assert.That(code, Is.Zero, error);
+        string[] others = [ShippedCheckpoints.Path("resnet20_pretrained_a.safetensors"), ShippedCheckpoints.Path("resnet20_pretrained_b.safetensors")];
+        (code, error) = StandardError.Capture(() => Entry.Run(["merge", .. others, "--matching", InFolder("matching.json"), "--out", InFolder("refused.safetensors")]));
+        Assert.That(code, Is.EqualTo(1), error);
+        Assert.That(error, Does.Contain("model 0 is not the model the matching was computed on").And.Contain("--allow-other-models"));
+        Assert.That(File.Exists(InFolder("refused.safetensors")), Is.False);
+
+        (code, error) = StandardError.Capture(() => Entry.Run(["merge", .. others, "--matching", InFolder("matching.json"), "--allow-other-models", "--out", InFolder("allowed.safetensors")]));
+        Assert.That(code, Is.Zero, error);
+        Assert.That(error, Does.Contain("warning: --allow-other-models: model 0 is not"));
+        Assert.That(SafeTensorsFile.ReadMetadata(InFolder("allowed.safetensors"))["matching_of_other_models"], Does.StartWith("model 0 is not"));
+
+        (code, error) = StandardError.Capture(() => Entry.Run(["merge", .. Pair, "--allow-other-models"]));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("give it with --matching"));
+    }
+
     [Test]
     public void WhatWouldChooseAnotherMatchingIsRefusedBesideASavedOne()
     {

@@ -22,6 +22,9 @@ public sealed record MergeRequest(MergeMethod Method, double? Alpha = null, Matc
     /// <summary>A matching to apply instead of matching (its method and alpha are the merge's).</summary>
     public MergeMatching? Saved { get; init; }
 
+    /// <summary>Apply <see cref="Saved"/> although it was computed on other models or merge inputs (refused otherwise).</summary>
+    public bool AllowOtherModels { get; init; }
+
     /// <summary>Applies <paramref name="saved"/> (in full, or at <paramref name="cut"/>).</summary>
     public static MergeRequest Applying(MergeMatching saved, IModelCut<nn.Module<Tensor, Tensor>>? cut = null) =>
         new(saved.Method, saved.Alpha, Cut: cut) { Saved = saved };
@@ -67,6 +70,7 @@ public sealed class MergeOutcome : IDisposable
             ["alpha"] = Report.Alpha?.ToString(CultureInfo.InvariantCulture) ?? "",
             ["tie_heads"] = (request.Matching ?? new MatchOptions()).TieHeads ? "true" : "false",
         };
+        if (Report.MatchedOnOtherModels is { } other) metadata["matching_of_other_models"] = other;
         if (Full is not null) source.Save(path, Full, metadata);
         else source.Save(path, Branched!, metadata);
     }
@@ -96,13 +100,13 @@ public static class MergeService
         {
             RequireFullMerge(source);
             var result = saved is not null
-                ? phases.Run($"applying the saved {saved.Method} matching", _ => source.Merger.Apply(saved))
+                ? phases.Run($"applying the saved {saved.Method} matching", _ => source.Merger.Apply(saved, allowOtherModels: request.AllowOtherModels))
                 : phases.Run($"merging with {request.Method}", progress => source.Merger.Run(request.Options(progress), Search<nn.Module<Tensor, Tensor>>(source, source.SearchScore)));
             var scores = source.CanScore ? source.Score(result.Model, asHeads: false) : null;
             return new MergeOutcome(result.Model, null, result.Report, Row(null, request.Method.Name, scores, result.Report, null, 1));
         }
         var branched = saved is not null
-            ? phases.Run($"applying the saved {saved.Method} matching up to {cut.Name}", _ => source.Merger.Apply(saved, cut))
+            ? phases.Run($"applying the saved {saved.Method} matching up to {cut.Name}", _ => source.Merger.Apply(saved, cut, allowOtherModels: request.AllowOtherModels))
             : phases.Run($"merging with {request.Method} up to {cut.Name}", progress =>
                 source.Merger.Run(request.Options(progress), cut, Search<BranchedModel<nn.Module<Tensor, Tensor>>>(source, source.SearchScore)));
         var branchScores = source.CanScore ? source.Score(branched.Model) : null;

@@ -52,7 +52,7 @@ public sealed record SpaceMatching(string Space, int Models, int MergedUnits, do
 /// The result of matching, apart from any merged model: per space the assignment of units to merged units (which gives
 /// the merge and unmerge maps), the coordinate descent's sweeps, MuDSC's alpha and its search, and where it was cut.
 /// Inspect it, save it (<see cref="Save"/>, JSON), load it, and apply it to the models it was matched on, in full or at a
-/// cut (<see cref="ModelMerger{TModel}.Apply(MergeMatching, bool)"/>), as Git Re-Basin splits weight matching from applying
+/// cut (<see cref="ModelMerger{TModel}.Apply(MergeMatching, bool, bool)"/>), as Git Re-Basin splits weight matching from applying
 /// the permutation.
 /// </summary>
 public sealed record MergeMatching(
@@ -65,6 +65,15 @@ public sealed record MergeMatching(
     IReadOnlyList<double> Sweeps,
     IReadOnlyList<AlphaTrial> AlphaSearch)
 {
+    /// <summary>
+    /// Fingerprints of the models the matching was computed on, in order (a digest of each state dict): applying it to
+    /// other models is refused unless allowed. Empty in a file saved before they were recorded.
+    /// </summary>
+    public IReadOnlyList<string> ModelFingerprints { get; init; } = [];
+
+    /// <summary>Fingerprint of the merge inputs the matching was computed on (null: not recorded).</summary>
+    public string? InputFingerprint { get; init; }
+
     /// <summary>The matching of <paramref name="space"/>.</summary>
     /// <exception cref="KeyNotFoundException">No space of that name was matched.</exception>
     public SpaceMatching this[string space] =>
@@ -127,7 +136,11 @@ public sealed record MergeMatching(
             var spaces = stored.Spaces.Select(s => new SpaceMatching(s.Space, s.Models, s.MergedUnits, s.MergeValue, s.Assignment)).ToList();
             foreach (var space in spaces) space.ToUnitMatching(); // checks the assignment's shape and range
             return new MergeMatching(stored.Architecture, method, stored.Alpha, stored.Cut, stored.FixedSpaces ?? [], spaces,
-                stored.Sweeps ?? [], stored.AlphaSearch ?? []);
+                stored.Sweeps ?? [], stored.AlphaSearch ?? [])
+            {
+                ModelFingerprints = stored.ModelFingerprints ?? [],
+                InputFingerprint = stored.InputFingerprint,
+            };
         }
         catch (ArgumentException e)
         {
@@ -139,9 +152,10 @@ public sealed record MergeMatching(
 
     /// <summary>The JSON form: the method by its name.</summary>
     private sealed record Stored(string? Architecture, string? Method, double? Alpha, string? Cut, List<string>? FixedSpaces,
-        List<SpaceMatching>? Spaces, List<double>? Sweeps, List<AlphaTrial>? AlphaSearch)
+        List<SpaceMatching>? Spaces, List<double>? Sweeps, List<AlphaTrial>? AlphaSearch, List<string>? ModelFingerprints, string? InputFingerprint)
     {
         public static Stored From(MergeMatching m) =>
-            new(m.Architecture, m.Method.Name, m.Alpha, m.Cut, [.. m.FixedSpaces], [.. m.Spaces], [.. m.Sweeps], [.. m.AlphaSearch]);
+            new(m.Architecture, m.Method.Name, m.Alpha, m.Cut, [.. m.FixedSpaces], [.. m.Spaces], [.. m.Sweeps], [.. m.AlphaSearch],
+                [.. m.ModelFingerprints], m.InputFingerprint);
     }
 }

@@ -52,6 +52,12 @@ public sealed record MergeReport(MergeMethod Method, double? Alpha, IReadOnlyLis
     /// <summary>The matching the merged model was made of: to inspect, save, or apply again (at a cut, for one).</summary>
     public MergeMatching? Matching { get; init; }
 
+    /// <summary>
+    /// For a merge applied from a matching computed on other models or merge inputs (allowed explicitly): how they differ.
+    /// Null for a matching of these models.
+    /// </summary>
+    public string? MatchedOnOtherModels { get; init; }
+
     /// <summary>A readable summary: a header, the alpha search, one row per space, the time per phase.</summary>
     public override string ToString()
     {

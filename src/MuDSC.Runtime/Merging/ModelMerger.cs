@@ -183,7 +183,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Matches the models' spaces with <paramref name="options"/> without keeping a merged model: the matching, to inspect,
-    /// save or apply (<see cref="Apply(MergeMatching, bool)"/>). MuDSC with no alpha searches the grid as
+    /// save or apply (<see cref="Apply(MergeMatching, bool, bool)"/>). MuDSC with no alpha searches the grid as
     /// <see cref="Run(MergeOptions, Func{TModel, double}?)"/> does (each candidate merged and scored) and returns the
     /// chosen alpha's matching with the search.
     /// </summary>
@@ -231,29 +231,34 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
     /// or <see cref="MergeMatching.Load"/>): the model <see cref="Run(MergeOptions, Func{TModel, double}?)"/> gives for it.
     /// </summary>
     /// <param name="resetBatchNorm">Recompute the merged model's BatchNorm statistics on the merge inputs.</param>
-    /// <exception cref="MergeException">The matching is of another architecture or sizes, or only up to a cut.</exception>
-    public MergeResult<TModel> Apply(MergeMatching matching, bool resetBatchNorm = true)
+    /// <param name="allowOtherModels">
+    /// Apply a matching computed on other models or merge inputs than these (its fingerprints differ); refused otherwise.
+    /// The report says so (<see cref="MergeReport.MatchedOnOtherModels"/>).
+    /// </param>
+    /// <exception cref="MergeException">The matching is of another architecture or sizes, only up to a cut, or of other models.</exception>
+    public MergeResult<TModel> Apply(MergeMatching matching, bool resetBatchNorm = true, bool allowOtherModels = false)
     {
         ArgumentNullException.ThrowIfNull(matching);
         if (matching.Cut is not null)
             throw new MergeException($"the matching covers the spaces up to cut {matching.Cut} only; apply it at that cut");
         if (_ownShapes.Count > 0)
             throw new MergeException($"the models differ in tensor {string.Join(", ", _ownShapes.Take(5))}, so one merged model cannot hold them all; apply at a cut that leaves them in the branches");
-        return ApplyMatching(matching, Plan, resetBatchNorm, (merger, matchings) => Full(merger, matchings, matching.Method));
+        return ApplyMatching(matching, Plan, resetBatchNorm, allowOtherModels, (merger, matchings) => Full(merger, matchings, matching.Method));
     }
 
     /// <summary>
     /// Merges the models up to <paramref name="cut"/> by <paramref name="matching"/> (a matching up to that cut, or a full
     /// one, of which the trunk's spaces are used), each model keeping its layers after it as its branch.
     /// </summary>
-    public MergeResult<BranchedModel<TModel>> Apply(MergeMatching matching, IModelCut<TModel> cut, bool resetBatchNorm = true)
+    /// <param name="allowOtherModels">As for a full merge: apply a matching of other models or merge inputs.</param>
+    public MergeResult<BranchedModel<TModel>> Apply(MergeMatching matching, IModelCut<TModel> cut, bool resetBatchNorm = true, bool allowOtherModels = false)
     {
         ArgumentNullException.ThrowIfNull(matching);
         ArgumentNullException.ThrowIfNull(cut);
         if (matching.Cut is not null && matching.Cut != cut.Name)
             throw new MergeException($"the matching was made up to cut {matching.Cut}, not {cut.Name}");
         var split = Split(cut);
-        return ApplyMatching(matching, split.Trunk, resetBatchNorm, (merger, matchings) => Branched(merger, matchings, split, cut, matching.Method));
+        return ApplyMatching(matching, split.Trunk, resetBatchNorm, allowOtherModels, (merger, matchings) => Branched(merger, matchings, split, cut, matching.Method));
     }
 
     /// <summary>
@@ -327,17 +332,52 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         var plan = fullPlan.WithFixed(options.FixedSpaces);
         if (options.Method.UsesActivations) EnsureActivations(options.Progress);
         using var matchings = NewMerger(plan).Match(options.Method, _activations, options.Alpha ?? 0.5, options.Matching, options.Progress);
-        return MergeMatching.Of(plan, options.Method, options.Alpha, cut, options.FixedSpaces, matchings);
+        return Recorded(MergeMatching.Of(plan, options.Method, options.Alpha, cut, options.FixedSpaces, matchings));
     }
 
-    private MergeResult<TResult> ApplyMatching<TResult>(MergeMatching matching, MergePlan fullPlan, bool resetBatchNorm,
+    private MergeResult<TResult> ApplyMatching<TResult>(MergeMatching matching, MergePlan fullPlan, bool resetBatchNorm, bool allowOtherModels,
         Func<Merger, MatchingSet, TResult> build) where TResult : nn.Module<Tensor, Tensor>
     {
         var plan = fullPlan.WithFixed(matching.FixedSpaces);
         using var matchings = matching.ToMatchingSet(plan, _models.Count, Device);
+        string? otherModels = OtherModels(matching);
+        if (otherModels is not null && !allowOtherModels)
+            throw new MergeException($"{otherModels}; a matching applied to models it was not computed on gives a worse merge: match these models, " +
+                                     "or allow it explicitly (allowOtherModels: true; mudsc merge --allow-other-models)");
         var (model, times) = Build(NewMerger(plan), matchings, resetBatchNorm, build);
         var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
-        return new MergeResult<TResult>(model, new MergeReport(matching.Method, matching.Alpha, spaces, matching.Sweeps, matching.AlphaSearch, times) { Matching = matching });
+        return new MergeResult<TResult>(model, new MergeReport(matching.Method, matching.Alpha, spaces, matching.Sweeps, matching.AlphaSearch, times)
+        {
+            Matching = matching,
+            MatchedOnOtherModels = otherModels,
+        });
+    }
+
+    private IReadOnlyList<string>? _modelFingerprints;
+    private string? _inputFingerprint;
+
+    /// <summary>Fingerprints of the models and of the merge inputs (each computed once): what a matching made here records.</summary>
+    private IReadOnlyList<string> ModelFingerprints => _modelFingerprints ??= _models.Select(Fingerprint.OfModel).ToList();
+
+    private string InputFingerprint => _inputFingerprint ??= Fingerprint.OfInputs(_inputs);
+
+    private MergeMatching Recorded(MergeMatching matching) =>
+        matching with { ModelFingerprints = ModelFingerprints, InputFingerprint = InputFingerprint };
+
+    /// <summary>How <paramref name="matching"/> was computed on other models or inputs than these; null when on these.</summary>
+    private string? OtherModels(MergeMatching matching)
+    {
+        if (matching.ModelFingerprints.Count == 0)
+            return "the matching records no fingerprint of the models it was computed on (it was saved before fingerprints were recorded)";
+        for (int i = 0; i < _models.Count; i++)
+        {
+            if (i >= matching.ModelFingerprints.Count || matching.ModelFingerprints[i] != ModelFingerprints[i])
+                return $"model {i} is not the model the matching was computed on (its fingerprint is {ModelFingerprints[i]}, the matching's " +
+                       $"{(i < matching.ModelFingerprints.Count ? matching.ModelFingerprints[i] : "none")})";
+        }
+        if (matching.InputFingerprint is { } inputs && inputs != InputFingerprint)
+            return $"the merge inputs are not those the matching was computed on (their fingerprint is {InputFingerprint}, the matching's {inputs})";
+        return null;
     }
 
     private MergeResult<TResult> Execute<TResult>(MergeOptions options, Func<TResult, double>? score, MergePlan fullPlan, string? cut,
@@ -409,7 +449,7 @@ public sealed class ModelMerger<TModel> where TModel : nn.Module<Tensor, Tensor>
         var merger = NewMerger(plan);
         using var matchings = merger.Match(method, _activations, alpha, options.Matching, options.Progress);
         var spaces = plan.Spaces.Select(s => SpaceReport.Of(s.Name, matchings[s.Name])).ToList();
-        var matched = MergeMatching.Of(plan, method, method.Similarity == SimilarityKind.Mixed ? alpha : null, cut, options.FixedSpaces, matchings);
+        var matched = Recorded(MergeMatching.Of(plan, method, method.Similarity == SimilarityKind.Mixed ? alpha : null, cut, options.FixedSpaces, matchings));
         double matching = clock.Elapsed.TotalSeconds;
         var (model, times) = Build(merger, matchings, options.ResetBatchNorm, build);
         return (model, new MergeReport(method, alpha, spaces, matchings.Sweeps, [], times with { Matching = matching }) { Matching = matched });
