@@ -125,6 +125,83 @@ public partial class PlanCheckTests
             .And.Contain("the forward of '(the model)' joins 'a' with another space"));
     }
 
+    /// <summary>A block whose residual branch (conv2) ends in a space of its own (z) instead of y, which it is added to.</summary>
+    [Mergeable, Ports("x", "y"), MergeGroup("z")]
+    private sealed partial class BranchInOwnSpace : nn.Module<Tensor, Tensor>
+    {
+        [Maps("x", "y")] private readonly Conv2d conv1 = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("y", "z")] private readonly Conv2d conv2 = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("z")] private readonly BatchNorm2d bn = nn.BatchNorm2d(8);
+        [Tap("z")] private readonly ReLU act = nn.ReLU();
+
+        public BranchInOwnSpace() : base(nameof(BranchInOwnSpace)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            using var scope = torch.NewDisposeScope();
+            var h = conv1.call(x).relu();
+            return h.add(act.call(bn.call(conv2.call(h))), Scalars.One).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Mergeable, MergeGroup("a"), MergeGroup("b")]
+    private sealed partial class BranchInOwnSpaceNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d stem = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("a", "b")] private readonly BranchInOwnSpace block = new();
+        [Maps("b", "out")] private readonly Conv2d head = nn.Conv2d(8, 4, 1);
+
+        public BranchInOwnSpaceNet() : base(nameof(BranchInOwnSpaceNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            return head.call(block.call(stem.call(input).relu())).mean([2L, 3L]).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Test]
+    public void AResidualBranchBoundToASpaceOfItsOwnNamesTheSpaceItMustShare()
+    {
+        using var model = new BranchInOwnSpaceNet();
+        using var x = Images();
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
+        Assert.That(e.Message, Does.Contain("is 'block' (BranchInOwnSpace), which holds no tensors of its own: its forward joins 'b' with 'block.z'")
+            .And.Contain("bind the outputs of block.conv2, block.bn to 'b'"));
+    }
+
+    /// <summary>A layer declared to read a + b that the forward gives torch.cat([b, a]).</summary>
+    [Mergeable, MergeGroup("a"), MergeGroup("b"), MergeGroup("c")]
+    private sealed partial class SwappedPartsNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d first = nn.Conv2d(1, 8, 3, padding: 1);
+        [Maps("a", "b")] private readonly Conv2d second = nn.Conv2d(8, 8, 3, padding: 1);
+        [Maps("a+b", "c")] private readonly Conv2d fuse = nn.Conv2d(16, 8, 1);
+        [Maps("c", "out")] private readonly Conv2d head = nn.Conv2d(8, 4, 1);
+
+        public SwappedPartsNet() : base(nameof(SwappedPartsNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input)
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = first.call(input).relu();
+            var b = second.call(a).relu();
+            return head.call(fuse.call(torch.cat([b, a], 1)).relu()).mean([2L, 3L]).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Test]
+    public void ConcatenatedPartsInAnotherOrderThanDeclaredAreNamedAsSuch()
+    {
+        using var model = new SwappedPartsNet();
+        using var x = Images();
+        var e = Assert.Throws<PlanException>(() => PlanCheck.Verify(model, x))!;
+        TestContext.Out.WriteLine(e.Message);
+        Assert.That(e.Message, Does.Contain("is 'fuse' (Conv2d), which reads").And.Contain("as a part of the concatenation a+b")
+            .And.Contain("in the order the forward's torch.cat joins them"));
+    }
+
     /// <summary>
     /// The tap of h sits on the activation after fc2, whose input lies in g: a space of h's size, so neither the compiler
     /// (the activation has no [Maps]) nor the run-time size check can tell; with <paramref name="misplaced"/> false it

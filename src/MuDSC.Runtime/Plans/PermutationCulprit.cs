@@ -136,16 +136,51 @@ internal static class PermutationCulprit
     {
         var target = Module(model, module);
         string kind = target.GetType().Name;
+        // A concatenation's parts in another order than the forward's torch.cat: the input moved, at another offset than declared.
+        if (ConcatenationReading(plan, module, space) is { } parts)
+            return $"The first module whose output does not move with '{space}' is '{module}' ({kind}), which reads '{space}' as a part of the " +
+                   $"concatenation {DslVocabulary.Concatenation(parts)} (in that order along its channels), but its input moved elsewhere: " +
+                   "list the parts in [Maps] in the order the forward's torch.cat joins them.";
         var stray = Stray(model, plan, module, space);
         if (stray.Count > 0)
             return $"The first module whose output does not move with '{space}' is '{module}' ({kind}): its input moved with '{space}', but " +
                    $"{Describe(plan, stray)} stay{(stray.Count == 1 ? "s" : "")} in place. If '{module}' acts on '{space}', bind {(stray.Count == 1 ? "it" : "them")} to '{space}'.";
-        return Own(target, "", plan.Space(space).Size).Count == 0
-            ? $"The first module whose output does not move with '{space}' is '{module}' ({kind}), which holds no tensors: its forward joins " +
-              $"'{space}' with another space (a residual add or a concatenation), so the two sides of the join must be one space; check what it adds or concatenates."
-            : $"The first module whose output does not move with '{space}' is '{module}' ({kind}), though its tensors are bound to '{space}': check the axes " +
-              "they are bound on, and the heads or groups of the space.";
+        if (Own(target, "", plan.Space(space).Size).Count == 0)
+            return BlameOwnJoin(plan, module, kind, space);
+        return $"The first module whose output does not move with '{space}' is '{module}' ({kind}), though its tensors are bound to '{space}': check the axes " +
+               "they are bound on, and the heads or groups of the space.";
     }
+
+    /// <summary>
+    /// A module without tensors of its own whose output went wrong joins the space with another in its forward. When its
+    /// layers end in another space of the same size (a residual branch bound to a space of its own), that space is named.
+    /// </summary>
+    private static string BlameOwnJoin(MergePlan plan, string module, string kind, string space)
+    {
+        string prefix = module == Root ? "" : module + ".";
+        var inside = plan.Axes.Where(a => a.Parameter.StartsWith(prefix, StringComparison.Ordinal) && !a.Statistic).ToList();
+        var read = inside.Where(a => a.Role == AxisRole.In).Select(a => a.Space).ToHashSet(StringComparer.Ordinal);
+        var last = inside.Where(a => a.Role == AxisRole.Out && a.Space != space && !read.Contains(a.Space) && plan.Space(a.Space).Size == plan.Space(space).Size)
+            .GroupBy(a => a.Space).FirstOrDefault();
+        if (last is null)
+            return $"The first module whose output does not move with '{space}' is '{module}' ({kind}), which holds no tensors: its forward joins " +
+                   $"'{space}' with another space (a residual add or a concatenation), so the two sides of the join must be one space; check what it adds or concatenates.";
+        var writers = last.Select(a => ModuleOf(a.Parameter)).Distinct().ToList();
+        return $"The first module whose output does not move with '{space}' is '{module}' ({kind}), which holds no tensors of its own: its forward joins " +
+               $"'{space}' with '{last.Key}', the space its layers write last ({string.Join(", ", writers)}), in a residual add or a concatenation. " +
+               $"The two sides of a residual add must be one space: bind the outputs of {string.Join(", ", writers)} to '{space}' (the space the branch is added to) instead of '{last.Key}'.";
+    }
+
+    /// <summary>The parts, in declared order, of a concatenation <paramref name="module"/>'s own tensors read that includes <paramref name="space"/>; null when none does.</summary>
+    private static List<string>? ConcatenationReading(MergePlan plan, string module, string space)
+    {
+        string owner = module == Root ? "" : module;
+        return plan.Axes.Where(a => a.Role == AxisRole.In && a.Space == space && ModuleOf(a.Parameter) == owner)
+            .Select(a => plan.AxesOfParameter(a.Parameter).Where(b => b.Axis == a.Axis && b.Role == AxisRole.In).OrderBy(b => b.Offset).Select(b => b.Space).ToList())
+            .FirstOrDefault(parts => parts.Count > 1);
+    }
+
+    private static string ModuleOf(string parameter) => parameter.LastIndexOf('.') is var dot and >= 0 ? parameter[..dot] : "";
 
     private static nn.Module Module(nn.Module<Tensor, Tensor> model, string name) =>
         name == Root ? model : model.named_modules().First(m => m.name == name).module;
