@@ -22,6 +22,27 @@ public partial class PlanTimeErrorTests
         public override Tensor forward(Tensor input) => input;
     }
 
+    /// <summary>A plain layer left null (an optional shortcut): refused, naming the wrapper pattern that works.</summary>
+    [Mergeable, MergeGroup("a")]
+    private sealed partial class NullPlainLayerNet : nn.Module<Tensor, Tensor>
+    {
+        [Maps("in", "a")] private readonly Conv2d stem = nn.Conv2d(1, 4, 3);
+        [Maps("a", "a")] private readonly Conv2d? shortcut = null;
+        [Maps("a", "out")] private readonly Linear head = nn.Linear(4, 2);
+
+        public NullPlainLayerNet() : base(nameof(NullPlainLayerNet)) => RegisterComponents();
+
+        public override Tensor forward(Tensor input) => input;
+    }
+
+    [Test]
+    public void ANullPlainLayerIsRefusedNamingTheMergeableWrapper()
+    {
+        using var model = new NullPlainLayerNet();
+        var e = Assert.Throws<PlanException>(() => PlanBuilder.Build(model))!;
+        Assert.That(e.Message, Does.StartWith("shortcut is null but has [Maps]").And.Contain("[Mergeable] class with [Ports] holding it").And.Contain("Projection"));
+    }
+
     [Mergeable, MergeGroup("a")]
     private sealed partial class DisagreeingGroupsNet : nn.Module<Tensor, Tensor>
     {

@@ -41,7 +41,9 @@ public sealed class PlanScope
         switch (module)
         {
             case null:
-                throw new PlanException($"{path} is null but has [Maps]; construct it before RegisterComponents() or mark it [NotMerged].");
+                throw new PlanException($"{path} is null but has [Maps]: construct it before RegisterComponents(). A layer that is absent in some " +
+                                        "configurations (a shortcut that is the identity when null) must be a [Mergeable] class with [Ports] holding it, " +
+                                        "as MuDSC.Architectures' Projection does: a null [Mergeable] child binds nothing. [NotMerged] would average it instead of merging it.");
             case IMergeable child:
                 Child(field, child, spaces);
                 break;
