@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Packs MuDSC and MuDSC.Architectures into artifacts/packages, then builds and runs every project
-# under samples/ against those packages by version, outside the solution, as a user would.
+# Packs MuDSC, MuDSC.Architectures and the mudsc tool (MuDSC.Cli) into artifacts/packages, then builds and runs every
+# project under samples/ against those packages by version, outside the solution, as a user would, and installs the tool
+# from its package and runs it.
 # Expects a Release build (./scripts/setup.sh). Ends with "samples: N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -9,12 +10,12 @@ cd "$root"
 version=$(dotnet msbuild src/MuDSC.Runtime/MuDSC.Runtime.csproj -getProperty:Version)
 packages="$root/artifacts/packages"
 rm -rf "$packages"
-for project in src/MuDSC.Runtime src/Architectures; do
+for project in src/MuDSC.Runtime src/Architectures src/MuDSC.Cli; do
     dotnet pack "$project" -c Release --no-build --nologo -v quiet -o "$packages" > /dev/null || { echo "samples: 0 passed, 1 failed (pack $project)"; exit 1; }
 done
 # A package of this version restored before holds older code: drop it from the NuGet cache.
 cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
-rm -rf "$cache/mudsc/$version" "$cache/mudsc.architectures/$version"
+rm -rf "$cache/mudsc/$version" "$cache/mudsc.architectures/$version" "$cache/mudsc.cli/$version"
 
 passed=0 failed=0
 for project in samples/*/*.csproj; do
@@ -32,5 +33,20 @@ for project in samples/*/*.csproj; do
     fi
     rm -f "$log"
 done
+# The mudsc command as a user gets it from the package: installed as a .NET tool, then run outside the repository.
+tools=$(mktemp -d)
+log=$(mktemp)
+if dotnet tool install --tool-path "$tools" --add-source "$packages" MuDSC.Cli --version "$version" > "$log" 2>&1 &&
+   (cd "$tools" && ./mudsc --version && ./mudsc plan --arch resnet20 --format rebasin | head -n 3) >> "$log" 2>&1 &&
+   (cd "$tools" && ./mudsc plan --arch resnet20 --format rebasin | grep -q '"perm_to_axes"'); then
+    passed=$((passed + 1))
+    echo "tool mudsc: passed"
+    tail -n 5 "$log" | sed 's/^/  /'
+else
+    failed=$((failed + 1))
+    echo "tool mudsc: FAILED"
+    tail -n 40 "$log" | sed 's/^/  /'
+fi
+rm -rf "$tools" "$log"
 echo "samples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
