@@ -15,8 +15,8 @@ internal static class DemoCommand
         var directory = new Option<string?>("--checkpoints") { Description = "Folder of the shipped checkpoints (default: checkpoints/fmnist of this repository, or checkpoints/tasks with --tasks)." };
         var tasks = new Option<bool>("--tasks")
         {
-            Description = "Instead: the models of different tasks (checkpoints/tasks), every pair merged with every method, the representation fixed as " +
-                "the reference keeps it: the paper's heterogeneous table of scaled performance (about 6.5 minutes; both modes: mudsc tasks table).",
+            Description = "Instead: the models of different tasks (checkpoints/tasks), every pair merged with every method, the encoder merged as the reference merges it " +
+                "(up to its compressing convolution, which each task keeps): the paper's heterogeneous table of scaled performance (every mode: mudsc tasks table).",
         };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();

@@ -20,19 +20,30 @@ internal static class TasksCommand
         Train(), Eval(), Merge(), Compare(), Table(),
     };
 
-    /// <summary>The table's defaults: merge set and test images (fewer than eval's 10,000: the table scores 784 merged models).</summary>
-    private const int DefaultMergeImages = 1000, TableTestImages = 1000;
+    /// <summary>
+    /// Merge set and test images of every tasks command (eval, merge, compare, table), so that their losses and L1 agree:
+    /// 1,000 test images keep the table, which scores 2 models a merge, within minutes.
+    /// </summary>
+    private const int DefaultMergeImages = 1000, DefaultTestImages = 1000;
 
-    private static Option<int> TestImages(int defaultValue = 10_000) =>
-        CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images.", 100, 10_000, defaultValue);
+    private static Option<int> TestImages() =>
+        CommonOptions.Count("--test-images", "Score on the first N of the 10,000 test images (every tasks command scores 1,000 by default).", 100, 10_000, DefaultTestImages);
 
     private static Option<int> MergeImages() =>
-        CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the merged encoder's BatchNorm statistics.", 2, 60_000, DefaultMergeImages);
+        CommonOptions.Count("--merge-images", "Merge set: the first N training images (clean), for the activations and the BatchNorm statistics of every task model, base and merged (decoders included).", 2, 60_000, DefaultMergeImages);
+
+    private static readonly string[] ModeNames = [.. Enum.GetValues<RepresentationMode>().Select(Name)];
+
+    private static string Name(RepresentationMode mode) => mode.ToString().ToLowerInvariant();
+
+    private const string ModesHelp = "reference (the reference's: the encoder merged up to its compressing convolution, which each task keeps, reading the merged " +
+        "trunk through its model's unmerge), shared (one fixed representation every decoder reads: not the reference's) or unmerged (ours: the representation " +
+        "matched too, each decoder reading it through its model's unmerge)";
 
     private static Option<string> Modes() => new("--modes")
     {
-        Description = "Representation modes, comma-separated: fixed (the reference's: the representation kept, every decoder reads the merged encoder as is), unmerged (ours: the representation matched too, each decoder reads it through its model's unmerge).",
-        DefaultValueFactory = _ => "fixed,unmerged",
+        Description = $"Representation modes, comma-separated: {ModesHelp}.",
+        DefaultValueFactory = _ => string.Join(",", ModeNames),
     };
 
     private static Command Train()
@@ -84,11 +95,12 @@ internal static class TasksCommand
     {
         var files = new Argument<string[]>("files") { Description = "Task models or merged files (or folders holding them).", Arity = ArgumentArity.OneOrMore };
         var testImages = TestImages();
+        var mergeImages = MergeImages();
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
-        var command = new Command("eval", "Each task's test loss, the average estimator's loss (L0) and, for a task model, its scaled performance (100 by definition).")
+        var command = new Command("eval", "Each task's test loss after its BatchNorm statistics are reset on the merge set (as merge and table do), the average estimator's loss (L0) and, for a task model, its scaled performance (100 by definition).")
         {
-            files, testImages, device, data,
+            files, testImages, mergeImages, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
@@ -100,6 +112,8 @@ internal static class TasksCommand
             {
                 var tasks = loaded.SelectMany(f => f.Models.Select(m => m.Task)).Distinct().ToList();
                 using var scorers = Scorers.Create(tasks, parse.GetValue(data), parse.GetValue(testImages));
+                using var mergeSet = FashionMnist.LoadFirst(parse.GetValue(data), train: true, parse.GetValue(mergeImages));
+                foreach (var model in loaded.SelectMany(f => f.Models)) TaskModelMerger.ResetBatchNorm(model, mergeSet, dev);
                 var table = new Table().Border(TableBorder.Rounded).Title($"task losses on the first {parse.GetValue(testImages)} test images");
                 foreach (var name in new[] { "file", "task", "loss", "L0 (average estimator)", "scaled" }) table.AddColumn(name);
                 foreach (var file in loaded)
@@ -128,8 +142,7 @@ internal static class TasksCommand
         var files = new Argument<string[]>("models") { Description = "Two or more task models of different tasks, one encoder size.", Arity = new ArgumentArity(2, 16) };
         var method = new Option<string>("--method") { Description = "Merging method: " + string.Join(", ", MergeMethod.All.Select(m => m.Name)) + ".", DefaultValueFactory = _ => "mudsc-zip" };
         method.AcceptOnlyFromAmong([.. MergeMethod.All.Select(m => m.Name)]);
-        var mode = new Option<string>("--mode") { Description = "fixed (the reference's: the representation kept) or unmerged (ours: matched, each decoder reads it through its unmerge).", DefaultValueFactory = _ => "fixed" };
-        mode.AcceptOnlyFromAmong("fixed", "unmerged");
+        var mode = new Option<string>("--mode") { Description = $"How the representation reaches each decoder: {ModesHelp}.", DefaultValueFactory = _ => Name(RepresentationMode.Reference) };
         var alpha = CommonOptions.Number("--alpha", "MuDSC's weight-space share (mudsc-align, mudsc-zip; default 0.5, the reference's for these tasks).", 0, 1);
         var output = new Option<string?>("--out") { Description = "Write the merged encoder with every model's decoder here (atomically)." };
         var mergeImages = MergeImages();
@@ -147,19 +160,18 @@ internal static class TasksCommand
             var theMethod = MergeMethod.Parse(parse.GetValue(method)!);
             if (parse.GetValue(alpha) is not null && theMethod.Similarity != SimilarityKind.Mixed)
                 throw new UsageException($"--alpha applies only to mudsc-align and mudsc-zip, not {theMethod}");
+            var theMode = ParseMode(parse.GetValue(mode)!);
             RequireFiles(paths);
             OutputPaths.Check([("--out", parse.GetValue(output))], paths, bytesNeeded: paths.Max(OutputPaths.SizeOf));
-            var theMode = ParseMode(parse.GetValue(mode)!);
             using var pair = LoadedModels.Load(paths, dev);
             using var scorers = Scorers.Create(pair.Models.Select(m => m.Task), parse.GetValue(data), parse.GetValue(testImages));
-            foreach (var (task, model) in pair.Models) scorers[task].SetOwn(model, dev);
-            WarnUndefined(scorers);
             using var mergeSet = FashionMnist.LoadFirst(parse.GetValue(data), train: true, parse.GetValue(mergeImages));
+            SetOwn(pair.Models, scorers, mergeSet, dev);
             var merger = new TaskModelMerger(pair.Models, pair.Spec, mergeSet, dev);
-            using var merged = ProgressBar.Run($"{theMethod} ({theMode.ToString().ToLowerInvariant()})", update =>
+            using var merged = ProgressBar.Run($"{theMethod} ({Name(theMode)})", update =>
                 merger.Merge(theMethod, theMode, parse.GetValue(alpha) ?? TaskModelMerger.DefaultAlpha,
                     new SynchronousProgress<string>(line => update(0, 1, line))));
-            var table = new Table().Border(TableBorder.Rounded).Title($"{theMethod}, representation {theMode.ToString().ToLowerInvariant()}: first {parse.GetValue(testImages)} test images");
+            var table = new Table().Border(TableBorder.Rounded).Title($"{theMethod}, representation {Name(theMode)}: first {parse.GetValue(testImages)} test images");
             foreach (var name in new[] { "task", "own loss (L1)", "merged loss", "L0", "scaled" }) table.AddColumn(name);
             foreach (var (task, model) in merged.Models)
             {
@@ -174,7 +186,7 @@ internal static class TasksCommand
                 TaskModelFile.Save(outPath, pair.Spec, merged.Models, new Dictionary<string, string>
                 {
                     ["method"] = theMethod.Name,
-                    ["mode"] = theMode.ToString().ToLowerInvariant(),
+                    ["mode"] = Name(theMode),
                     ["alpha"] = theMethod.Similarity == SimilarityKind.Mixed ? (parse.GetValue(alpha) ?? TaskModelMerger.DefaultAlpha).ToString(CultureInfo.InvariantCulture) : "",
                     ["sources"] = string.Join(",", paths.Select(Path.GetFileName)),
                     ["merge_images"] = parse.GetValue(mergeImages).ToString(CultureInfo.InvariantCulture),
@@ -211,7 +223,7 @@ internal static class TasksCommand
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var modes = Modes();
         var mergeImages = MergeImages();
-        var testImages = TestImages(TableTestImages);
+        var testImages = TestImages();
         var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (task, partner, method, mode, loss, scaled, seconds) as CSV." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
@@ -235,7 +247,7 @@ internal static class TasksCommand
     {
         var paths = ExpandFolders([folder]);
         if (paths.Length < 2) throw new UsageException($"{folder} holds {paths.Length} task models; restore checkpoints/tasks from git or pass --checkpoints FOLDER");
-        return RunTable(paths, MergeMethod.All, [RepresentationMode.Fixed], DefaultMergeImages, TableTestImages, deviceName, data, null, perPair: false);
+        return RunTable(paths, MergeMethod.All, [RepresentationMode.Reference], DefaultMergeImages, DefaultTestImages, deviceName, data, null, perPair: false);
     }
 
     private static int RunTable(string[] paths, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, int mergeImages, int testImages,
@@ -245,9 +257,8 @@ internal static class TasksCommand
         RequireFiles(paths);
         using var loaded = LoadedModels.Load(paths, dev);
         using var scorers = Scorers.Create(loaded.Models.Select(m => m.Task), data, testImages);
-        foreach (var (task, model) in loaded.Models) scorers[task].SetOwn(model, dev);
-        WarnUndefined(scorers);
         using var mergeSet = FashionMnist.LoadFirst(data, train: true, mergeImages);
+        SetOwn(loaded.Models, scorers, mergeSet, dev);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = ProgressBar.Run("merging", update =>
             HeterogeneousTable.Run(loaded.Models, loaded.Spec, scorers.ByTask, mergeSet, methods, modes, dev, (done, total, what) => update(done, total, what)));
@@ -256,7 +267,7 @@ internal static class TasksCommand
         {
             var means = HeterogeneousTable.Means(results, mode);
             var table = new Table().Border(TableBorder.Rounded)
-                .Title($"scaled performance (%), representation {mode.ToString().ToLowerInvariant()}{(perPair ? "" : ", mean over partners")}; first {testImages} test images");
+                .Title($"scaled performance (%), representation {Name(mode)}{(perPair ? "" : ", mean over partners")}; first {testImages} test images");
             table.AddColumn("task");
             foreach (var m in methods) table.AddColumn(new TableColumn(m.Name).RightAligned());
             foreach (var task in tasks)
@@ -268,7 +279,7 @@ internal static class TasksCommand
         if (csv is not null)
         {
             var lines = new List<string> { "task,partner,method,mode,loss,scaled,seconds" };
-            lines.AddRange(results.Select(r => string.Join(",", r.Task, r.Partner, r.Method, r.Mode.ToString().ToLowerInvariant(),
+            lines.AddRange(results.Select(r => string.Join(",", r.Task, r.Partner, r.Method, Name(r.Mode),
                 r.Loss.ToString("G6", CultureInfo.InvariantCulture), r.Scaled.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F3", CultureInfo.InvariantCulture))));
             IO.AtomicFile.WriteAllText(csv, string.Join("\n", lines) + "\n");
         }
@@ -290,19 +301,30 @@ internal static class TasksCommand
     /// <summary>Two decimals, or "-" where the task's own model is no better than its average estimator (scaled performance undefined).</summary>
     private static string Percent(double scaled) => double.IsNaN(scaled) ? "-" : scaled.ToString("F2", CultureInfo.InvariantCulture);
 
-    private static RepresentationMode ParseMode(string text) => text switch
-    {
-        "fixed" => RepresentationMode.Fixed,
-        "unmerged" => RepresentationMode.Unmerged,
-        _ => throw new UsageException($"representation mode '{text}': expected fixed or unmerged"),
-    };
+    private static RepresentationMode ParseMode(string text) =>
+        Enum.GetValues<RepresentationMode>().Where(m => Name(m) == text).Cast<RepresentationMode?>().FirstOrDefault()
+            ?? throw new UsageException($"representation mode '{text}': expected one of {string.Join(", ", ModeNames)}");
 
     private static IReadOnlyList<RepresentationMode> ParseModes(string text)
     {
         var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (names.Length == 0 || names.Any(n => n is not ("fixed" or "unmerged")))
-            throw new UsageException($"--modes '{text}': expected fixed, unmerged or both, comma-separated (fixed,unmerged)");
+        if (names.Length == 0 || names.Any(n => !ModeNames.Contains(n)))
+            throw new UsageException($"--modes '{text}': expected some of {string.Join(", ", ModeNames)}, comma-separated ({string.Join(",", ModeNames)})");
         return names.Select(ParseMode).Distinct().ToList();
+    }
+
+    /// <summary>
+    /// The base models as the reference scores and merges them: BatchNorm statistics of each whole model reset on the merge
+    /// set, then each task's own loss (L1) measured; warns where L1 is no better than the average estimator.
+    /// </summary>
+    private static void SetOwn(IReadOnlyList<TaskModel> models, Scorers scorers, LabeledImages mergeSet, Device device)
+    {
+        foreach (var model in models)
+        {
+            TaskModelMerger.ResetBatchNorm(model, mergeSet, device);
+            scorers[model.Task].SetOwn(model.Model, device);
+        }
+        WarnUndefined(scorers);
     }
 
     private static void WarnUndefined(Scorers scorers)

@@ -40,7 +40,8 @@ public class TasksCommandTests
         Assert.That(file.Metadata["train_images"], Is.EqualTo("400"));
     }
 
-    [TestCase("fixed")]
+    [TestCase("reference")]
+    [TestCase("shared")]
     [TestCase("unmerged")]
     public void AMergeWritesTheMergedEncoderWithBothDecoders(string mode)
     {
@@ -52,11 +53,19 @@ public class TasksCommandTests
         using var edges = TaskModelFile.Load(PathOf("edges.safetensors"), torch.CPU);
         Assert.That(merged.Models.Select(m => m.Task.Name), Is.EqualTo(new[] { "edges", "autoencode" }));
         Assert.That(merged.Metadata["mode"], Is.EqualTo(mode));
-        Assert.That(merged.Models.All(m => m.Model.Unmerge is null), Is.EqualTo(mode == "fixed"));
-        var original = edges.Single.Model.Decoder.state_dict();
-        foreach (var (name, tensor) in merged.Models[0].Model.Decoder.state_dict())
-            Assert.That(tensor.equal(original[name]).all().item<bool>(), Is.True, name);
-        Assert.That(Run("tasks", "eval", output, "--test-images", "200").Code, Is.EqualTo(0));
+        Assert.That(merged.Models.All(m => m.Model.Unmerge is null), Is.EqualTo(mode != "unmerged"));
+        // Each decoder's weights are its model's (its BatchNorm statistics are reset on the merge set, as the whole model's).
+        var original = edges.Single.Model.Decoder.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, parameter) in merged.Models[0].Model.Decoder.named_parameters())
+            Assert.That(parameter.equal(original[name]).all().item<bool>(), Is.True, name);
+        // The reference's mode: one trunk, a compressing convolution (and its BatchNorm) per task; the other modes: one encoder.
+        using var content = IO.SafeTensorsFile.Read(output);
+        var own = content.Tensors.Keys.Where(k => k.StartsWith("encoders.", StringComparison.Ordinal)).Order().ToList();
+        Assert.That(content.Tensors.ContainsKey("encoder.compress.weight"), Is.EqualTo(mode != "reference"));
+        Assert.That(own.Any(k => k.StartsWith("encoders.edges.compress.weight", StringComparison.Ordinal)) && own.Contains("encoders.autoencode.compress.weight"),
+            Is.EqualTo(mode == "reference"), string.Join(", ", own));
+        Assert.That(own.All(k => k.Contains(".compress")), Is.True, "only the compressing convolution and its BatchNorm are per task: " + string.Join(", ", own));
+        Assert.That(Run("tasks", "eval", output, "--test-images", "200", "--merge-images", "100").Code, Is.EqualTo(0));
     }
 
     [Test]
@@ -81,6 +90,7 @@ public class TasksCommandTests
             (["tasks", "merge", edges, classes, "--out", edges], 2, "also an input"),
             (["tasks", "merge", edges, ShippedCheckpoints.Path("resnet20_scratch_a.safetensors")], 1, "not a task model"),
             (["tasks", "compare", edges, classes, "--modes", "both"], 2, "--modes 'both'"),
+            (["tasks", "merge", edges, classes, "--mode", "fixed"], 2, "fixed"),
         };
         foreach (var (args, expected, message) in cases)
         {

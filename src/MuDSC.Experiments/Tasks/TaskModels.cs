@@ -47,13 +47,15 @@ public sealed record TaskModel(ImageTask Task, EncoderDecoder<TaskEncoder> Model
 
 /// <summary>
 /// A file of task models sharing one encoder: metadata <c>format</c> = <c>mudsc-tasks</c>, <c>tasks</c> (comma-separated),
-/// the encoder's sizes and how it was made; tensors <c>encoder.*</c>, per task <c>decoders.{task}.*</c> and, for an encoder
-/// merged with its representation, <c>unmerges.{task}.weight</c>. A trained task model is such a file with one task.
+/// the encoder's sizes and how it was made; tensors <c>encoder.*</c> (what every task's encoder holds alike), per task
+/// <c>encoders.{task}.*</c> (what its encoder holds of its own: the compressing convolution of the reference's mode),
+/// <c>decoders.{task}.*</c> and, for an encoder merged with its representation, <c>unmerges.{task}.weight</c>. A trained
+/// task model is such a file with one task.
 /// </summary>
 public sealed class TaskModelFile : IDisposable
 {
     public const string Format = "mudsc-tasks";
-    private const string EncoderPrefix = "encoder.", DecoderPrefix = "decoders.", UnmergePrefix = "unmerges.";
+    private const string EncoderPrefix = "encoder.", OwnEncoderPrefix = "encoders.", DecoderPrefix = "decoders.", UnmergePrefix = "unmerges.";
 
     private TaskModelFile(string source, EncoderSpec spec, IReadOnlyList<TaskModel> models, IReadOnlyDictionary<string, string> metadata)
     {
@@ -89,6 +91,7 @@ public sealed class TaskModelFile : IDisposable
             foreach (var task in tasks)
             {
                 var entries = Entries(content.Tensors, EncoderPrefix, "encoder.");
+                foreach (var (k, v) in Entries(content.Tensors, $"{OwnEncoderPrefix}{task.Name}.", "encoder.")) entries[k] = v;
                 foreach (var (k, v) in Entries(content.Tensors, $"{DecoderPrefix}{task.Name}.", "decoder.")) entries[k] = v;
                 content.Tensors.TryGetValue($"{UnmergePrefix}{task.Name}.weight", out var unmergeWeight);
                 var model = new EncoderDecoder<TaskEncoder>(spec.Create(), spec.Decoder(task), unmergeWeight is null ? null : new SpaceUnmerge(unmergeWeight));
@@ -99,7 +102,8 @@ public sealed class TaskModelFile : IDisposable
                 model.eval();
             }
             var unknown = content.Tensors.Keys.Where(k => !k.StartsWith(EncoderPrefix, StringComparison.Ordinal)
-                && !tasks.Any(t => k.StartsWith($"{DecoderPrefix}{t.Name}.", StringComparison.Ordinal) || k == $"{UnmergePrefix}{t.Name}.weight")).ToList();
+                && !tasks.Any(t => k.StartsWith($"{DecoderPrefix}{t.Name}.", StringComparison.Ordinal) || k.StartsWith($"{OwnEncoderPrefix}{t.Name}.", StringComparison.Ordinal)
+                                   || k == $"{UnmergePrefix}{t.Name}.weight")).ToList();
             if (unknown.Count > 0) throw new CheckpointException($"{path}: unexpected tensors {string.Join(", ", unknown.Take(5))}");
             return new TaskModelFile(path, spec, models, meta);
         }
@@ -111,14 +115,23 @@ public sealed class TaskModelFile : IDisposable
     }
 
     /// <summary>
-    /// Writes task models that share one encoder (their encoders hold the same weights: the first is written) atomically.
+    /// Writes task models of one encoder design atomically: an encoder tensor every model holds alike once, one that
+    /// differs per task (the reference's per-task compressing convolution) under each task.
     /// </summary>
     public static void Save(string path, EncoderSpec spec, IReadOnlyList<TaskModel> models, IEnumerable<KeyValuePair<string, string>> metadata)
     {
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        tensors.AddRange(models[0].Model.Encoder.state_dict().Select(kv => KeyValuePair.Create(EncoderPrefix + kv.Key, kv.Value)));
-        foreach (var (task, model) in models)
+        var encoders = models.Select(m => m.Model.Encoder.state_dict()).ToList();
+        bool Shared(string name)
         {
+            using var scope = torch.NewDisposeScope();
+            return encoders.All(e => e[name].shape.SequenceEqual(encoders[0][name].shape) && e[name].equal(encoders[0][name]).all().item<bool>());
+        }
+        var shared = encoders[0].Keys.Where(Shared).ToHashSet(StringComparer.Ordinal);
+        tensors.AddRange(encoders[0].Where(kv => shared.Contains(kv.Key)).Select(kv => KeyValuePair.Create(EncoderPrefix + kv.Key, kv.Value)));
+        foreach (var ((task, model), encoder) in models.Zip(encoders))
+        {
+            tensors.AddRange(encoder.Where(kv => !shared.Contains(kv.Key)).Select(kv => KeyValuePair.Create($"{OwnEncoderPrefix}{task.Name}.{kv.Key}", kv.Value)));
             tensors.AddRange(model.Decoder.state_dict().Select(kv => KeyValuePair.Create($"{DecoderPrefix}{task.Name}.{kv.Key}", kv.Value)));
             if (model.Unmerge is { } unmerge)
                 tensors.AddRange(unmerge.state_dict().Select(kv => KeyValuePair.Create($"{UnmergePrefix}{task.Name}.{kv.Key}", kv.Value)));
