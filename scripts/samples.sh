@@ -18,35 +18,28 @@ cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //
 rm -rf "$cache/mudsc/$version" "$cache/mudsc.architectures/$version" "$cache/mudsc.cli/$version"
 
 passed=0 failed=0
+# Counts one check: $1 names it, $2 is the exit status of its steps, $3 their log (its tail is shown, longer on failure).
+record() {
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1)); echo "$1: passed"; tail -n 12 "$3" | sed 's/^/  /'
+    else
+        failed=$((failed + 1)); echo "$1: FAILED"; tail -n 40 "$3" | sed 's/^/  /'
+    fi
+}
+
+log=$(mktemp)
 for project in samples/*/*.csproj; do
     name=$(basename "$(dirname "$project")")
-    log=$(mktemp)
-    if dotnet build "$project" -c Release --nologo -v quiet -p:MuDSCVersion="$version" > "$log" 2>&1 &&
-       dotnet "$(dirname "$project")/bin/Release/net10.0/$name.dll" >> "$log" 2>&1; then
-        passed=$((passed + 1))
-        echo "sample $name: passed"
-        tail -n 12 "$log" | sed 's/^/  /'
-    else
-        failed=$((failed + 1))
-        echo "sample $name: FAILED"
-        tail -n 40 "$log" | sed 's/^/  /'
-    fi
-    rm -f "$log"
+    dotnet build "$project" -c Release --nologo -v quiet -p:MuDSCVersion="$version" > "$log" 2>&1 &&
+        dotnet "$(dirname "$project")/bin/Release/net10.0/$name.dll" >> "$log" 2>&1
+    record "sample $name" $? "$log"
 done
 # The mudsc command as a user gets it from the package: installed as a .NET tool, then run outside the repository.
 tools=$(mktemp -d)
-log=$(mktemp)
-if dotnet tool install --tool-path "$tools" --add-source "$packages" MuDSC.Cli --version "$version" > "$log" 2>&1 &&
-   (cd "$tools" && ./mudsc --version && ./mudsc plan --arch resnet20 --format rebasin | head -n 3) >> "$log" 2>&1 &&
-   (cd "$tools" && ./mudsc plan --arch resnet20 --format rebasin | grep -q '"perm_to_axes"'); then
-    passed=$((passed + 1))
-    echo "tool mudsc: passed"
-    tail -n 5 "$log" | sed 's/^/  /'
-else
-    failed=$((failed + 1))
-    echo "tool mudsc: FAILED"
-    tail -n 40 "$log" | sed 's/^/  /'
-fi
+dotnet tool install --tool-path "$tools" --add-source "$packages" MuDSC.Cli --version "$version" > "$log" 2>&1 &&
+    (cd "$tools" && ./mudsc --version && ./mudsc plan --arch resnet20 --format rebasin > spec.json && head -n 3 spec.json &&
+     grep -q '"perm_to_axes"' spec.json) >> "$log" 2>&1
+record "tool mudsc" $? "$log"
 rm -rf "$tools" "$log"
 echo "samples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
