@@ -3,6 +3,7 @@ using System.Globalization;
 using MuDSC.Experiments.Data;
 using MuDSC.Merging;
 using MuDSC.Experiments.Merging;
+using MuDSC.Experiments.Replication;
 using MuDSC.Experiments.Tasks;
 using Spectre.Console;
 using TorchSharp;
@@ -212,19 +213,24 @@ internal static class TasksCommand
             files, methods, modes, mergeImages, testImages, device, data,
         };
         command.SetAction(parse => CommonOptions.Run(() =>
-            RunTable(parse.GetValue(files)!, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
+            RunTable([new ModelSet("-", parse.GetValue(files)!)], MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
                 parse.GetValue(mergeImages), parse.GetValue(testImages), parse.GetValue(device)!, parse.GetValue(data), null, perPair: true)));
         return command;
     }
 
     private static Command Table()
     {
-        var files = new Argument<string[]>("models") { Description = "One task model per task (files, or a folder of .safetensors files).", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("models")
+        {
+            Description = "One task model per task: files (one set), or folders of .safetensors files, one set each (one seed each): " +
+                "with several sets every cell is the mean ± sd over them, and each MuDSC method's paired difference from the best of its family is printed.",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods, or all.", DefaultValueFactory = _ => "all" };
         var modes = Modes();
         var mergeImages = MergeImages();
         var testImages = TestImages();
-        var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (task, partner, method, mode, loss, scaled, seconds) as CSV." };
+        var csv = new Option<string?>("--csv") { Description = "Also write every merged model's result (set, task, partner, method, mode, loss, scaled, seconds) as CSV." };
         var device = CommonOptions.Device();
         var data = CommonOptions.DataDirectory();
         var command = new Command("table", "The paper's heterogeneous table: every pair merged with each method in each mode; per task the mean scaled performance over its partners, and the Total Average.")
@@ -233,10 +239,9 @@ internal static class TasksCommand
         };
         command.SetAction(parse => CommonOptions.Run(() =>
         {
-            var paths = ExpandFolders(parse.GetValue(files)!);
-            if (paths.Length < 2) throw new UsageException("give at least two task models (or a folder holding them)");
-            OutputPaths.Check([("--csv", parse.GetValue(csv))], paths);
-            return RunTable(paths, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
+            var sets = SetsOf(parse.GetValue(files)!);
+            OutputPaths.Check([("--csv", parse.GetValue(csv))], [.. sets.SelectMany(s => s.Paths)]);
+            return RunTable(sets, MergeCommands.ParseMethods(parse.GetValue(methods)!), ParseModes(parse.GetValue(modes)!),
                 parse.GetValue(mergeImages), parse.GetValue(testImages), parse.GetValue(device)!, parse.GetValue(data), parse.GetValue(csv), perPair: false);
         }));
         return command;
@@ -247,43 +252,87 @@ internal static class TasksCommand
     {
         var paths = ExpandFolders([folder]);
         if (paths.Length < 2) throw new UsageException($"{folder} holds {paths.Length} task models; restore checkpoints/tasks from git or pass --checkpoints FOLDER");
-        return RunTable(paths, MergeMethod.All, [RepresentationMode.Reference], DefaultMergeImages, DefaultTestImages, deviceName, data, null, perPair: false);
+        return RunTable([new ModelSet("-", paths)], MergeMethod.All, [RepresentationMode.Reference], DefaultMergeImages, DefaultTestImages, deviceName, data, null, perPair: false);
     }
 
-    private static int RunTable(string[] paths, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, int mergeImages, int testImages,
+    /// <summary>One set of task models (one per task, one seed), named by its folder ("-" for files given one by one).</summary>
+    private sealed record ModelSet(string Name, string[] Paths);
+
+    /// <summary>Files given one by one are one set; each folder is a set of its own.</summary>
+    private static List<ModelSet> SetsOf(string[] arguments)
+    {
+        var folders = arguments.Where(Directory.Exists).ToList();
+        if (folders.Count > 0 && folders.Count < arguments.Length)
+            throw new UsageException("give task model files (one set) or folders (one set each, e.g. one per seed), not both");
+        var sets = folders.Count == 0 ? [new ModelSet("-", arguments)] : folders.Select(f => new ModelSet(Path.GetFileName(Path.TrimEndingDirectorySeparator(f)), ExpandFolders([f]))).ToList();
+        foreach (var set in sets.Where(s => s.Paths.Length < 2))
+            throw new UsageException($"{(set.Name == "-" ? "give at least two task models" : $"{set.Name} holds {set.Paths.Length} task models")}; a table merges pairs of them");
+        return sets;
+    }
+
+    private static int RunTable(IReadOnlyList<ModelSet> sets, IReadOnlyList<MergeMethod> methods, IReadOnlyList<RepresentationMode> modes, int mergeImages, int testImages,
         string deviceName, string? data, string? csv, bool perPair)
     {
         var dev = CommonOptions.ResolveDevice(deviceName);
-        RequireFiles(paths);
-        using var loaded = LoadedModels.Load(paths, dev);
-        using var scorers = Scorers.Create(loaded.Models.Select(m => m.Task), data, testImages);
+        foreach (var set in sets) RequireFiles(set.Paths);
+        var perSet = new List<IReadOnlyList<PairResult>>();
+        var rows = new List<(string Set, PairResult Result)>();
+        List<ImageTask>? tasks = null;
         using var mergeSet = FashionMnist.LoadFirst(data, train: true, mergeImages);
-        SetOwn(loaded.Models, scorers, mergeSet, dev);
+        Scorers? scorers = null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var results = ProgressBar.Run("merging", update =>
-            HeterogeneousTable.Run(loaded.Models, loaded.Spec, scorers.ByTask, mergeSet, methods, modes, dev, (done, total, what) => update(done, total, what)));
-        var tasks = loaded.Models.Select(m => m.Task).ToList();
-        foreach (var mode in modes)
+        try
         {
-            var means = HeterogeneousTable.Means(results, mode);
-            var table = new Table().Border(TableBorder.Rounded)
-                .Title($"scaled performance (%), representation {Name(mode)}{(perPair ? "" : ", mean over partners")}; first {testImages} test images");
-            table.AddColumn("task");
-            foreach (var m in methods) table.AddColumn(new TableColumn(m.Name).RightAligned());
-            foreach (var task in tasks)
-                table.AddRow([task.Title, .. methods.Select(m => Percent(means[(task.Name, m.Name)]))]);
-            table.AddRow(["Total Average", .. methods.Select(m => Percent(tasks.Average(t => means[(t.Name, m.Name)])))]);
-            AnsiConsole.Write(table);
+            foreach (var (set, index) in sets.Select((s, i) => (s, i)))
+            {
+                using var loaded = LoadedModels.Load(set.Paths, dev);
+                var setTasks = loaded.Models.Select(m => m.Task).ToList();
+                if (tasks is not null && !setTasks.Select(t => t.Name).Order().SequenceEqual(tasks.Select(t => t.Name).Order()))
+                    throw new DataException($"{set.Name} holds models of {string.Join(", ", setTasks.Select(t => t.Name))}, but {sets[0].Name} of {string.Join(", ", tasks.Select(t => t.Name))}: every set needs the same tasks");
+                tasks ??= setTasks;
+                scorers ??= Scorers.Create(tasks, data, testImages);
+                SetOwn(loaded.Models, scorers, mergeSet, dev); // each set's own models give its L1
+                string label = sets.Count > 1 ? $"merging {set.Name} ({index + 1} of {sets.Count})" : "merging";
+                var results = ProgressBar.Run(label, update =>
+                    HeterogeneousTable.Run(loaded.Models, loaded.Spec, scorers.ByTask, mergeSet, methods, modes, dev, (done, total, what) => update(done, total, what)));
+                perSet.Add(results);
+                rows.AddRange(results.Select(r => (set.Name, r)));
+            }
         }
-        AnsiConsole.MarkupLineInterpolated($"{results.Count / 2} merges of {tasks.Count * (tasks.Count - 1) / 2} pairs in {clock.Elapsed.TotalSeconds:F0} s (mean merge {results.Average(r => r.Seconds):F2} s)");
+        finally
+        {
+            scorers?.Dispose();
+        }
+        foreach (var mode in modes) Print(SeededTable.Of(perSet, mode, methods), mode, tasks!, perPair, testImages, sets.Count);
+        int merges = rows.Count / 2;
+        AnsiConsole.MarkupLineInterpolated($"{merges} merges of {sets.Count * tasks!.Count * (tasks.Count - 1) / 2} pairs in {clock.Elapsed.TotalSeconds:F0} s (mean merge {rows.Average(r => r.Result.Seconds):F2} s)");
         if (csv is not null)
         {
-            var lines = new List<string> { "task,partner,method,mode,loss,scaled,seconds" };
-            lines.AddRange(results.Select(r => string.Join(",", r.Task, r.Partner, r.Method, Name(r.Mode),
-                r.Loss.ToString("G6", CultureInfo.InvariantCulture), r.Scaled.ToString("F4", CultureInfo.InvariantCulture), r.Seconds.ToString("F3", CultureInfo.InvariantCulture))));
+            var lines = new List<string> { "set,task,partner,method,mode,loss,scaled,seconds" };
+            lines.AddRange(rows.Select(row => string.Join(",", row.Set, row.Result.Task, row.Result.Partner, row.Result.Method, Name(row.Result.Mode),
+                row.Result.Loss.ToString("G6", CultureInfo.InvariantCulture), row.Result.Scaled.ToString("F4", CultureInfo.InvariantCulture),
+                row.Result.Seconds.ToString("F3", CultureInfo.InvariantCulture))));
             IO.AtomicFile.WriteAllText(csv, string.Join("\n", lines) + "\n");
         }
         return 0;
+    }
+
+    /// <summary>One mode's table: per task and method the mean over partners (± sd over sets), the Total Average, and with several sets each MuDSC method against its family.</summary>
+    private static void Print(SeededTable seeded, RepresentationMode mode, IReadOnlyList<ImageTask> tasks, bool perPair, int testImages, int sets)
+    {
+        string Cell(Spread spread) => sets > 1 && !double.IsNaN(spread.Mean) ? $"{Percent(spread.Mean)} ± {spread.StandardDeviation.ToString("F2", CultureInfo.InvariantCulture)}" : Percent(spread.Mean);
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"scaled performance (%), representation {Name(mode)}{(perPair ? "" : ", mean over partners")}{(sets > 1 ? $", mean ± sd over {sets} sets" : "")}; first {testImages} test images");
+        table.AddColumn("task");
+        foreach (var m in seeded.Methods) table.AddColumn(new TableColumn(m).RightAligned());
+        foreach (var task in tasks)
+            table.AddRow([task.Title, .. seeded.Methods.Select(m => Cell(seeded.Cells[(task.Name, m)]))]);
+        table.AddRow(["Total Average", .. seeded.Methods.Select(m => Cell(seeded.TotalAverage[m]))]);
+        AnsiConsole.Write(table);
+        if (sets < 2) return;
+        foreach (var (method, versus) in seeded.VersusFamily)
+            AnsiConsole.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} - {1} (Total Average, paired over {2} sets): {3:+0.00;-0.00} [{4:+0.00;-0.00}, {5:+0.00;-0.00}]{6}",
+                method, versus.Against, versus.Pairs, versus.Mean, versus.Low, versus.High, versus.Clear ? "" : " (within seed noise)"));
     }
 
     private static ImageTask ParseTask(string name)

@@ -75,6 +75,29 @@ public class TasksCommandTests
         Assert.That(code, Is.EqualTo(0), error);
     }
 
+    /// <summary>Two folders, one set of task models each (another seed): the table over both, its CSV naming each row's set.</summary>
+    [Test]
+    public void ATableOverSeveralSetsWritesEverySetsMerges()
+    {
+        string first = PathOf("seed1"), second = PathOf("seed2");
+        Directory.CreateDirectory(first);
+        Directory.CreateDirectory(second);
+        File.Copy(PathOf("edges.safetensors"), Path.Combine(first, "edges.safetensors"));
+        File.Copy(PathOf("autoencode.safetensors"), Path.Combine(first, "autoencode.safetensors"));
+        foreach (var (task, seed) in new[] { ("edges", "3"), ("autoencode", "4") })
+            Assert.That(Run("tasks", "train", "--task", task, "--seed", seed, "--epochs", "1", "--train-images", "400", "--out", Path.Combine(second, $"{task}.safetensors")).Code, Is.Zero);
+        string csv = PathOf("sets.csv");
+        var (code, error) = Run("tasks", "table", first, second, "--methods", "zipit,mudsc-zip", "--modes", "reference", "--merge-images", "100", "--test-images", "100", "--csv", csv);
+        Assert.That(code, Is.Zero, error);
+        var rows = File.ReadAllLines(csv).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.That(rows.Select(r => r[0]).Distinct(), Is.EquivalentTo(new[] { "seed1", "seed2" }));
+        Assert.That(rows, Has.Count.EqualTo(2 * 2 * 2), "two sets, two methods, both tasks of each merge");
+
+        (code, error) = Run("tasks", "table", first, PathOf("edges.safetensors"));
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("not both"));
+    }
+
     [Test]
     public void BadInputIsRefusedBeforeAnyWork()
     {

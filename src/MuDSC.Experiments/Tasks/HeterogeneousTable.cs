@@ -1,4 +1,5 @@
 using MuDSC.Experiments.Data;
+using MuDSC.Experiments.Replication;
 using MuDSC.Merging;
 using MuDSC.Experiments.Merging;
 using TorchSharp;
@@ -93,4 +94,32 @@ public static class HeterogeneousTable
     /// <summary>Mean scaled performance per (task, method) over partners, for one mode.</summary>
     public static Dictionary<(string Task, string Method), double> Means(IEnumerable<PairResult> results, RepresentationMode mode) =>
         results.Where(r => r.Mode == mode).GroupBy(r => (r.Task, r.Method)).ToDictionary(g => g.Key, g => g.Average(r => r.Scaled));
+}
+
+/// <summary>
+/// The table over seeds: every set of task models (one seed each) gives its own table; a cell is the mean and standard
+/// deviation over the sets of a task's mean scaled performance over its partners, and for each MuDSC method the paired
+/// difference of its Total Average from the best other method of its family (same matcher) with its 95% interval.
+/// </summary>
+public sealed record SeededTable(IReadOnlyList<string> Tasks, IReadOnlyList<string> Methods, IReadOnlyDictionary<(string Task, string Method), Spread> Cells,
+    IReadOnlyDictionary<string, Spread> TotalAverage, IReadOnlyDictionary<string, PairedDifference> VersusFamily)
+{
+    /// <param name="seeds">Each set's results, as <see cref="HeterogeneousTable.Run"/> gives them.</param>
+    public static SeededTable Of(IReadOnlyList<IReadOnlyList<PairResult>> seeds, RepresentationMode mode, IReadOnlyList<MergeMethod> methods)
+    {
+        var perSeed = seeds.Select(results => HeterogeneousTable.Means(results, mode)).ToList();
+        var tasks = perSeed.SelectMany(m => m.Keys.Select(k => k.Task)).Distinct().ToList();
+        var names = methods.Select(m => m.Name).ToList();
+        var cells = tasks.SelectMany(t => names.Select(m => (t, m)))
+            .ToDictionary(c => c, c => Spread.Of(perSeed.Select(means => means[c]).ToList()));
+        var totals = names.ToDictionary(m => m, m => perSeed.Select(means => tasks.Average(t => means[(t, m)])).ToList());
+        var versus = new Dictionary<string, PairedDifference>();
+        foreach (var method in methods.Where(m => m.Similarity == SimilarityKind.Mixed))
+        {
+            var best = methods.Where(m => m != method && m.Matcher == method.Matcher).MaxBy(m => totals[m.Name].Average());
+            if (best is null) continue;
+            versus[method.Name] = PairedDifference.Of(best.Name, totals[method.Name].Zip(totals[best.Name], (a, b) => a - b).ToList());
+        }
+        return new SeededTable(tasks, names, cells, names.ToDictionary(m => m, m => Spread.Of(totals[m])), versus);
+    }
 }
