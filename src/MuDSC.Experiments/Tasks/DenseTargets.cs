@@ -37,9 +37,10 @@ public static class DenseTargets
     }
 
     /// <summary>
-    /// 2D keypoints: a Harris corner response. With Ix, Iy the Sobel derivatives divided by 8 (intensity per pixel) and
-    /// A = box3(Ix^2), B = box3(Iy^2), C = box3(Ix Iy) (3x3 means, zero padding), the target is
-    /// 4 sqrt(max(AB - C^2 - k (A + B)^2, 0)), k = <see cref="HarrisK"/>: large at corners, 0 on edges and flat areas.
+    /// 2D keypoints: the Harris corner response, signed. With Ix, Iy the Sobel derivatives divided by 8 (intensity per
+    /// pixel) and A = box3(Ix^2), B = box3(Iy^2), C = box3(Ix Iy) (3x3 means, zero padding), R = AB - C^2 - k (A + B)^2,
+    /// k = <see cref="HarrisK"/>, the target is 4 sign(R) sqrt(|R|): positive at corners, negative along edges, 0 on flat
+    /// areas. (Clipped at 0, the corners alone were so sparse that predicting zero beat a trained model.)
     /// </summary>
     public static Tensor Keypoints(Tensor pixels)
     {
@@ -52,7 +53,7 @@ public static class DenseTargets
         var c = Box3(ix.mul(iy));
         var trace = a.Plus(b);
         var response = a.mul(b).sub(c.square()).sub(trace.square().Times(HarrisK));
-        return response.AtLeast(0).sqrt().Times(4).MoveToOuterDisposeScope();
+        return response.sign().mul(response.abs().sqrt()).Times(4).MoveToOuterDisposeScope();
     }
 
     /// <summary>
